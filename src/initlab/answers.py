@@ -239,13 +239,15 @@ def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (activation, init, seed), group in last.groupby(["activation", "init", "seed"], sort=True):
         failing = group[group["failure"] != ""].sort_values("depth")
+        first = failing.iloc[0] if len(failing) else None
         rows.append(
             {
                 "activation": activation,
                 "init": init,
                 "seed": seed,
-                "failure_depth": float(failing["depth"].iloc[0]) if len(failing) else math.inf,
-                "failure": failing["failure"].iloc[0] if len(failing) else "",
+                "failure_depth": math.inf if first is None else float(first["depth"]),
+                "failure": "" if first is None else first["failure"],
+                "failure_value": math.nan if first is None else float(first[FAILURE_EVIDENCE[first["failure"]][0]]),
                 "max_depth": float(group["depth"].max()),
             }
         )
@@ -253,10 +255,15 @@ def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
 
 
 def probe_failure_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Per (activation, init): majority failure depth, spread over seeds and modal failure mode."""
+    """Per (activation, init): majority failure depth, spread over seeds, modal failure mode.
+
+    ``failure_value`` is the median, over the seeds failing that way, of the
+    measurement that triggered the failure (see :data:`FAILURE_EVIDENCE`).
+    """
     rows = []
     for (activation, init), group in per_seed.groupby(["activation", "init"], sort=True):
         modes = group.loc[group["failure"] != "", "failure"]
+        mode = stats.majority(modes)[0] if len(modes) else ""
         rows.append(
             {
                 "activation": activation,
@@ -267,7 +274,8 @@ def probe_failure_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
                 f"seeds_failed_by_{EX1_FROM_DEPTH}": int((group["failure_depth"] <= EX1_FROM_DEPTH).sum()),
                 f"seeds_failed_by_{EX1_TO_DEPTH}": int((group["failure_depth"] <= EX1_TO_DEPTH).sum()),
                 "seeds": int(group["seed"].nunique()),
-                "failure": stats.majority(modes)[0] if len(modes) else "",
+                "failure": mode,
+                "failure_value": group.loc[group["failure"] == mode, "failure_value"].median() if mode else math.nan,
             }
         )
     summary = pd.DataFrame(rows)
@@ -344,7 +352,7 @@ def _exercise_1_part(activation: str, per_seed: pd.DataFrame, summary: pd.DataFr
         )
     sentence = (
         f"{activation}: {_names(named)} {_verb(named)} first, at depth {depth:g} "
-        f"({_modal_failure(summary, named)}), first in {agree}/{total} seeds."
+        f"({_failure_detail(summary, named)}), first in {agree}/{total} seeds."
     )
     healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
     if not healthy:
@@ -357,7 +365,7 @@ def _exercise_1_part(activation: str, per_seed: pd.DataFrame, summary: pd.DataFr
     if deep:
         sentence += (
             f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {_names(deep)} {_verb(deep)} first on the "
-            f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_modal_failure(summary, deep)}), "
+            f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep)}), "
             f"first in {deep_agree}/{total} seeds."
         )
         verdict = f"{activation}: {_names(named)}; then {_names(deep)}"
@@ -370,10 +378,22 @@ def _exercise_1_part(activation: str, per_seed: pd.DataFrame, summary: pd.DataFr
     return sentence, verdict, (min(agree, deep_agree), total)
 
 
-def _modal_failure(summary: pd.DataFrame, inits: list[str]) -> str:
-    modes = summary.loc[summary["init"].isin(inits), "failure"]
-    mode = stats.majority(modes)[0]
-    return f"{mode}: {PROBE_FAILURES[mode].description}" if mode in PROBE_FAILURES else "healthy"
+#: The measurement that shows each probe failure, quoted in the sentence.
+FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
+    "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
+    "exploded": ("std", "last-layer std {:.2g}"),
+    "vanished": ("std", "last-layer std {:.2g}"),
+    "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
+}
+
+
+def _failure_detail(summary: pd.DataFrame, inits: list[str]) -> str:
+    """'init: mode, evidence' for each named init, e.g. 'tiny: vanished, last-layer std 1e-06'."""
+    rows = summary.set_index("init").loc[inits]
+    return "; ".join(
+        f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
+        for init, row in rows.iterrows()
+    )
 
 
 # --------------------------------------------------------------------------
@@ -452,7 +472,8 @@ def select_runs(
     return rows
 
 
-def _cell_text(rows: pd.DataFrame) -> str:
+def cell_text(rows: pd.DataFrame) -> str:
+    """Human description of the training cell of ``rows`` (its first row), quoted in sentences."""
     first = rows.iloc[0]
     return (
         f"depth {first['depth']}, width {first['width']}, {first['activation']}, "
@@ -575,9 +596,9 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     other = {d: c for d, c in closer.items() if d != lesson_depth}
     holds_elsewhere = sum(1 for k, n in other.values() if (k > n / 2) == more)
     sentence = (
-        f"{'Yes' if more else 'No'}: at the lesson's net ({_cell_text(select_runs(training, EX2_CHANGED, LESSON_OPTIMIZER))}), "
-        f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.3g} of the per-seed best under "
-        f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.3g} under {EX2_CHANGED}; it is closer to the best "
+        f"{'Yes' if more else 'No'}: at the lesson's net ({cell_text(select_runs(training, EX2_CHANGED, LESSON_OPTIMIZER))}), "
+        f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.2f} of the per-seed best under "
+        f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.2f} under {EX2_CHANGED}; it is closer to the best "
         f"under {EX2_CHANGED} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
         f"under {EX2_BASELINE}, {head[f'rank_{EX2_CHANGED}']} under {EX2_CHANGED}; P({EX2_INIT} beats {EX2_RIVAL}) "
         f"{_p(head[f'p_{EX2_INIT}_beats_{EX2_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'p_{EX2_INIT}_beats_{EX2_RIVAL}_{EX2_CHANGED}'])}."
@@ -664,7 +685,7 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         return _unanswerable(EX3_QUESTION, EX3_CRITERION, f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}")
     lesson = numbers[numbers["activation"] == LESSON_ACTIVATION]
     top = lesson["fail_rate_increase"].max()
-    cell = _cell_text(select_runs(training, LESSON_ACTIVATION, EX3_CHANGED))
+    cell = cell_text(select_runs(training, LESSON_ACTIVATION, EX3_CHANGED))
     if top > 0:
         named_rows = lesson[lesson["fail_rate_increase"] == top].sort_values("end_loss_ratio", ascending=False)
         named = named_rows["init"].tolist()
@@ -867,7 +888,7 @@ def evidence_to_keep(training: pd.DataFrame) -> Evidence:
         )
     probe = next_probe(training)
     items.append(EvidenceItem("Next Probe", probe.criterion, (), probe.sentence))
-    return Evidence(tuple(items), numbers, _cell_text(rows) if len(rows) else "no lesson cell in the table")
+    return Evidence(tuple(items), numbers, cell_text(rows) if len(rows) else "no lesson cell in the table")
 
 
 # --------------------------------------------------------------------------

@@ -99,3 +99,17 @@ def probe_config(seed: int, activation: str, init: str, depth: int, width: int) 
     model = build_probe_net(depth, width, activation, weight_gen, IN_FEATURES)
     scheme.apply(model, act, weight_gen, batch=x)
     return probe_network(model, x, direction)
+
+
+def probe_grid(
+    seeds: list[int], activation: str, inits: list[str], depths: list[int], width: int
+) -> list[dict[str, object]]:
+    """Tidy rows (``initlab.tables.PROBE_COLUMNS``) for every seed x init x depth of one activation."""
+    rows = []
+    for seed in seeds:
+        for init in inits:
+            for depth in depths:
+                for stats in probe_config(seed, activation, init, depth, width):
+                    key = {"seed": seed, "activation": activation, "init": init, "depth": depth, "width": width}
+                    rows.append(key | stats.as_dict())
+    return rows

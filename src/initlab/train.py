@@ -279,3 +279,40 @@ def train_stacked(split: Split, spec: TrainSpec, runs: Sequence[tuple[str, int]]
             )
         )
     return results
+
+
+def train_cell(
+    split: Split, spec: TrainSpec, inits: Sequence[str], seeds: Sequence[int]
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Train every init x seed of one cell as one stacked model.
+
+    Returns tidy rows for the training table and for the curves table
+    (``initlab.tables.TRAINING_COLUMNS`` and ``CURVE_COLUMNS``).
+    """
+    runs = [(init, seed) for seed in seeds for init in inits]
+    cell = {
+        "depth": spec.depth,
+        "width": spec.width,
+        "activation": spec.activation,
+        "optimizer": spec.optimizer,
+        "lr": float(spec.lr),
+    }
+    rows, curves = [], []
+    for r in train_stacked(split, spec, runs):
+        key = {"seed": r.seed, **cell, "init": r.init}
+        rows.append(
+            key
+            | {
+                "steps": spec.steps,
+                "start_loss": r.start_loss,
+                "end_loss": r.end_loss,
+                "val_acc": r.val_acc,
+                "diverged": r.diverged,
+                "diverged_step": r.diverged_step,
+                "probe_out_mean": r.probe_out_mean,
+                "probe_out_std": r.probe_out_std,
+                "probe_all_finite": r.probe_all_finite,
+            }
+        )
+        curves.extend(key | {"step": step, "loss": loss} for step, loss in r.curve)
+    return rows, curves

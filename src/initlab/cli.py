@@ -1,0 +1,210 @@
+"""The ``initlab`` command line: one sub-command per workflow step, each a thin shell over the library.
+
+Start-up is kept lean on purpose: this module imports only the standard library, and each
+sub-command imports what it needs (torch for compute, pandas for aggregation, seaborn for
+figures), so a job pays for its own imports and nothing else. ``--threads`` (default 1) sets
+torch's thread count: on a small shared machine the default OpenMP threading makes a 0.2 s
+training run take up to 15 s.
+
+Compute sub-commands can append a line to a ``--timings`` file: the seconds spent importing and
+the seconds of real work, kept apart from the tables because wall-clock time is not
+reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+_T0 = time.perf_counter()
+_STARTED = time.time()
+
+
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
+
+def _names(text: str) -> list[str]:
+    return [v for v in text.split(",") if v]
+
+
+def _seeds(text: str) -> list[int]:
+    from initlab.blocks import parse_seeds
+
+    return parse_seeds(text)
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _write_timing(path: str | None, job: str, import_seconds: float, work_seconds: float) -> None:
+    if not path:
+        return
+    from initlab.tables import TIMING_COLUMNS, write_csv
+
+    row = {
+        "job": job,
+        "import_seconds": import_seconds,
+        "work_seconds": work_seconds,
+        # Unix times to the millisecond (as text: the tables' 9-digit floats would round them to ~100 s).
+        "started_at": f"{_STARTED:.3f}",
+        "finished_at": f"{time.time():.3f}",
+    }
+    write_csv(path, TIMING_COLUMNS, [row])
+
+
+def _timed(args: argparse.Namespace, job: str, work: Callable[[], None]) -> None:
+    """Set threads, run ``work``, and record import and work seconds."""
+    _set_threads(args.threads)
+    imported = time.perf_counter()
+    work()
+    _write_timing(args.timings, job, imported - _T0, time.perf_counter() - imported)
+
+
+def cmd_lab(args: argparse.Namespace) -> None:
+    from initlab.lesson import LABS
+
+    _set_threads(args.threads)
+    sys.stdout.write(LABS[args.command]())
+
+
+def cmd_lab_replay(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.lesson import LABS, reproduction_rows
+        from initlab.tables import LAB_COLUMNS, write_csv
+
+        rows = []
+        for lab, replay in LABS.items():
+            text = replay()
+            (Path(args.text_dir) / f"{lab}.txt").write_text(text)
+            rows.extend(reproduction_rows(lab, text))
+        write_csv(args.out, LAB_COLUMNS, rows)
+
+    Path(args.text_dir).mkdir(parents=True, exist_ok=True)
+    _timed(args, "lab_replay", work)
+
+
+def cmd_dataset(args: argparse.Namespace) -> None:
+    from initlab.data import MoonsSpec, make_moons_split, save_split
+
+    spec = MoonsSpec(args.n_samples, args.noise, args.random_state, args.test_size)
+    save_split(make_moons_split(spec), args.out)
+
+
+def cmd_probe(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.probe import probe_grid
+        from initlab.tables import PROBE_COLUMNS, write_csv
+
+        rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
+        write_csv(args.out, PROBE_COLUMNS, rows)
+
+    _timed(args, f"probe/{args.activation}/{args.width}", work)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from initlab.train import TrainSpec
+
+    spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps, args.curve_stride)
+
+    def work() -> None:
+        from initlab.data import load_split
+        from initlab.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
+        from initlab.train import train_cell
+
+        rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
+        write_csv(args.out, TRAINING_COLUMNS, rows)
+        write_csv(args.curves, CURVE_COLUMNS, curves)
+
+    _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}", work)
+
+
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from initlab.aggregate import aggregate
+
+    aggregate(args.table, args.inputs, args.out)
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+
+
+def _add_timings(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="initlab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for lab in ("lab1", "lab2"):
+        p = sub.add_parser(lab, help=f"print the lesson's {lab} table, computed by the library")
+        _add_threads(p)
+        p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("lab-replay", help="replay both labs; write the lesson-vs-measured table")
+    p.add_argument("--out", required=True, help="lab_reproduction CSV")
+    p.add_argument("--text-dir", required=True, help="folder for the printed lab tables")
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_lab_replay)
+
+    p = sub.add_parser("dataset", help="make the make_moons split once, to an .npz file")
+    p.add_argument("--n-samples", type=int, default=600)
+    p.add_argument("--noise", type=float, default=0.22)
+    p.add_argument("--random-state", type=int, default=9)
+    p.add_argument("--test-size", type=float, default=0.25)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("probe", help="signal probe for seeds x inits x depths of one activation")
+    p.add_argument("--activation", required=True)
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--seeds", type=_seeds, required=True, help="seed runs, e.g. 0-9 or 3_7_40-41")
+    p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("train", help="train every init x seed of one cell as one stacked model")
+    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    p.add_argument("--depth", type=int, required=True)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--activation", required=True)
+    p.add_argument("--optimizer", required=True)
+    p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--curve-stride", type=int, default=1)
+    p.add_argument("--inits", type=_names, required=True)
+    p.add_argument("--seeds", type=_seeds, required=True)
+    p.add_argument("--out", required=True, help="training rows CSV")
+    p.add_argument("--curves", required=True, help="loss-curve rows CSV")
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
+    p.add_argument("--table", required=True, help="signal_probe, training, curves or timings")
+    p.add_argument("--out", required=True)
+    p.add_argument("inputs", nargs="+")
+    p.set_defaults(func=cmd_aggregate)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as err:
+        print(f"initlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,219 @@
+"""Synthetic study tables with the workflow's exact columns.
+
+The defaults reproduce the lesson's story (zeros stuck, large a warning,
+tiny vanishing, Xavier closer to the best under Tanh, large diverging under
+SGD, tiny fragile with depth). Tests then edit rows with :func:`set_runs` or
+pass other failure maps to build the world where the answer is different.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+INITS = ("default", "zeros", "tiny", "large", "xavier", "he")
+PROBE_DEPTHS = (2, 4, 8, 12, 16, 20, 32)
+
+#: (activation, init) -> (first failing depth, failure kind) in every seed.
+LESSON_PROBE_FAILURES: dict[tuple[str, str], tuple[int, str]] = {
+    ("relu", "zeros"): (2, "vanished"),
+    ("relu", "tiny"): (4, "vanished"),
+    ("relu", "large"): (4, "exploded"),
+    ("relu", "xavier"): (20, "vanished"),
+    ("tanh", "zeros"): (2, "vanished"),
+    ("tanh", "tiny"): (4, "vanished"),
+    ("tanh", "large"): (2, "saturated"),
+    ("tanh", "he"): (16, "saturated"),
+}
+
+#: What the last layer looks like for each failure kind.
+FAILURE_SIGNATURES: dict[str, dict[str, float]] = {
+    "vanished": {"std": 1e-6, "mean": 1e-7, "zero_ratio": 0.5},
+    "exploded": {"std": 1e5, "mean": 3e4},
+    "saturated": {"saturated_ratio": 0.9, "std": 0.95},
+    "non-finite": {"std": math.nan, "mean": math.nan, "nonfinite_ratio": 1.0, "grad_norm": math.nan},
+}
+
+
+def signal_probe_table(
+    seeds: Iterable[int] = range(3),
+    activations: Iterable[str] = ("relu", "tanh"),
+    inits: Iterable[str] = INITS,
+    depths: Iterable[int] = PROBE_DEPTHS,
+    width: int = 128,
+    failures: Mapping[tuple[str, str], tuple[int, str]] = LESSON_PROBE_FAILURES,
+    seed_failures: Mapping[tuple[str, str, int], tuple[int, str] | None] | None = None,
+) -> pd.DataFrame:
+    """One row per (seed, activation, init, depth, layer); failing networks carry a failure signature.
+
+    ``seed_failures`` overrides ``failures`` for one (activation, init, seed);
+    ``None`` there means that seed never fails.
+    """
+    seed_failures = dict(seed_failures or {})
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in seeds:
+        for activation in activations:
+            for init in inits:
+                rule = seed_failures.get((activation, init, seed), failures.get((activation, init)))
+                for depth in depths:
+                    for layer in range(1, depth + 1):
+                        row = {
+                            "seed": seed, "activation": activation, "init": init, "depth": depth, "width": width,
+                            "layer": layer, "mean": 0.3, "std": 0.5 * (1 + 0.05 * rng.standard_normal()),
+                            "zero_ratio": 0.5 if activation == "relu" else 0.0, "saturated_ratio": 0.05,
+                            "nonfinite_ratio": 0.0, "grad_norm": 0.1 * layer, "act_grad_norm": 0.05 * layer,
+                        }
+                        if rule is not None and depth >= rule[0] and layer > depth // 2:
+                            row.update(FAILURE_SIGNATURES[rule[1]])
+                        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: Lesson-like (start_loss, end_loss, val_acc) of the lesson's cell (depth 2, ReLU, Adam).
+LESSON_RUNS: dict[str, tuple[float, float, float]] = {
+    "default": (0.671, 0.047, 0.973),
+    "zeros": (0.693, 0.693, 0.500),
+    "tiny": (0.693, 0.067, 0.973),
+    "large": (20.04, 0.068, 0.980),
+    "xavier": (0.696, 0.055, 0.980),
+    "he": (0.924, 0.045, 0.980),
+}
+#: Under Tanh, Xavier is the best start (the lesson's claim for exercise 2).
+TANH_END_LOSS = {"default": 0.050, "zeros": 0.693, "tiny": 0.070, "large": 0.090, "xavier": 0.040, "he": 0.060}
+
+
+def lesson_outcome(seed: int, depth: int, activation: str, optimizer: str, init: str) -> dict[str, object]:
+    """Start/end loss, accuracy and divergence of one run in the lesson-like world."""
+    start, end, acc = LESSON_RUNS[init]
+    if activation == "tanh":
+        end = TANH_END_LOSS[init]
+    noise = 1 + 0.02 * np.sin(seed * 7.1 + depth + len(init))
+    end *= noise
+    diverged = False
+    if optimizer == "sgd":
+        end *= 1.5
+        diverged = init == "large"
+    if optimizer == "adam" and init == "tiny" and depth >= 8:
+        end, acc = 0.6, 0.55
+    if optimizer == "adam" and init == "large" and depth >= 16:
+        diverged = True
+    if init == "zeros":
+        end, acc = start, 0.5
+    if diverged:
+        end, acc = math.nan, math.nan
+    return {"start_loss": start, "end_loss": end, "val_acc": acc, "diverged": diverged,
+            "diverged_step": 37.0 if diverged else math.nan}
+
+
+def training_table(
+    seeds: Iterable[int] = range(3),
+    depths: Iterable[int] = (2, 4, 8, 16),
+    activations: Iterable[str] = ("relu", "tanh"),
+    optimizers: Iterable[str] = ("adam", "sgd"),
+    inits: Iterable[str] = INITS,
+) -> pd.DataFrame:
+    """Every (seed, depth, activation, optimizer, init) run of the lesson-like world."""
+    lrs = {"adam": 0.01, "sgd": 0.1}
+    rows = []
+    for seed in seeds:
+        for depth in depths:
+            for activation in activations:
+                for optimizer in optimizers:
+                    for init in inits:
+                        outcome = lesson_outcome(seed, depth, activation, optimizer, init)
+                        rows.append({
+                            "seed": seed, "depth": depth, "width": 64, "activation": activation,
+                            "optimizer": optimizer, "lr": lrs[optimizer], "steps": 120, "init": init, **outcome,
+                            "probe_out_mean": 0.01, "probe_out_std": 0.3 if init != "large" else 9.0,
+                            "probe_all_finite": True,
+                        })
+    return pd.DataFrame(rows)
+
+
+def set_runs(df: pd.DataFrame, where: Mapping[str, object], **values: object) -> pd.DataFrame:
+    """Copy of ``df`` with ``values`` assigned on the rows matching every ``where`` column == value."""
+    out = df.copy()
+    mask = np.ones(len(out), dtype=bool)
+    for col, value in where.items():
+        mask &= (out[col] == value).to_numpy()
+    for col, value in values.items():
+        out.loc[mask, col] = value
+    return out
+
+
+def curves_table(training: pd.DataFrame, stride: int = 20) -> pd.DataFrame:
+    """Geometric loss decay from start to end loss; NaN after a divergence."""
+    rows = []
+    for run in training.itertuples():
+        steps = list(range(0, run.steps, stride)) + [run.steps]
+        for step in steps:
+            frac = step / run.steps
+            loss = run.start_loss * (run.end_loss / run.start_loss) ** frac if not run.diverged else (
+                run.start_loss if step < 37 else math.nan)
+            rows.append({"seed": run.seed, "depth": run.depth, "width": run.width, "activation": run.activation,
+                         "optimizer": run.optimizer, "lr": run.lr, "init": run.init, "step": step, "loss": loss})
+    return pd.DataFrame(rows)
+
+
+#: The lesson's printed tables, and the one measured mismatch of this stack.
+LAB1 = {
+    "tiny + ReLU": ("0.0337", "0.0000", "0.52", "0.00"),
+    "large + Tanh": ("0.9273", "0.9633", "0.00", "0.84"),
+    "Xavier + Tanh": ("0.4872", "0.2276", "0.00", "0.00"),
+    "He + ReLU": ("0.8304", "0.6937", "0.49", "0.19"),
+}
+LAB2 = {
+    "default": ("0.671", "0.047", "0.973"),
+    "zeros": ("0.693", "0.693", "0.500"),
+    "tiny": ("0.693", "0.067", "0.973"),
+    "large": ("20.040", "0.068", "0.980"),
+    "xavier": ("0.696", "0.046", "0.980"),
+    "he": ("0.924", "0.053", "0.980"),
+}
+MEASURED_DIFFERENCES = {("lab2", "xavier", "end_loss"): "0.045", ("lab2", "xavier", "val_acc"): "0.973"}
+
+
+def lab_reproduction_table(differences: Mapping[tuple[str, str, str], str] = MEASURED_DIFFERENCES) -> pd.DataFrame:
+    """Lesson vs measured values as printed; ``differences`` replaces measured values."""
+    rows = []
+    for lab, table, metrics in (
+        ("lab1", LAB1, ("first_std", "last_std", "last_zero", "last_saturated")),
+        ("lab2", LAB2, ("start_loss", "end_loss", "val_acc")),
+    ):
+        for row, values in table.items():
+            for metric, lesson in zip(metrics, values):
+                measured = differences.get((lab, row, metric), lesson)
+                rows.append({"lab": lab, "row": row, "metric": metric, "lesson_value": lesson,
+                             "measured_value": measured, "matches": measured == lesson})
+    return pd.DataFrame(rows)
+
+
+def timings_table() -> pd.DataFrame:
+    return pd.DataFrame({"rule": ["probe", "train", "report"], "job": ["a", "b", "c"],
+                         "work_seconds": [10.0, 50.0, 3.0], "wall_seconds": [6.0, 30.0, 3.0]})
+
+
+def write_tables(
+    directory: Path,
+    seeds: Iterable[int] = range(3),
+    training: pd.DataFrame | None = None,
+    signal_probe: pd.DataFrame | None = None,
+    with_timings: bool = True,
+) -> Path:
+    """Write a complete synthetic ``results/tables`` directory and return it."""
+    seeds = list(seeds)
+    directory.mkdir(parents=True, exist_ok=True)
+    training = training_table(seeds=seeds) if training is None else training
+    signal_probe = signal_probe_table(seeds=seeds) if signal_probe is None else signal_probe
+    training.to_csv(directory / "training.csv", index=False)
+    signal_probe.to_csv(directory / "signal_probe.csv", index=False)
+    curves_table(training).to_csv(directory / "curves.csv", index=False)
+    lab_reproduction_table().to_csv(directory / "lab_reproduction.csv", index=False)
+    if with_timings:
+        timings_table().to_csv(directory / "timings.csv", index=False)
+    return directory
