@@ -1,0 +1,61 @@
+"""Readable config errors: one sentence naming the key, the bad value and what is allowed.
+
+``snakemake.utils.validate`` raises jsonschema's own error, a multi-line dump of the schema;
+the workflow turns it into one line with ``explain_validation_error`` before any job runs.
+Pure Python (no torch), because the workflow calls it while building the DAG.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jsonschema
+
+
+def key_path(error: jsonschema.ValidationError) -> str:
+    """The config key of an error as written in YAML terms: ``training.optimizers.adam``, ``seeds[2]``."""
+    text = ""
+    for part in error.absolute_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _allowed(error: jsonschema.ValidationError) -> str:
+    schema: dict[str, Any] = error.schema  # type: ignore[assignment]
+    v = error.validator
+    rules: dict[str, Callable[[], str]] = {
+        "enum": lambda: "one of " + ", ".join(map(str, schema["enum"])),
+        "type": lambda: f"a value of type {schema['type']}",
+        "minimum": lambda: f"a number >= {schema['minimum']}",
+        "exclusiveMinimum": lambda: f"a number > {schema['exclusiveMinimum']}",
+        "maximum": lambda: f"a number <= {schema['maximum']}",
+        "exclusiveMaximum": lambda: f"a number < {schema['exclusiveMaximum']}",
+        "minItems": lambda: f"a list of at least {schema['minItems']} item(s)",
+        "minProperties": lambda: f"at least {schema['minProperties']} entry(ies)",
+        "uniqueItems": lambda: "a list without repeated items",
+        "additionalProperties": lambda: "only the keys " + ", ".join(sorted(schema.get("properties", {}))),
+    }
+    return rules[v]() if v in rules else error.message
+
+
+def explain(error: jsonschema.ValidationError) -> str:
+    """One line: the key, the bad value, what is allowed."""
+    if error.validator == "additionalProperties":
+        known = set(error.schema.get("properties", {}))  # type: ignore[union-attr]
+        extra = sorted(set(error.instance) - known)
+        where = key_path(error)
+        return f"invalid config: unknown key(s) {', '.join(map(repr, extra))} in {where}; allowed: {_allowed(error)}"
+    return f"invalid config: {key_path(error)} = {error.instance!r} is not allowed; expected {_allowed(error)}"
+
+
+def explain_validation_error(err: BaseException) -> str:
+    """Find the jsonschema error inside Snakemake's WorkflowError and explain it; else the text."""
+    pending: list[BaseException] = [err]
+    while pending:
+        e = pending.pop()
+        if isinstance(e, jsonschema.ValidationError):
+            return explain(e)
+        pending.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+        if e.__cause__ is not None:
+            pending.append(e.__cause__)
+    return str(err)

@@ -1,0 +1,89 @@
+# Helpers shared by every rule: config validation, the seed blocks, and input functions.
+import json
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+from initlab.blocks import seed_blocks
+from initlab.configcheck import explain_validation_error
+
+min_version("9.19")
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as err:
+    raise WorkflowError(explain_validation_error(err)) from None
+
+REPORT_PATH = Path("results/report.html").resolve()
+SEED_BLOCKS = seed_blocks(config["seeds"], config["seed_block_size"])
+INITS = ",".join(config["inits"])
+PROBE = config["probe"]
+TRAINING = config["training"]
+
+
+wildcard_constraints:
+    activation="[a-z_]+",
+    optimizer="[a-z_]+",
+    depth=r"\d+",
+    seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
+
+
+def probe_tables(wildcards=None):
+    """One probe CSV per activation and seed block."""
+    return expand(
+        "results/probe/{activation}/seeds_{seeds}.csv",
+        activation=PROBE["activations"],
+        seeds=SEED_BLOCKS,
+    )
+
+
+def train_files(kind):
+    """One training (or curves) CSV per activation x optimizer x depth x seed block."""
+    return expand(
+        "results/train/{activation}/{optimizer}/depth{depth}/{kind}_seeds_{seeds}.csv",
+        activation=TRAINING["activations"],
+        optimizer=list(TRAINING["optimizers"]),
+        depth=TRAINING["depths"],
+        seeds=SEED_BLOCKS,
+        kind=kind,
+    )
+
+
+def timing_files(wildcards=None):
+    """Every compute job's timings file."""
+    probes = expand(
+        "results/timings/probe/{activation}/seeds_{seeds}.csv",
+        activation=PROBE["activations"],
+        seeds=SEED_BLOCKS,
+    )
+    trains = expand(
+        "results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv",
+        activation=TRAINING["activations"],
+        optimizer=list(TRAINING["optimizers"]),
+        depth=TRAINING["depths"],
+        seeds=SEED_BLOCKS,
+    )
+    return probes + trains + ["results/timings/lab_replay.csv"]
+
+
+TABLE_INPUTS = {
+    "signal_probe": probe_tables(),
+    "training": train_files("training"),
+    "curves": train_files("curves"),
+}
+
+
+def table_inputs(wildcards):
+    """The per-job CSVs that make up one aggregated table."""
+    return TABLE_INPUTS[wildcards.table]
+
+
+def optimizer_lr(wildcards):
+    """The learning rate configured for the job's optimizer."""
+    return TRAINING["optimizers"][wildcards.optimizer]
+
+
+def config_json(wildcards=None):
+    """The validated config (defaults filled in), for the report's provenance section."""
+    return json.dumps(config, sort_keys=True)

@@ -1,0 +1,42 @@
+# The lesson's own labs, replayed by the library, and the data set made once for training jobs.
+
+
+rule lab_replay:
+    output:
+        table="results/tables/lab_reproduction.csv",
+        lab1="results/lab/lab1.txt",
+        lab2="results/lab/lab2.txt",
+        timings="results/timings/lab_replay.csv",
+    log:
+        "results/logs/lab_replay.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab lab-replay --threads {threads} --out {output.table} "
+        "--text-dir results/lab --timings {output.timings} > {log} 2>&1"
+
+
+rule dataset:
+    output:
+        "results/data/moons.npz",
+    params:
+        n_samples=config["dataset"]["n_samples"],
+        noise=config["dataset"]["noise"],
+        random_state=config["dataset"]["random_state"],
+        test_size=config["dataset"]["test_size"],
+    log:
+        "results/logs/dataset.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab dataset --n-samples {params.n_samples} --noise {params.noise} "
+        "--random-state {params.random_state} --test-size {params.test_size} "
+        "--out {output} > {log} 2>&1"

@@ -1,0 +1,122 @@
+# Aggregation (pandas), figures (seaborn) and the HTML report (Jinja2). These read tables only.
+
+
+localrules:
+    effective_config,
+    aggregate,
+    aggregate_timings,
+    figures,
+    report,
+
+
+rule effective_config:
+    output:
+        "results/config.json",
+    params:
+        config=config_json,
+    log:
+        "results/logs/effective_config.log",
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "printf '%s\\n' {params.config:q} > {output} 2> {log}"
+
+
+rule aggregate:
+    input:
+        table_inputs,
+    output:
+        report(
+            "results/tables/{table}.csv",
+            category="Tables",
+            caption="../report/table.rst",
+            labels={"table": "{table}"},
+        ),
+    wildcard_constraints:
+        table="signal_probe|training|curves",
+    log:
+        "results/logs/aggregate/{table}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab aggregate --table {wildcards.table} --out {output} {input} > {log} 2>&1"
+
+
+rule aggregate_timings:
+    input:
+        timing_files,
+    output:
+        "results/timings.csv",
+    log:
+        "results/logs/aggregate/timings.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab aggregate --table timings --out {output} {input} > {log} 2>&1"
+
+
+TABLES = expand(
+    "results/tables/{table}.csv",
+    table=["signal_probe", "training", "curves", "lab_reproduction"],
+)
+
+
+rule figures:
+    input:
+        TABLES,
+    output:
+        report(
+            directory("results/figures"),
+            patterns=["{name}.png"],
+            category="Figures",
+            caption="../report/figure.rst",
+            labels={"figure": "{name}"},
+        ),
+    log:
+        "results/logs/figures.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab figures --tables results/tables --out {output} > {log} 2>&1"
+
+
+rule report:
+    input:
+        tables=TABLES,
+        figures="results/figures",
+        config="results/config.json",
+        timings="results/timings.csv",
+    output:
+        report(
+            "results/report.html",
+            category="Report",
+            caption="../report/report.rst",
+            labels={"file": "report.html"},
+        ),
+    log:
+        "results/logs/report.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab report --tables results/tables --figures {input.figures} "
+        "--config {input.config} --timings {input.timings} --out {output} > {log} 2>&1"
