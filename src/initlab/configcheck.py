@@ -49,13 +49,16 @@ def explain(error: jsonschema.ValidationError) -> str:
 
 
 def explain_validation_error(err: BaseException) -> str:
-    """Find the jsonschema error inside Snakemake's WorkflowError and explain it; else the text."""
+    """Find the jsonschema error behind Snakemake's WorkflowError and explain it; else the text.
+
+    Snakemake keeps only the error's text in its own message, but raises it while handling the
+    original, so the original is the WorkflowError's ``__context__``.
+    """
     pending: list[BaseException] = [err]
     while pending:
         e = pending.pop()
         if isinstance(e, jsonschema.ValidationError):
             return explain(e)
         pending.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
-        if e.__cause__ is not None:
-            pending.append(e.__cause__)
+        pending.extend(c for c in (e.__cause__, e.__context__) if c is not None)
     return str(err)
