@@ -30,5 +30,7 @@ def aggregate(table: str, inputs: list[str | Path], out: str | Path) -> pd.DataF
     if table != "timings" and data.duplicated(keys).any():
         dup = data[data.duplicated(keys, keep=False)].head(3).to_dict("records")
         raise ValueError(f"{table}: the same observation appears twice, e.g. {dup}")
-    data.to_csv(out, index=False, float_format="%.9g", lineterminator="\n")
+    # The tables' 9 significant digits (see initlab.tables); timings keep pandas' full precision.
+    float_format = None if table == "timings" else "%.9g"
+    data.to_csv(out, index=False, float_format=float_format, lineterminator="\n")
     return data
