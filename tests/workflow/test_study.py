@@ -1,0 +1,114 @@
+"""End to end: config/quick.yaml through the real workflow to report.html, in a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+
+import pandas as pd
+import pytest
+
+from initlab.tables import LAB_COLUMNS, TABLES
+from tests.workflow.helpers import REPO, planned_jobs, quick_config, snakemake, write_config
+
+SECTION_IDS = [
+    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
+    "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
+]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    config = write_config(folder, quick_config())
+    run = snakemake(folder, config, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return folder, config, run
+
+
+def test_report_is_made_and_its_place_printed(study):
+    folder, _, run = study
+    report = folder / "results/report.html"
+    assert report.is_file()
+    assert f"initlab: the report is at {report.resolve()}" in run.stdout + run.stderr
+
+
+def test_report_has_every_section(study):
+    folder, _, _ = study
+    html = (folder / "results/report.html").read_text()
+    for section in SECTION_IDS:
+        assert f'id="{section}"' in html, section
+    assert "<img" in html and 'src="http' not in html
+
+
+def test_tables_have_their_columns(study):
+    folder, _, _ = study
+    for name, (columns, keys) in TABLES.items():
+        table = pd.read_csv(folder / f"results/tables/{name}.csv")
+        assert list(table.columns) == columns
+        assert not table.duplicated(keys).any()
+        assert len(table) > 0
+    lab = pd.read_csv(folder / "results/tables/lab_reproduction.csv")
+    assert list(lab.columns) == LAB_COLUMNS
+    assert set(lab[~lab.matches].row) == {"xavier"}
+
+
+def test_table_sizes_follow_the_config(study):
+    folder, _, _ = study
+    config = quick_config()
+    tr = config["training"]
+    training = pd.read_csv(folder / "results/tables/training.csv")
+    n_models = len(config["seeds"]) * len(config["inits"])
+    assert len(training) == n_models * len(tr["activations"]) * len(tr["optimizers"]) * len(tr["depths"])
+    probe = pd.read_csv(folder / "results/tables/signal_probe.csv")
+    layers = sum(config["probe"]["depths"])
+    assert len(probe) == len(config["seeds"]) * len(config["inits"]) * len(config["probe"]["activations"]) * layers
+
+
+def test_nothing_to_do_when_up_to_date(study):
+    folder, config, _ = study
+    assert planned_jobs(folder, config) == {}
+
+
+def test_adding_a_seed_runs_only_its_jobs(study, tmp_path):
+    folder, _, _ = study
+    more = write_config(tmp_path, quick_config() | {"seeds": [0, 1, 10]})
+    jobs = planned_jobs(folder, more)
+    assert jobs == {
+        "probe": 3,  # the new block "10", one per probe activation
+        "train": 8,  # the new block "10", one per training cell
+        "aggregate": 3,
+        "aggregate_timings": 1,
+        "effective_config": 1,
+        "figures": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_two_runs_give_byte_identical_tables(study, tmp_path):
+    folder, config, _ = study
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(config, again / "config.yaml")
+    run = snakemake(again, again / "config.yaml", "--cores", "2", "results/tables/training.csv",
+                    "results/tables/curves.csv", "results/tables/signal_probe.csv",
+                    "results/tables/lab_reproduction.csv")
+    assert run.returncode == 0, run.stderr[-3000:]
+    for name in ("training", "curves", "signal_probe", "lab_reproduction"):
+        assert (again / f"results/tables/{name}.csv").read_bytes() == (folder / f"results/tables/{name}.csv").read_bytes(), name
+
+
+def test_snakemake_own_report(study):
+    folder, config, _ = study
+    run = snakemake(folder, config, "--report", "results/snakemake-report.zip")
+    assert run.returncode == 0, run.stderr[-3000:]
+    names = zipfile.ZipFile(folder / "results/snakemake-report.zip").namelist()
+    assert any(n.endswith("report.html") for n in names)
+    assert any(n.endswith("training.csv") for n in names)
+    assert any(n.endswith(".png") for n in names)
+
+
+def test_lint_is_clean(tmp_path):
+    run = snakemake(tmp_path, REPO / "config/quick.yaml", "--lint")
+    assert run.returncode == 0, run.stdout + run.stderr
