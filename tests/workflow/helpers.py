@@ -11,6 +11,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
+SECTION_IDS = [
+    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
+    "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
+]
+
 
 def write_config(folder: Path, config: dict) -> Path:
     path = folder / "config.yaml"

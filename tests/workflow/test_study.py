@@ -9,22 +9,7 @@ import pandas as pd
 import pytest
 
 from initlab.tables import LAB_COLUMNS, TABLES
-from tests.workflow.helpers import REPO, planned_jobs, quick_config, snakemake, write_config
-
-SECTION_IDS = [
-    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
-    "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
-]
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("study")
-    config = write_config(folder, quick_config())
-    run = snakemake(folder, config, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return folder, config, run
-
+from tests.workflow.helpers import REPO, SECTION_IDS, planned_jobs, quick_config, snakemake, write_config
 
 def test_report_is_made_and_its_place_printed(study):
     folder, _, run = study
