@@ -18,7 +18,3 @@ rule all:
     input:
         "results/report.html",
     default_target: True
-
-
-onsuccess:
-    print(f"initlab: the report is at {REPORT_PATH}")

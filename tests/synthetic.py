@@ -36,6 +36,7 @@ FAILURE_SIGNATURES: dict[str, dict[str, float]] = {
     "exploded": {"std": 1e5, "mean": 3e4},
     "saturated": {"saturated_ratio": 0.9, "std": 0.95},
     "non-finite": {"std": math.nan, "mean": math.nan, "nonfinite_ratio": 1.0, "grad_norm": math.nan},
+    "gradient vanished": {},  # forward healthy; the first layer's gradient is set below
 }
 
 
@@ -70,6 +71,8 @@ def signal_probe_table(
                         }
                         if rule is not None and depth >= rule[0] and layer > depth // 2:
                             row.update(FAILURE_SIGNATURES[rule[1]])
+                        if rule is not None and depth >= rule[0] and rule[1] == "gradient vanished" and layer == 1:
+                            row.update(grad_norm=1e-12, act_grad_norm=1e-12)
                         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -92,6 +92,18 @@ def test_exercise_1_failure_modes():
     assert summary.loc["he", "failure_depth"] == math.inf
 
 
+def test_exercise_1_catches_a_backward_signal_the_forward_statistics_miss():
+    healthy = syn.signal_probe_table(seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"], failures={})
+    flipped = syn.signal_probe_table(
+        seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"],
+        failures={("sigmoid", "xavier"): (8, "gradient vanished")},
+    )
+    assert answers.exercise_1(healthy).numbers.set_index("init").loc["xavier", "failure_depth"] == math.inf
+    summary = answers.exercise_1(flipped).numbers.set_index("init")
+    assert summary.loc["xavier", "failure"] == "gradient vanished" and summary.loc["xavier", "failure_depth"] == 8
+    assert summary.loc["he", "failure_depth"] == math.inf
+
+
 # --------------------------------------------------------------------------
 # Exercise 2
 # --------------------------------------------------------------------------

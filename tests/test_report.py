@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from markupsafe import escape
 
 import synthetic as syn
-from initlab import answers, figures, report
+from initlab import answers, figures, report, cli
 
 SECTION_IDS = (
     "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth",
@@ -22,10 +23,11 @@ def study(tmp_path_factory) -> Path:
     """Figures and report made once through the CLI, as the workflow calls them."""
     base = tmp_path_factory.mktemp("study")
     tables_dir = syn.write_tables(base / "tables")
-    (base / "config.yaml").write_text("study: synthetic\nseeds: [0, 1, 2]\n", encoding="utf-8")
-    assert report.main(["figures", "--tables", str(tables_dir), "--out", str(base / "figures")]) == 0
-    assert report.main(["report", "--tables", str(tables_dir), "--figures", str(base / "figures"),
-                        "--config", str(base / "config.yaml"), "--out", str(base / "out" / "report.html")]) == 0
+    # the workflow hands over the validated config as JSON
+    (base / "config.json").write_text(json.dumps({"study": "synthetic", "seeds": [0, 1, 2]}), encoding="utf-8")
+    assert cli.main(["figures", "--tables", str(tables_dir), "--out", str(base / "figures")]) == 0
+    assert cli.main(["report", "--tables", str(tables_dir), "--figures", str(base / "figures"),
+                        "--config", str(base / "config.json"), "--out", str(base / "out" / "report.html")]) == 0
     return base
 
 
@@ -99,6 +101,12 @@ def test_missing_templates_and_figures_fail_clearly(tmp_path):
     tables_dir = syn.write_tables(tmp_path / "tables")
     with pytest.raises(FileNotFoundError, match="initlab figures"):
         report.build_report(tables_dir, tmp_path / "nofigures", tmp_path / "r.html", {})
+
+
+def test_config_reads_yaml_and_json_alike(tmp_path):
+    (tmp_path / "c.yaml").write_text("seeds: [0, 1]\ntraining:\n  steps: 120\n", encoding="utf-8")
+    (tmp_path / "c.json").write_text('{"seeds": [0, 1], "training": {"steps": 120}}', encoding="utf-8")
+    assert report.load_config(tmp_path / "c.yaml") == report.load_config(tmp_path / "c.json")
 
 
 def test_git_commit_tolerates_a_directory_without_git(tmp_path):

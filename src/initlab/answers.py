@@ -22,25 +22,18 @@ import numpy as np
 import pandas as pd
 
 from initlab import stats
+from initlab import tables as schema
 
 # --------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------
 
-#: Required columns of every table the report reads (exactly the workflow's schema).
+#: Required columns of every table the report reads: the schema of
+#: :mod:`initlab.tables`, where each table's columns are listed once.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "signal_probe": (
-        "seed", "activation", "init", "depth", "width", "layer", "mean", "std", "zero_ratio",
-        "saturated_ratio", "nonfinite_ratio", "grad_norm", "act_grad_norm",
-    ),
-    "training": (
-        "seed", "depth", "width", "activation", "optimizer", "lr", "steps", "init", "start_loss",
-        "end_loss", "val_acc", "diverged", "diverged_step", "probe_out_mean", "probe_out_std",
-        "probe_all_finite",
-    ),
-    "curves": ("seed", "depth", "width", "activation", "optimizer", "lr", "init", "step", "loss"),
-    "lab_reproduction": ("lab", "row", "metric", "lesson_value", "measured_value", "matches"),
-    "timings": ("rule", "job", "work_seconds", "wall_seconds"),
+    **{name: tuple(columns) for name, (columns, _keys) in schema.TABLES.items()},
+    "lab_reproduction": tuple(schema.LAB_COLUMNS),
+    "timings": tuple(schema.TIMING_COLUMNS),
 }
 #: Tables that may be missing: run times are not reproducible, so a rerun
 #: from cached tables may not have them.
@@ -72,16 +65,14 @@ class Tables:
 def load_tables(tables_dir: str | Path) -> Tables:
     """Read and type-check every table; fail with the missing file or column named."""
     tables_dir = Path(tables_dir)
+    paths = {name: tables_dir / f"{name}.csv" for name in TABLE_COLUMNS}
+    missing = [str(path) for name, path in paths.items() if not path.exists() and name not in OPTIONAL_TABLES]
+    if missing:
+        raise FileNotFoundError(f"missing tables: {', '.join(missing)}")
     loaded: dict[str, pd.DataFrame | None] = {}
-    for name, columns in TABLE_COLUMNS.items():
-        path = tables_dir / f"{name}.csv"
-        if not path.exists():
-            if name in OPTIONAL_TABLES:
-                loaded[name] = None
-                continue
-            raise FileNotFoundError(f"table {path} is missing (expected columns: {', '.join(columns)})")
-        text_cols = {col: str for col in TEXT_COLUMNS if col in columns}
-        loaded[name] = normalise_table(name, pd.read_csv(path, dtype=text_cols, keep_default_na=True))
+    for name, path in paths.items():
+        text_cols = {col: str for col in TEXT_COLUMNS if col in TABLE_COLUMNS[name]}
+        loaded[name] = normalise_table(name, pd.read_csv(path, dtype=text_cols)) if path.exists() else None
     return Tables(**loaded)
 
 
@@ -134,7 +125,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Criterion:
-    """A named failure test on a table: ``test`` returns True where the row fails."""
+    """A named test on table rows: ``test`` is True where a row fails (failure registries) or earns the label."""
 
     name: str
     description: str
@@ -175,6 +166,13 @@ EXPLODED_STD = 1e3
 #: quarter, not a half, because for sigmoid the |x| > 0.98 test only sees the
 #: upper rail (outputs near 0 are pinned too but not counted).
 SATURATED_FRACTION = 0.25
+#: First-layer ||dL/dh|| over last-layer ||dL/dh|| below this = vanished backward signal
+#: ("backward gradients should still have a path", the lesson's map). The probe's loss feeds
+#: the same unit-scale gradient into the top of every network, so the ratio is how much of it
+#: reaches the first layer; the same three orders of magnitude as VANISHED_STD. Catches what
+#: the forward statistics miss, e.g. a sigmoid stack whose forward std looks healthy while its
+#: first layer receives ~1e-18 of the gradient.
+VANISHED_GRADIENT_RATIO = 1e-3
 #: Activations with rails, where |x| > 0.98 means a vanishing derivative. For
 #: ReLU-like activations a large |x| is just a large value (He+ReLU prints
 #: 0.19 "saturated" while healthy), so saturation is not a failure there.
@@ -201,7 +199,22 @@ PROBE_FAILURES: dict[str, Criterion] = {
             f"{SATURATED_FRACTION:.0%} of last-layer units at |x| > 0.98",
             lambda d: d["activation"].isin(BOUNDED_ACTIVATIONS) & (d["saturated_ratio"] > SATURATED_FRACTION),
         ),
+        Criterion(
+            "gradient vanished",
+            f"first-layer gradient norm below {VANISHED_GRADIENT_RATIO:g} of the last layer's",
+            lambda d: d["grad_ratio"] < VANISHED_GRADIENT_RATIO,
+        ),
     )
+}
+
+
+#: The measurement that shows each probe failure, quoted in the sentence.
+FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
+    "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
+    "exploded": ("std", "last-layer std {:.2g}"),
+    "vanished": ("std", "last-layer std {:.2g}"),
+    "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
+    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.2g}"),
 }
 
 
@@ -213,8 +226,10 @@ def closest(values: Iterable[float], target: float) -> float:
 def probe_last_layers(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Last-layer row of every probe network (lesson width), with its failure mode."""
     rows = signal_probe[signal_probe["width"] == closest(signal_probe["width"].unique(), LESSON_PROBE_WIDTH)]
-    last = rows[rows["layer"] == rows.groupby(["seed", "activation", "init", "depth"])["layer"].transform("max")]
-    last = last.copy()
+    network = ["seed", "activation", "init", "depth"]
+    last = rows[rows["layer"] == rows.groupby(network)["layer"].transform("max")].copy()
+    first = rows[rows["layer"] == 1].set_index(network)["act_grad_norm"]
+    last["grad_ratio"] = first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
     last["failure"] = first_match(last, PROBE_FAILURES)
     return last
 
@@ -283,7 +298,9 @@ def probe_failure_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
     return summary.sort_values(["activation", "failure_depth", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 
-def _first_to_fail(per_seed: pd.DataFrame, summary: pd.DataFrame, candidates: list[str], limit: float):
+def _first_to_fail(
+    per_seed: pd.DataFrame, summary: pd.DataFrame, candidates: list[str], limit: float
+) -> tuple[list[str], float, int, int]:
     """Inits among ``candidates`` with the smallest majority failure depth (<= limit), and seed agreement.
 
     A seed agrees when every named init fails, by ``limit``, no later than any
@@ -332,7 +349,7 @@ def exercise_1(signal_probe: pd.DataFrame) -> Answer:
     return Answer(
         question=EX1_QUESTION,
         criterion=EX1_CRITERION,
-        verdict="; ".join(verdicts),
+        verdict=" | ".join(verdicts),
         sentence=" ".join(parts),
         numbers=summary,
         seeds_agreeing=agree,
@@ -340,7 +357,9 @@ def exercise_1(signal_probe: pd.DataFrame) -> Answer:
     )
 
 
-def _exercise_1_part(activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, str, tuple[int, int]]:
+def _exercise_1_part(
+    activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame
+) -> tuple[str, str, tuple[int, int]]:
     """Sentence, verdict and (agreeing, total) seeds for one activation; agreement is the weaker of the two claims."""
     max_depth = per_seed["max_depth"].max()
     named, depth, agree, total = _first_to_fail(per_seed, summary, init_order(summary["init"]), max_depth)
@@ -368,23 +387,14 @@ def _exercise_1_part(activation: str, per_seed: pd.DataFrame, summary: pd.DataFr
             f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep)}), "
             f"first in {deep_agree}/{total} seeds."
         )
-        verdict = f"{activation}: {_names(named)}; then {_names(deep)}"
+        verdict = f"{activation}: {_names(named)}, then {_names(deep)}"
     else:
         sentence += (
             f" None of the {len(healthy)} inits still healthy at depth {EX1_FROM_DEPTH} fails by depth "
             f"{EX1_TO_DEPTH} in a majority of seeds ({deep_agree}/{total} seeds without any such failure)."
         )
-        verdict = f"{activation}: {_names(named)}; none more by depth {EX1_TO_DEPTH}"
+        verdict = f"{activation}: {_names(named)}, none more by depth {EX1_TO_DEPTH}"
     return sentence, verdict, (min(agree, deep_agree), total)
-
-
-#: The measurement that shows each probe failure, quoted in the sentence.
-FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
-    "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
-    "exploded": ("std", "last-layer std {:.2g}"),
-    "vanished": ("std", "last-layer std {:.2g}"),
-    "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
-}
 
 
 def _failure_detail(summary: pd.DataFrame, inits: list[str]) -> str:
@@ -509,6 +519,8 @@ EX2_INIT = "xavier"
 EX2_RIVAL = "he"
 EX2_BASELINE = "relu"
 EX2_CHANGED = "tanh"
+#: Column stem of P(Xavier beats He) in the numbers table.
+P_RIVAL = f"p_{EX2_INIT}_beats_{EX2_RIVAL}"
 
 EX2_QUESTION = "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?"
 EX2_CRITERION = (
@@ -566,7 +578,8 @@ def exercise_2(training: pd.DataFrame) -> Answer:
         [select_runs(training, act, LESSON_OPTIMIZER, all_depths=True) for act in (EX2_BASELINE, EX2_CHANGED)]
     )
     if both.empty or EX2_INIT not in set(both["init"]) or both["activation"].nunique() < 2:
-        return _unanswerable(EX2_QUESTION, EX2_CRITERION, f"the training table has no {EX2_INIT} runs under both {EX2_BASELINE} and {EX2_CHANGED}")
+        missing = f"the training table has no {EX2_INIT} runs under both {EX2_BASELINE} and {EX2_CHANGED}"
+        return _unanswerable(EX2_QUESTION, EX2_CRITERION, missing)
     gaps = (
         xavier_gaps(both)
         .pivot_table(index=["depth", "seed"], columns="activation", values="log_gap")
@@ -583,7 +596,7 @@ def exercise_2(training: pd.DataFrame) -> Answer:
             row[f"rank_{act}"] = f"{s['rank']}/{s['inits']}"
             row[f"mean_end_loss_vs_best_{act}"] = s["mean_ratio"]
             row[f"median_seed_gap_{act}"] = float(np.exp(paired[act].median())) if len(paired) else math.nan
-            row[f"p_{EX2_INIT}_beats_{EX2_RIVAL}_{act}"] = s["p_beats_rival"]
+            row[f"{P_RIVAL}_{act}"] = s["p_beats_rival"]
             row[f"best_{act}"] = s["best"]
         row[f"seeds_closer_under_{EX2_CHANGED}"] = n_closer
         row["seeds"] = int(len(paired))
@@ -596,15 +609,17 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     other = {d: c for d, c in closer.items() if d != lesson_depth}
     holds_elsewhere = sum(1 for k, n in other.values() if (k > n / 2) == more)
     sentence = (
-        f"{'Yes' if more else 'No'}: at the lesson's net ({cell_text(select_runs(training, EX2_CHANGED, LESSON_OPTIMIZER))}), "
+        f"{'Yes' if more else 'No'}: with {LESSON_OPTIMIZER} at depth {lesson_depth:g} (the lesson's net), "
         f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.2f} of the per-seed best under "
         f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.2f} under {EX2_CHANGED}; it is closer to the best "
         f"under {EX2_CHANGED} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
         f"under {EX2_BASELINE}, {head[f'rank_{EX2_CHANGED}']} under {EX2_CHANGED}; P({EX2_INIT} beats {EX2_RIVAL}) "
-        f"{_p(head[f'p_{EX2_INIT}_beats_{EX2_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'p_{EX2_INIT}_beats_{EX2_RIVAL}_{EX2_CHANGED}'])}."
+        f"{_p(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
     )
     if other:
-        sentence += f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
+        sentence += (
+            f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
+        )
     agreeing = n_closer if more else n_seeds - n_closer
     return Answer(
         question=EX2_QUESTION,
@@ -682,7 +697,8 @@ def exercise_3(training: pd.DataFrame) -> Answer:
     """"Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
     numbers = fragility(training)
     if numbers.empty or LESSON_ACTIVATION not in set(numbers["activation"]):
-        return _unanswerable(EX3_QUESTION, EX3_CRITERION, f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}")
+        missing = f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}"
+        return _unanswerable(EX3_QUESTION, EX3_CRITERION, missing)
     lesson = numbers[numbers["activation"] == LESSON_ACTIVATION]
     top = lesson["fail_rate_increase"].max()
     cell = cell_text(select_runs(training, LESSON_ACTIVATION, EX3_CHANGED))
@@ -706,7 +722,8 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         agree = int(worst["seeds_worse_end_loss"])
         sentence = (
             f"No init fails more often under {EX3_CHANGED} than under {EX3_BASELINE} ({cell}); by median end loss "
-            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), worse in {agree}/{int(worst['seeds'])} seeds."
+            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), "
+            f"worse in {agree}/{int(worst['seeds'])} seeds."
         )
         verdict = f"none by failure rate; {worst['init']} by end loss"
     return Answer(
@@ -746,7 +763,8 @@ def next_probe(training: pd.DataFrame) -> Answer:
     """The lesson's Next Probe: which init's failure rate rises with depth, first failing in most seeds."""
     rates = depth_failure_rates(training)
     if rates.empty:
-        return _unanswerable(NEXT_QUESTION, NEXT_CRITERION, f"the training table has no {LESSON_ACTIVATION}/{LESSON_OPTIMIZER} runs")
+        missing = f"the training table has no {LESSON_ACTIVATION}/{LESSON_OPTIMIZER} runs"
+        return _unanswerable(NEXT_QUESTION, NEXT_CRITERION, missing)
     depths = sorted(rates["depth"].unique())
     majority_fail = rates[rates["failures"] > rates["seeds"] / 2]
     first_fail = majority_fail.groupby("init")["depth"].min()
@@ -766,7 +784,8 @@ def next_probe(training: pd.DataFrame) -> Answer:
         agree, total = int(at_depth["failures"].min()), int(at_depth["seeds"].min())
         rise = numbers.set_index("init").loc[named, "rise"]
         sentence = (
-            f"{_names(named)} {_verb(named, 'becomes', 'become')} fragile first: trains at depth {depths[0]:g} but fails "
+            f"{_names(named)} {_verb(named, 'becomes', 'become')} fragile first: "
+            f"trains at depth {depths[0]:g} but fails "
             f"in a majority of seeds from depth {depth:g} ({agree}/{total} seeds there); failure rate rises by "
             f"{', '.join(f'{v:+.0%}' for v in rise)} over {span}."
         )
@@ -826,7 +845,9 @@ EVIDENCE_LABELS: dict[str, Criterion] = {
             f"trains, but start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f}",
             lambda d: d["start_loss"] > WARNING_START_LOSS,
         ),
-        Criterion("Usable Start", "trains normally from an ordinary start loss", lambda d: pd.Series(True, index=d.index)),
+        Criterion(
+            "Usable Start", "trains normally from an ordinary start loss", lambda d: pd.Series(True, index=d.index)
+        ),
     )
 }
 
@@ -870,9 +891,13 @@ def evidence_to_keep(training: pd.DataFrame) -> Evidence:
                 "failures": _failure_counts(group["failure"]),
             }
         )
-    numbers = pd.DataFrame(per_init, columns=[
-        "init", "label", "seeds_agreeing", "seeds", "median_start_loss", "median_end_loss", "median_val_acc", "failures",
-    ])
+    numbers = pd.DataFrame(
+        per_init,
+        columns=[
+            "init", "label", "seeds_agreeing", "seeds", "median_start_loss", "median_end_loss", "median_val_acc",
+            "failures",
+        ],
+    )
     items = []
     for label, criterion in EVIDENCE_LABELS.items():
         members = numbers[numbers["label"] == label]
@@ -933,16 +958,18 @@ class LabReproduction:
 def classify_lab_rows(lab: pd.DataFrame) -> pd.DataFrame:
     """Add the resolution step, the difference in steps and its class to every row."""
     out = lab.copy()
-    units, steps, classes = [], [], []
+    units, resolutions, steps, classes = [], [], [], []
     for row in out.itertuples():
         unit, step_of = RESOLUTIONS.get(row.metric, DEFAULT_RESOLUTION)
         step = step_of(row.lesson_value)
         diff = abs(float(row.measured_value) - float(row.lesson_value))
         n_steps = int(round(diff / step)) if math.isfinite(diff) else math.inf
-        units.append(f"{step:.3g} ({unit})")
+        units.append(unit)
+        resolutions.append(step)
         steps.append(n_steps)
         classes.append(next(label for limit, label, _ in MISMATCH_CLASSES if n_steps <= limit))
-    out["resolution"] = units
+    out["resolution"] = resolutions
+    out["unit"] = units
     out["steps_off"] = steps
     out["difference"] = classes
     return out
@@ -960,7 +987,8 @@ def lab_reproduction(lab: pd.DataFrame) -> LabReproduction:
     if mismatches.empty:
         return LabReproduction(table, f"Every value matches the lesson ({per_lab}).", matched, total)
     listed = "; ".join(
-        f"{r.lab} {r.row} {r.metric} {r.lesson_value} → {r.measured_value} ({r.steps_off} × {r.resolution})"
+        f"{r.lab} {r.row} {r.metric} {r.lesson_value} → {r.measured_value} "
+        f"({r.steps_off} step{'s' if r.steps_off != 1 else ''} of {r.resolution:.3g}, one {r.unit})"
         for r in mismatches.itertuples()
     )
     present = set(mismatches["difference"])

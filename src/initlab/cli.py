@@ -131,6 +131,20 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     aggregate(args.table, args.inputs, args.out)
 
 
+def cmd_figures(args: argparse.Namespace) -> None:
+    from initlab.report import figures_command
+
+    figures_command(args.tables, args.out)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from initlab.report import report_command
+
+    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates)
+    # The workflow's last step: say where the report is (stdout, so the run's terminal shows it).
+    print(f"initlab: the report is at {Path(out).resolve()}")
+
+
 def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
@@ -196,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("figures", help="draw the report's figures from the tables")
+    p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
+    p.add_argument("--out", required=True, type=Path, help="directory to write the PNG files into")
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("report", help="render the self-contained HTML report")
+    p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
+    p.add_argument("--figures", required=True, type=Path, help="directory written by 'initlab figures'")
+    p.add_argument("--config", required=True, type=Path, help="the study's config, YAML or JSON (Provenance)")
+    p.add_argument("--timings", type=Path, default=None, help="timings.csv (default: the one in --tables, if any)")
+    p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
+    p.add_argument("--out", required=True, type=Path, help="HTML file to write")
+    p.set_defaults(func=cmd_report)
 
     return parser
 

@@ -13,7 +13,8 @@ step at a few seconds for the default study.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -31,6 +32,8 @@ from initlab import answers, stats  # noqa: E402
 
 #: Resolution of every PNG: readable when embedded at page width, small in base64.
 DPI = 100
+#: Seed of the strip-plot jitter, fixed so that figures are reproducible.
+JITTER_SEED = 0
 #: Colour per optimizer / activation for two-way comparisons.
 PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": "#55A868"}
 
@@ -76,7 +79,8 @@ def _per_layer_lines(
         squeeze=False, sharex=True,
     )
     for r, metric in enumerate(metrics):
-        values = data.assign(value=_positive_finite(data[metric]) if log else pd.to_numeric(data[metric], errors="coerce"))
+        raw = pd.to_numeric(data[metric], errors="coerce")
+        values = data.assign(value=_positive_finite(raw) if log else raw)
         summary = values.groupby(["activation", "init", "layer"])["value"].agg(["median", "min", "max"]).reset_index()
         for c, activation in enumerate(activations):
             ax = axes[r][c]
@@ -168,12 +172,17 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
     return fig
 
 
-def _strip_with_median(ax, data: pd.DataFrame, y: str, order: list[str], hue: str | None = None) -> None:
-    """Every seed as a dot plus the median as a bar marker; precomputed median avoids bootstrap cost."""
+def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str], hue: str | None = None) -> None:
+    """Every seed as a dot plus the median as a bar marker (no bootstrap: ``errorbar=None``).
+
+    Dodging needs two hue levels (seaborn divides by levels - 1), so a
+    single level is drawn undodged.
+    """
     palette = {k: PAIR_COLOURS.get(k, "#4C72B0") for k in data[hue].unique()} if hue else None
-    sns.stripplot(data=data, x="init", y=y, hue=hue, order=order, ax=ax, dodge=hue is not None, alpha=0.55,
-                  size=3.5, palette=palette, color=None if hue else "#4C72B0", legend=hue is not None)
-    sns.pointplot(data=data, x="init", y=y, hue=hue, order=order, ax=ax, dodge=0.4 if hue else False,
+    dodge = hue is not None and data[hue].nunique() > 1
+    sns.stripplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=dodge, alpha=0.55, size=3.5,
+                  palette=palette, color=None if hue else "#4C72B0", legend=hue is not None)
+    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
                   estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
                   palette=palette, color=None if hue else "black", legend=False)
 
@@ -186,9 +195,9 @@ def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
     order = answers.init_order(rows["init"])
     plotted = rows.assign(end_loss=_positive_finite(rows["end_loss"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    _strip_with_median(axes[0], plotted, "end_loss", order)
+    _strip_with_median(axes[0], plotted, "init", "end_loss", order)
     axes[0].set_yscale("log")
-    _strip_with_median(axes[1], plotted, "val_acc", order)
+    _strip_with_median(axes[1], plotted, "init", "val_acc", order)
     axes[1].axhline(answers.NEAR_CHANCE_ACCURACY, color="grey", ls="--", lw=0.8)
     nonfinite = rows.groupby("init")["end_loss"].apply(lambda s: int((~np.isfinite(s.astype(float))).sum()))
     for i, init in enumerate(order):
@@ -212,19 +221,23 @@ def fig_training_cells(tables: answers.Tables) -> Figure:
     training = tables.training
     if training.empty:
         return _placeholder("no training rows")
-    scored = training.assign(score=stats.as_worst_if_nonfinite(training["end_loss"]), cell=training.apply(_cell_label, axis=1))
+    scored = training.assign(
+        score=stats.as_worst_if_nonfinite(training["end_loss"]), cell=training.apply(_cell_label, axis=1)
+    )
     cells = scored.sort_values(["activation", "optimizer", "depth"])["cell"].unique()
     table = scored.pivot_table(index="init", columns="cell", values="score", aggfunc="median")
     table = table.reindex(index=answers.init_order(table.index), columns=cells)
     shown = table.where(np.isfinite(table))
     fig, ax = plt.subplots(figsize=(1.6 + 0.62 * len(cells), 1.4 + 0.42 * len(table)))
     positive = shown.to_numpy()[np.isfinite(shown.to_numpy()) & (shown.to_numpy() > 0)]
-    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if positive.size and positive.min() < positive.max() else None
+    spans = positive.size and positive.min() < positive.max()
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if spans else None
     sns.heatmap(shown, ax=ax, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", annot_kws={"fontsize": 6},
                 cbar_kws={"label": "median end loss"}, mask=shown.isna())
     for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy()))):
         ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=6, color="firebrick")
     ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title("Median end loss per cell ('div': median run non-finite)")
@@ -275,12 +288,7 @@ def fig_exercise_2(tables: answers.Tables) -> Figure:
     gaps = gaps.assign(ratio=_positive_finite(np.exp(gaps["log_gap"])), depth=gaps["depth"].astype(str))
     order = [str(d) for d in sorted(rows["depth"].unique())]
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    palette = {k: PAIR_COLOURS[k] for k in gaps["activation"].unique() if k in PAIR_COLOURS}
-    sns.stripplot(data=gaps, x="depth", y="ratio", hue="activation", order=order, dodge=True, ax=ax,
-                  palette=palette, alpha=0.6, size=4)
-    sns.pointplot(data=gaps, x="depth", y="ratio", hue="activation", order=order, dodge=0.4, ax=ax,
-                  estimator="median", errorbar=None, linestyle="none", markers="_", markersize=16,
-                  palette=palette, legend=False)
+    _strip_with_median(ax, gaps, "depth", "ratio", order, hue="activation")
     ax.set_yscale("log")
     ax.axhline(1, color="grey", lw=0.8)
     ax.set_ylabel("Xavier end loss / best init's (per seed)")
@@ -304,7 +312,7 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
                 errorbar=None)
     axes[0].set_ylabel("failure rate")
     axes[0].set_ylim(0, 1.05)
-    _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "end_loss", order,
+    _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
                        hue="optimizer")
     axes[1].set_yscale("log")
     for ax in axes:
@@ -353,6 +361,7 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="vlag_r", annot=True, fmt=".2f",
                 annot_kws={"fontsize": 7}, cbar_kws={"label": "P(row beats column)"})
     ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(f"Lower end loss in the same seed ({rows['seed'].nunique()} seeds; ties count ½)")
@@ -376,18 +385,35 @@ FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
 }
 
 
+@contextmanager
+def _fixed_jitter() -> Iterator[None]:
+    """Seed numpy's global generator while drawing, then restore it.
+
+    Seaborn's strip-plot jitter draws from the global generator; fixing it
+    makes the same tables give byte-identical PNGs, without leaking the seed
+    into the caller's random state.
+    """
+    state = np.random.get_state()
+    np.random.seed(JITTER_SEED)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def render_figures(tables: answers.Tables, out_dir: str | Path) -> list[Path]:
     """Draw every figure of :data:`FIGURES` into ``out_dir``; return the written paths.
 
-    PNG metadata is stripped of the matplotlib version so that the same
-    tables give byte-identical files across patch releases.
+    Jitter is seeded and the PNG metadata is stripped of the matplotlib
+    version, so the same tables give byte-identical files.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
         for name, draw in FIGURES.items():
-            fig = draw(tables)
+            with _fixed_jitter():
+                fig = draw(tables)
             path = out_dir / name
             fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
             plt.close(fig)

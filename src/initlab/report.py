@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import base64
 import importlib.metadata
+import json
 import math
 import os
 import platform
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 import yaml
 from markupsafe import Markup
@@ -77,14 +79,14 @@ def format_number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def html_table(df: pd.DataFrame, index: bool = False) -> Markup:
+def html_table(df: pd.DataFrame) -> Markup:
     """A DataFrame as an escaped HTML table with the report's classes and readable headers."""
     if df.empty:
         return Markup('<p class="empty">No rows.</p>')
     shown = df.rename(columns=lambda c: str(c).replace("_", " "))
     return Markup(
         shown.to_html(
-            classes="data", index=index, na_rep="—", float_format=format_number, border=0, escape=True
+            classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True
         )
     )
 
@@ -100,19 +102,34 @@ def embed_png(path: Path) -> str:
 
 
 def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
-    """Both labs as lesson-vs-measured tables, mismatches flagged and explained."""
+    """Both labs laid out like the lesson's printed tables, plus every mismatch sized and explained.
+
+    A cell shows the value once when lesson and measurement print the same,
+    and "lesson → measured ✗" when they do not.
+    """
     reproduction = answers.lab_reproduction(lab)
-    labs = []
-    for name, group in reproduction.table.groupby("lab", sort=True):
-        shown = group[["row", "metric", "lesson_value", "measured_value", "matches", "steps_off", "resolution", "difference"]]
-        labs.append(
-            {
-                "name": name,
-                "table": html_table(shown.rename(columns={"lesson_value": "lesson", "measured_value": "measured"})),
-                "mismatches": int((~group["matches"]).sum()),
-            }
+    table = reproduction.table
+    shown = table.assign(
+        cell=np.where(
+            table["matches"], table["measured_value"], table["lesson_value"] + " → " + table["measured_value"] + " ✗"
         )
-    return {"sentence": reproduction.sentence, "labs": labs, "matched": reproduction.matched, "total": reproduction.total}
+    )
+    labs = []
+    for name, group in shown.groupby("lab", sort=True):
+        wide = group.pivot(index="row", columns="metric", values="cell")
+        wide = wide.reindex(index=list(dict.fromkeys(group["row"])), columns=list(dict.fromkeys(group["metric"])))
+        wide = wide.rename_axis(index="row", columns=None).reset_index()
+        labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
+    mismatch_cols = [
+        "lab", "row", "metric", "lesson_value", "measured_value", "steps_off", "resolution", "unit", "difference",
+    ]
+    return {
+        "sentence": reproduction.sentence,
+        "labs": labs,
+        "mismatches": html_table(table.loc[~table["matches"], mismatch_cols]),
+        "matched": reproduction.matched,
+        "total": reproduction.total,
+    }
 
 
 def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
@@ -206,7 +223,7 @@ def answer_context(answer: answers.Answer) -> dict[str, object]:
 def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     return {
         "cell": evidence.cell,
-        "items": [
+        "records": [
             {"label": i.label, "rule": i.rule, "inits": ", ".join(i.inits), "sentence": i.sentence}
             for i in evidence.items
         ],
@@ -254,20 +271,26 @@ def machine() -> dict[str, str]:
 
 
 def run_time(timings: pd.DataFrame | None) -> dict[str, object] | None:
-    """Total wall and work seconds over all jobs, and the per-rule breakdown."""
+    """Elapsed time from the first job's start to the last job's end, summed import and work seconds, per step.
+
+    A job's step is its name up to the first '/' (``train/relu/adam/2`` ->
+    ``train``), so the breakdown stays short however many cells were run.
+    """
     if timings is None or timings.empty:
         return None
-    per_rule = (
-        timings.groupby("rule")
-        .agg(jobs=("job", "count"), work_seconds=("work_seconds", "sum"), wall_seconds=("wall_seconds", "sum"))
-        .sort_values("wall_seconds", ascending=False)
+    steps = timings.assign(step=timings["job"].astype(str).str.split("/").str[0])
+    per_step = (
+        steps.groupby("step")
+        .agg(jobs=("job", "count"), import_seconds=("import_seconds", "sum"), work_seconds=("work_seconds", "sum"))
+        .sort_values("work_seconds", ascending=False)
         .reset_index()
     )
     return {
         "jobs": int(len(timings)),
-        "wall_seconds": float(timings["wall_seconds"].sum()),
+        "elapsed_seconds": float(timings["finished_at"].max() - timings["started_at"].min()),
         "work_seconds": float(timings["work_seconds"].sum()),
-        "per_rule": html_table(per_rule),
+        "import_seconds": float(timings["import_seconds"].sum()),
+        "per_step": html_table(per_step),
     }
 
 
@@ -370,7 +393,7 @@ def build_report(
 def thresholds() -> list[dict[str, str]]:
     """Every threshold behind the verdicts and statistics, so a reader can rerun the judgement by hand."""
     return [
-        {"name": name, "value": format_number(float(value))}
+        {"name": name, "value": str(value) if isinstance(value, int) else format_number(value)}
         for name, value in (
             ("VANISHED_STD", answers.VANISHED_STD),
             ("EXPLODED_STD", answers.EXPLODED_STD),
@@ -391,40 +414,36 @@ def thresholds() -> list[dict[str, str]]:
 # --------------------------------------------------------------------------
 
 
-def _run_figures(args: argparse.Namespace) -> int:
-    written = figures.render_figures(answers.load_tables(args.tables), args.out)
-    print(f"wrote {len(written)} figures to {args.out}")
-    return 0
+#: Config file readers by suffix: the workflow passes the validated config as JSON,
+#: a person passes the YAML they edited.
+CONFIG_READERS: dict[str, Callable[[str], object]] = {".json": json.loads}
 
 
-def _run_report(args: argparse.Namespace) -> int:
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-    out = build_report(args.tables, args.figures, args.out, config, timings_path=args.timings,
-                       templates_dir=args.templates)
-    print(f"wrote {out}")
-    return 0
+def load_config(path: str | Path) -> dict[str, object]:
+    """The study config from a JSON or YAML file (YAML for any other suffix)."""
+    path = Path(path)
+    reader = CONFIG_READERS.get(path.suffix.lower(), yaml.safe_load)
+    return reader(path.read_text(encoding="utf-8")) or {}
 
 
-def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``figures`` and ``report`` on an existing subparser set (used by ``initlab.cli``)."""
-    fig = subparsers.add_parser("figures", help="draw the report's figures from the tables")
-    fig.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
-    fig.add_argument("--out", required=True, type=Path, help="directory to write the PNG files into")
-    fig.set_defaults(handler=_run_figures)
-
-    rep = subparsers.add_parser("report", help="render the self-contained HTML report")
-    rep.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
-    rep.add_argument("--figures", required=True, type=Path, help="directory written by `initlab figures`")
-    rep.add_argument("--config", required=True, type=Path, help="the study's YAML config (shown in Provenance)")
-    rep.add_argument("--timings", type=Path, default=None, help="timings.csv (default: the one in --tables, if any)")
-    rep.add_argument("--templates", type=Path, default=None, help="template directory (default: report_templates/)")
-    rep.add_argument("--out", required=True, type=Path, help="HTML file to write")
-    rep.set_defaults(handler=_run_report)
+def figures_command(tables_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``initlab figures``: draw every figure of the tables into ``out_dir``."""
+    written = figures.render_figures(answers.load_tables(tables_dir), out_dir)
+    print(f"wrote {len(written)} figures to {out_dir}")
+    return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``initlab figures ...`` / ``initlab report ...`` without the rest of the CLI."""
-    parser = argparse.ArgumentParser(prog="initlab", description=__doc__.splitlines()[0])
-    add_subcommands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+def report_command(
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    config_path: str | Path,
+    out_html: str | Path,
+    timings_path: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+) -> Path:
+    """``initlab report``: render the report, reading the config from its file."""
+    out = build_report(
+        tables_dir, figures_dir, out_html, load_config(config_path), timings_path=timings_path,
+        templates_dir=templates_dir,
+    )
+    return out

@@ -252,7 +252,9 @@ def winner_stability(
                 "seeds_agreeing": agreeing,
                 "seeds_total": total,
                 "stable": agreeing == total,
-                "winners": ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "winners": ", ".join(
+                    f"{name} ×{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                ),
             }
         )
     return pd.DataFrame(

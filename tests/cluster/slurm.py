@@ -466,6 +466,9 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU={def_mem}
+# Reject at sbatch time what this node can never run (e.g. a snakemake group
+# job whose summed threads exceed the CPUs) instead of PENDING forever.
+EnforcePartLimits=ALL
 ReturnToService=2
 KillWait=2
 InactiveLimit=0

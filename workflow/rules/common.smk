@@ -1,6 +1,5 @@
 # Helpers shared by every rule: config validation, the seed blocks, and input functions.
 import json
-from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
@@ -15,7 +14,6 @@ try:
 except WorkflowError as err:
     raise WorkflowError(explain_validation_error(err)) from None
 
-REPORT_PATH = Path("results/report.html").resolve()
 SEED_BLOCKS = seed_blocks(config["seeds"], config["seed_block_size"])
 INITS = ",".join(config["inits"])
 PROBE = config["probe"]

@@ -96,6 +96,7 @@ rule figures:
         "initlab figures --tables results/tables --out {output} > {log} 2>&1"
 
 
+# The last rule: its one line of stdout (not logged) tells the user where the report is.
 rule report:
     input:
         tables=TABLES,
@@ -119,4 +120,4 @@ rule report:
         "../../environment.yml"
     shell:
         "initlab report --tables results/tables --figures {input.figures} "
-        "--config {input.config} --timings {input.timings} --out {output} > {log} 2>&1"
+        "--config {input.config} --timings {input.timings} --out {output} 2> {log}"
