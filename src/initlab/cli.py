@@ -6,9 +6,10 @@ figures), so a job pays for its own imports and nothing else. ``--threads`` (def
 torch's thread count: on a small shared machine the default OpenMP threading makes a 0.2 s
 training run take up to 15 s.
 
-Compute sub-commands can append a line to a ``--timings`` file: the seconds spent importing and
-the seconds of real work, kept apart from the tables because wall-clock time is not
-reproducible.
+Compute sub-commands can write a ``--timings`` file: CPU seconds spent starting up (interpreter
+and imports) and CPU seconds of real work, plus the work's wall seconds and the job's start and
+end. CPU time, because jobs share cores: with more jobs than cores a job's wall time counts its
+neighbours' work too. Kept apart from the tables because timings are not reproducible.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-_T0 = time.perf_counter()
 _STARTED = time.time()
 
 
@@ -43,15 +43,16 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _write_timing(path: str | None, job: str, import_seconds: float, work_seconds: float) -> None:
+def _write_timing(path: str | None, job: str, import_cpu: float, work_cpu: float, work_wall: float) -> None:
     if not path:
         return
     from initlab.tables import TIMING_COLUMNS, write_csv
 
     row = {
         "job": job,
-        "import_seconds": import_seconds,
-        "work_seconds": work_seconds,
+        "import_seconds": import_cpu,
+        "work_seconds": work_cpu,
+        "work_wall_seconds": work_wall,
         # Unix times to the millisecond (as text: the tables' 9-digit floats would round them to ~100 s).
         "started_at": f"{_STARTED:.3f}",
         "finished_at": f"{time.time():.3f}",
@@ -60,11 +61,11 @@ def _write_timing(path: str | None, job: str, import_seconds: float, work_second
 
 
 def _timed(args: argparse.Namespace, job: str, work: Callable[[], None]) -> None:
-    """Set threads, run ``work``, and record import and work seconds."""
+    """Set threads, run ``work``, and record start-up and work seconds."""
     _set_threads(args.threads)
-    imported = time.perf_counter()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     work()
-    _write_timing(args.timings, job, imported - _T0, time.perf_counter() - imported)
+    _write_timing(args.timings, job, cpu0, time.process_time() - cpu0, time.perf_counter() - wall0)
 
 
 def cmd_lab(args: argparse.Namespace) -> None:

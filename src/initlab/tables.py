@@ -30,7 +30,8 @@ CURVE_COLUMNS = CURVE_KEYS + ["loss"]
 LAB_KEYS = ["lab", "row", "metric"]
 LAB_COLUMNS = LAB_KEYS + ["lesson_value", "measured_value", "matches"]
 
-TIMING_COLUMNS = ["job", "import_seconds", "work_seconds", "started_at", "finished_at"]
+# import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
+TIMING_COLUMNS = ["job", "import_seconds", "work_seconds", "work_wall_seconds", "started_at", "finished_at"]
 
 # name -> (columns, sort keys): what the aggregation concatenates and how it orders rows.
 TABLES: dict[str, tuple[list[str], list[str]]] = {

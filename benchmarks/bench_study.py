@@ -1,0 +1,208 @@
+"""The whole study, measured side by side in one run (issue: performance).
+
+    python benchmarks/bench_study.py [--config config/config.yaml | --quick] [--cores 8]
+                                     [--naive-sample 24] [--workdir DIR]
+
+Runs, in a fresh folder, with the repository's Snakefile:
+
+1. cold run: ``snakemake --cores C`` from nothing; every compute job records its import and
+   work seconds (results/timings.csv), so ``efficiency = work seconds / (wall x machine cores)``.
+2. against what users would do instead: a fixed sample of the training grid's configurations
+   run the naive way (``benchmarks/naive_run.py``: one process per configuration, the lesson's
+   loop, torch's default threading, C at a time), extrapolated to the whole grid, against the
+   span of the cold run's training jobs (first start to last finish, with the probe jobs
+   sharing the cores: a conservative figure); the sample's numbers are checked against the
+   study's training table.
+3. no-op rerun (everything up to date), then adding one seed: the jobs a dry run plans (and
+   how many are expected: one per probe activation and per training cell, plus aggregation and
+   report) and the time to run them.
+4. report time: aggregation + figures + HTML (``--forcerun aggregate aggregate_timings``).
+5. scale: a dry run of the same study with 10x the seeds, its DAG cost per job; and the
+   aggregation's peak memory on tables of that size (the cold run's per-job CSVs replicated
+   under new seeds).
+
+Last line: speedup_vs_naive=<x> efficiency=<x> noop_rerun_s=<x> add_seed_jobs=<n>
+add_seed_expected_jobs=<n> add_seed_s=<x> report_s=<x> dag_ms_per_job=<x>
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake(workdir: Path, config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
+    """Run snakemake in ``workdir``; return (wall seconds, the finished process)."""
+    cmd = [sys.executable, "-m", "snakemake", *args, "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(config)]
+    start = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if run.returncode != 0:
+        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{run.stderr[-3000:]}")
+    return seconds, run
+
+
+def planned_jobs(workdir: Path, config: Path) -> tuple[float, dict[str, int]]:
+    seconds, run = snakemake(workdir, config, "--dry-run", "--cores", "1")
+    counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", run.stdout, re.M) if m[1] != "total"}
+    return seconds, counts
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def naive_sample(config: dict, n: int) -> list[list[str]]:
+    """A fixed, evenly spread sample of the training grid's configurations."""
+    tr = config["training"]
+    grid = [
+        [str(seed), str(depth), str(tr["width"]), act, opt, str(lr), str(tr["steps"]), init]
+        for act in tr["activations"]
+        for opt, lr in tr["optimizers"].items()
+        for depth in tr["depths"]
+        for seed in config["seeds"]
+        for init in config["inits"]
+    ]
+    step = max(1, len(grid) // n)
+    return grid[::step][:n], len(grid)
+
+
+def run_naive(sample: list[list[str]], parallel: int) -> tuple[float, list[str]]:
+    def one(args: list[str]) -> str:
+        cmd = [sys.executable, str(REPO / "benchmarks/naive_run.py"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        lines = list(pool.map(one, sample))
+    return time.perf_counter() - start, lines
+
+
+def check_naive_numbers(lines: list[str], training: pd.DataFrame) -> int:
+    """How many naive results differ from the study's table (same 9-digit text, else a difference)."""
+    table = training.set_index(["seed", "depth", "activation", "optimizer", "init"])
+    mismatches = 0
+    for line in lines:
+        seed, depth, _width, act, opt, _lr, _steps, init, *values = line.split(",")
+        row = table.loc[(int(seed), int(depth), act, opt, init)]
+        study = [format(float(row[c]), ".9g") for c in ("start_loss", "end_loss", "val_acc")]
+        mismatches += study != values
+    return mismatches
+
+
+def aggregation_peak_mb(workdir: Path, scale: int) -> float:
+    """Peak RSS of aggregating the curves table at ``scale`` x the seeds (the largest table)."""
+    parts = sorted((workdir / "results/train").rglob("curves_seeds_*.csv"))
+    big = workdir / "scale"
+    big.mkdir(exist_ok=True)
+    inputs = []
+    for k in range(scale):
+        for i, part in enumerate(parts):
+            frame = pd.read_csv(part)
+            frame["seed"] += 1000 * (k + 1)
+            out = big / f"{k}_{i}.csv"
+            frame.to_csv(out, index=False)
+            inputs.append(str(out))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-m", "initlab", "aggregate", "--table", "curves", "--out",
+                    str(big / "curves.csv"), *inputs], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(before, after) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=REPO / "config/config.yaml")
+    parser.add_argument("--quick", action="store_true", help="use config/quick.yaml")
+    parser.add_argument("--cores", type=int, default=8, help="snakemake --cores, and naive processes at a time")
+    parser.add_argument("--naive-sample", type=int, default=24, help="naive configurations actually run")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the run here (default: a temp folder)")
+    args = parser.parse_args()
+    source = REPO / "config/quick.yaml" if args.quick else args.config
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="initlab-bench-"))
+    shutil.rmtree(workdir / "results", ignore_errors=True)
+    shutil.rmtree(workdir / ".snakemake", ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    machine_cores = os.cpu_count() or 1
+    raw = yaml.safe_load(source.read_text())
+    config_path = write_config(workdir / "config.yaml", raw)
+    # the validated config, defaults filled in, is what the study ran
+    _, _ = planned_jobs(workdir, config_path)
+    print(f"workdir {workdir}; machine cores {machine_cores}; snakemake --cores {args.cores}")
+
+    cold_s, _ = snakemake(workdir, config_path, "--cores", str(args.cores))
+    config = yaml.safe_load((workdir / "results/config.json").read_text())
+    timings = pd.read_csv(workdir / "results/timings.csv")
+    work_s, import_s = timings.work_seconds.sum(), timings.import_seconds.sum()
+    efficiency = work_s / (cold_s * machine_cores)
+    print(f"cold run: {cold_s:.1f} s wall; {len(timings)} compute jobs: work {work_s:.1f} s, imports {import_s:.1f} s; "
+          f"efficiency {efficiency:.2f}")
+
+    train = timings[timings.job.str.startswith("train/")]
+    train_span = train.finished_at.max() - train.started_at.min()
+    sample, n_grid = naive_sample(config, args.naive_sample)
+    naive_s, lines = run_naive(sample, args.cores)
+    naive_total = naive_s * n_grid / len(sample)
+    mismatches = check_naive_numbers(lines, pd.read_csv(workdir / "results/tables/training.csv"))
+    speedup = naive_total / train_span
+    print(f"naive: {len(sample)} of {n_grid} configurations in {naive_s:.1f} s ({args.cores} at a time) -> "
+          f"{naive_total:.0f} s for the grid; initlab's training jobs: {train_span:.1f} s; speedup {speedup:.1f}x; "
+          f"naive numbers differing from the study's table: {mismatches} of {len(sample)}")
+
+    noop_s, _ = snakemake(workdir, config_path, "--cores", str(args.cores))
+    print(f"no-op rerun: {noop_s:.2f} s")
+
+    more = dict(config, seeds=sorted(config["seeds"]) + [max(config["seeds"]) + 1])
+    more_path = write_config(workdir / "config_more.yaml", more)
+    _, jobs = planned_jobs(workdir, more_path)
+    n_cells = (len(config["training"]["activations"]) * len(config["training"]["optimizers"])
+               * len(config["training"]["depths"]))
+    # one job per probe activation and per training cell hold the new seed; then
+    # aggregate x3, aggregate_timings, effective_config, figures, report, all
+    expected = len(config["probe"]["activations"]) + n_cells + 3 + 1 + 1 + 1 + 1 + 1
+    add_jobs = sum(jobs.values())
+    add_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores))
+    print(f"add one seed: {add_jobs} jobs planned (expected {expected}: {jobs}); ran in {add_s:.1f} s "
+          f"(bound: cold/seeds + report = see below)")
+
+    report_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores), "--forcerun", "aggregate",
+                            "aggregate_timings")
+    bound = cold_s / len(config["seeds"]) + report_s
+    print(f"report (aggregation + figures + HTML): {report_s:.1f} s; add-seed bound {bound:.1f} s "
+          f"({'met' if add_s <= bound else 'missed'})")
+
+    scaled = dict(config, seeds=list(range(10 * len(config["seeds"]))))
+    scaled_dir = workdir / "scaled"
+    scaled_dir.mkdir(exist_ok=True)
+    dag_s, scaled_jobs = planned_jobs(scaled_dir, write_config(scaled_dir / "config.yaml", scaled))
+    n_jobs = sum(scaled_jobs.values())
+    dag_ms = 1e3 * dag_s / n_jobs
+    peak_mb = aggregation_peak_mb(workdir, 10)
+    print(f"10x seeds: dry run {dag_s:.2f} s for {n_jobs} jobs = {dag_ms:.1f} ms/job (process start included); "
+          f"aggregating the 10x curves table peaks at {peak_mb:.0f} MB RSS")
+
+    print(
+        f"speedup_vs_naive={speedup:.1f} efficiency={efficiency:.2f} noop_rerun_s={noop_s:.2f} "
+        f"add_seed_jobs={add_jobs} add_seed_expected_jobs={expected} add_seed_s={add_s:.1f} "
+        f"report_s={report_s:.1f} dag_ms_per_job={dag_ms:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
