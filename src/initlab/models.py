@@ -39,10 +39,10 @@ def _linear(in_features: int, out_features: int, generator: torch.Generator) -> 
     return layer
 
 
-def build_probe_net(
-    depth: int, width: int, activation: str, generator: torch.Generator, in_features: int = 32
-) -> nn.Sequential:
-    """Lab 1's probe: ``depth`` x (Linear -> activation), in_features -> width -> ... -> width."""
+def _hidden_stack(
+    in_features: int, depth: int, width: int, activation: str, generator: torch.Generator
+) -> list[nn.Module]:
+    """``depth`` x (Linear -> activation), in_features -> width -> ... -> width."""
     check_positive_int(depth, "depth")
     check_positive_int(width, "width")
     act = get_activation(activation)
@@ -51,7 +51,14 @@ def build_probe_net(
     for _ in range(depth):
         layers += [_linear(fan_in, width, generator), act.module()]
         fan_in = width
-    return nn.Sequential(*layers)
+    return layers
+
+
+def build_probe_net(
+    depth: int, width: int, activation: str, generator: torch.Generator, in_features: int = 32
+) -> nn.Sequential:
+    """Lab 1's probe: ``depth`` x (Linear -> activation), in_features -> width -> ... -> width."""
+    return nn.Sequential(*_hidden_stack(in_features, depth, width, activation, generator))
 
 
 def build_moon_mlp(
@@ -64,13 +71,5 @@ def build_moon_mlp(
 ) -> nn.Sequential:
     """Lab 2's ``MoonMLP``: ``depth`` hidden layers of ``width`` with the activation between, then a
     Linear to ``classes`` logits. The lesson's network is depth 2, width 64, ReLU."""
-    check_positive_int(depth, "depth")
-    check_positive_int(width, "width")
-    act = get_activation(activation)
-    layers: list[nn.Module] = []
-    fan_in = in_features
-    for _ in range(depth):
-        layers += [_linear(fan_in, width, generator), act.module()]
-        fan_in = width
-    layers.append(_linear(fan_in, classes, generator))
-    return nn.Sequential(*layers)
+    layers = _hidden_stack(in_features, depth, width, activation, generator)
+    return nn.Sequential(*layers, _linear(width, classes, generator))
