@@ -4,9 +4,9 @@
 
 Imports torch and scikit-learn, makes the data, trains one model with the lesson's one-model
 loop (``initlab.train.train_one``, the same arithmetic as the lesson's script) with torch's
-default threading, as the lesson's script runs, and prints the numbers as one CSV line:
-seed,depth,activation,optimizer,lr,init,start_loss,end_loss,val_acc (9 significant digits, as
-the study's tables).
+default threading, as the lesson's script runs, and prints its arguments and the numbers as one
+CSV line: seed,depth,width,activation,optimizer,lr,steps,init,start_loss,end_loss,val_acc
+(9 significant digits, as the study's tables).
 """
 
 import sys
@@ -22,7 +22,7 @@ def main() -> None:
     spec = TrainSpec(int(depth), int(width), activation, optimizer, float(lr), int(steps))
     r = train_one(make_moons_split(), spec, init, int(seed))
     values = [format(v, ".9g") for v in (r.start_loss, r.end_loss, r.val_acc)]
-    print(",".join([seed, depth, activation, optimizer, lr, init, *values]))
+    print(",".join([*sys.argv[1:9], *values]))
 
 
 if __name__ == "__main__":
