@@ -107,17 +107,17 @@ def check_naive_numbers(lines: list[str], training: pd.DataFrame) -> int:
 
 
 def aggregation_peak_mb(workdir: Path, scale: int) -> float:
-    """Peak RSS of aggregating the curves table at ``scale`` x the seeds (the largest table)."""
-    parts = sorted((workdir / "results/train").rglob("curves_seeds_*.csv"))
+    """Peak RSS of aggregating the curves table (the largest) at ``scale`` x the seeds: the
+    study's table split back into one file per training cell, replicated under new seeds."""
+    curves = pd.read_csv(workdir / "results/tables/curves.csv")
     big = workdir / "scale"
     big.mkdir(exist_ok=True)
     inputs = []
+    cells = ["activation", "optimizer", "depth"]
     for k in range(scale):
-        for i, part in enumerate(parts):
-            frame = pd.read_csv(part)
-            frame["seed"] += 1000 * (k + 1)
+        for i, (_, part) in enumerate(curves.groupby(cells)):
             out = big / f"{k}_{i}.csv"
-            frame.to_csv(out, index=False)
+            part.assign(seed=part.seed + 1000 * k).to_csv(out, index=False)
             inputs.append(str(out))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run([sys.executable, "-m", "initlab", "aggregate", "--table", "curves", "--out",
