@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -119,11 +118,14 @@ def aggregation_peak_mb(workdir: Path, scale: int) -> float:
             out = big / f"{k}_{i}.csv"
             part.assign(seed=part.seed + 1000 * k).to_csv(out, index=False)
             inputs.append(str(out))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "initlab", "aggregate", "--table", "curves", "--out",
-                    str(big / "curves.csv"), *inputs], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) / 1024
+    # A fresh parent whose only child is the aggregation: its children's peak RSS is that job's.
+    measure = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    cmd = [sys.executable, "-m", "initlab", "aggregate", "--table", "curves", "--out", str(big / "curves.csv"), *inputs]
+    out = subprocess.run([sys.executable, "-c", measure, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024
 
 
 def main() -> None:

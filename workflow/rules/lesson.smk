@@ -1,6 +1,11 @@
 # The lesson's own labs, replayed by the library, and the data set made once for training jobs.
 
 
+# The data set takes under a second: never worth a cluster job.
+localrules:
+    dataset,
+
+
 rule lab_replay:
     output:
         table="results/tables/lab_reproduction.csv",
