@@ -28,6 +28,7 @@ add_seed_expected_jobs=<n> add_seed_s=<x> report_s=<x> dag_ms_per_job=<x>
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -40,6 +41,9 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from bench_train import matmul_peak_gflops, training_flops
+
+from initlab.train import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,7 +160,22 @@ def main() -> None:
     print(f"cold run: {cold_s:.1f} s wall; {len(timings)} compute jobs: work {work_s:.1f} s, imports {import_s:.1f} s; "
           f"efficiency {efficiency:.2f}")
 
-    train = timings[timings.job.str.startswith("train/")]
+    train = timings[timings.job.str.startswith("train/")].copy()
+    peak = matmul_peak_gflops()
+    tr = config["training"]
+    n_models = len(config["seeds"]) * len(config["inits"])
+    train["depth"] = train.job.str.split("/").str[-1].astype(int)
+    data = config["dataset"]
+    n_train = data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
+    train["gflops"] = [
+        training_flops(TrainSpec(depth=d, width=tr["width"], steps=tr["steps"]), n_train) * n_models / w / 1e9
+        for d, w in zip(train.depth, train.work_seconds)
+    ]
+    deepest = train[train.depth == train.depth.max()]
+    print(f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "
+          f"(work CPU seconds), {deepest.gflops.mean() / peak:.2f} of the single-thread matmul peak "
+          f"{peak:.1f} GFLOP/s measured now; by depth: "
+          + ", ".join(f"{d}: {g:.0f}" for d, g in train.groupby("depth").gflops.mean().items()))
     train_span = train.finished_at.max() - train.started_at.min()
     sample, n_grid = naive_sample(config, args.naive_sample)
     naive_s, lines = run_naive(sample, args.cores)
