@@ -26,6 +26,10 @@ class Activation:
     fn: Callable[[torch.Tensor], torch.Tensor]
     # calculate_gain knows no GELU; GELU behaves like ReLU for large |x|, so it borrows ReLU's gain.
     gain_name: str
+    # In-place form, only where autograd differentiates it through the output exactly as it does
+    # the out-of-place form (so the stacked trainer stays bit-identical to the lone loop); it
+    # saves the stacked trainer a memory pass and an allocation per layer and step.
+    fn_inplace: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def gain(self) -> float:
         """The recommended std multiplier for this activation (``nn.init.calculate_gain``)."""
@@ -35,9 +39,9 @@ class Activation:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", nn.ReLU, torch.relu, "relu"),
-        Activation("tanh", nn.Tanh, torch.tanh, "tanh"),
-        Activation("sigmoid", nn.Sigmoid, torch.sigmoid, "sigmoid"),
+        Activation("relu", nn.ReLU, torch.relu, "relu", torch.relu_),
+        Activation("tanh", nn.Tanh, torch.tanh, "tanh", torch.tanh_),
+        Activation("sigmoid", nn.Sigmoid, torch.sigmoid, "sigmoid", torch.sigmoid_),
         Activation("leaky_relu", nn.LeakyReLU, F.leaky_relu, "leaky_relu"),
         Activation("gelu", nn.GELU, F.gelu, "relu"),
         Activation("selu", nn.SELU, F.selu, "selu"),
