@@ -115,3 +115,12 @@ def test_bad_spec_gives_clear_error(kwargs, message):
 def test_empty_stack_rejected(moons):
     with pytest.raises(ValueError, match="at least one"):
         train_stacked(moons, TrainSpec(), [])
+
+
+def test_train_cell_chunking_changes_nothing(moons, monkeypatch):
+    import initlab.train as train
+
+    spec = TrainSpec(depth=2, width=8, steps=8, curve_stride=4)
+    whole = train_cell(moons, spec, ["he", "zeros", "large"], [0, 1])
+    monkeypatch.setattr(train, "MAX_STACK", 2)
+    assert train_cell(moons, spec, ["he", "zeros", "large"], [0, 1]) == whole
