@@ -21,7 +21,7 @@ What lives where:
   by the training answers.
 - ``exercise2``: Exercise 2 (Tanh instead of ReLU, Xavier's standing).
 - ``exercise3``: Exercise 3 (SGD instead of Adam, fragility).
-- ``next_probe``: the Next Probe (deeper nets, fragility).
+- ``deeper``: the Next Probe (deeper nets, fragility).
 - ``evidence``: the "Evidence to keep" record.
 - ``lab``: lesson reproduction, every mismatch sized.
 
