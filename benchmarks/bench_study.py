@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import torch
 import yaml
 from bench_train import matmul_peak_gflops, training_flops
 
@@ -161,6 +162,7 @@ def main() -> None:
           f"efficiency {efficiency:.2f}")
 
     train = timings[timings.job.str.startswith("train/")].copy()
+    torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
     peak = matmul_peak_gflops()
     tr = config["training"]
     n_models = len(config["seeds"]) * len(config["inits"])
