@@ -245,8 +245,12 @@ def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -
     assert len(submitted) == expected, submitted
     assert all(j.state == "COMPLETED" for j in submitted), submitted
     assert all(j.cpus == 1 for j in submitted), submitted
+    components = profile()["group-components"]
     assert Counter(j.comment for j in submitted) == {
-        "rule_train_train": 1, "rule_probe_probe": 1, "rule_lab_replay": 1}
+        "rule_train_train": math.ceil(16 / components["train"]),  # 2 with groups of 8
+        "rule_probe_probe": math.ceil(6 / components["probe"]),  # 1
+        "rule_lab_replay": 1,
+    }
 
     # (d) the report
     assert (folder / "results/report.html").is_file()
