@@ -86,6 +86,13 @@ def test_bad_values_are_named_with_what_is_allowed(schema_path, default_config, 
     assert expected in _error(_with(default_config, path, value), schema_path)
 
 
+def test_list_from_command_line_gets_a_hint(schema_path, default_config):
+    # `snakemake --config seeds=[0,1]` hands the workflow ['0', '1']
+    message = _error(_with(default_config, ("seeds",), ["0", "1"]), schema_path)
+    assert "seeds[0] = '0' is not allowed; expected a value of type integer" in message
+    assert "put lists in a --configfile" in message
+
+
 def test_unknown_top_level_key(schema_path, default_config):
     message = _error(_with(default_config, ("sedes",), [1]), schema_path)
     assert "unknown key(s) 'sedes' in (top level)" in message and "seeds" in message

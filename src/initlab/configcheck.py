@@ -45,7 +45,11 @@ def explain(error: jsonschema.ValidationError) -> str:
         extra = sorted(set(error.instance) - known)
         where = key_path(error)
         return f"invalid config: unknown key(s) {', '.join(map(repr, extra))} in {where}; allowed: {_allowed(error)}"
-    return f"invalid config: {key_path(error)} = {error.instance!r} is not allowed; expected {_allowed(error)}"
+    message = f"invalid config: {key_path(error)} = {error.instance!r} is not allowed; expected {_allowed(error)}"
+    if error.validator == "type" and isinstance(error.instance, str) and len(error.absolute_path) > 1:
+        # Snakemake's --config reads list items as text (YAML BaseLoader): say so.
+        message += " (--config passes list items as text: put lists in a --configfile)"
+    return message
 
 
 def explain_validation_error(err: BaseException) -> str:
