@@ -111,6 +111,8 @@ def test_config_reads_yaml_and_json_alike(tmp_path):
 
 def test_git_commit_tolerates_a_directory_without_git(tmp_path):
     assert report.git_commit(cwd=tmp_path).startswith("unavailable")
+    # by default: the checkout holding initlab, wherever the study runs
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.git_commit())
 
 
 def test_cli_writes_every_figure(study):

@@ -248,10 +248,17 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
 
 
 def git_commit(cwd: Path | None = None) -> str:
-    """``git rev-parse HEAD`` of the working directory, or why it is unavailable."""
+    """The commit of the code that made the numbers, ``-dirty`` if it had uncommitted changes,
+    or why it is unavailable.
+
+    Asked of the folder holding this package (the checkout, for an editable install), not of
+    the working directory: a study usually runs somewhere else than its code lives.
+    """
+    folder = cwd if cwd is not None else Path(__file__).resolve().parent
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=folder, capture_output=True, text=True, timeout=10, check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unavailable ({error.__class__.__name__})"
