@@ -32,11 +32,12 @@ from initlab.seeding import generator
 
 # The lesson's quick debugging probe looks at the first 32 training samples.
 DEBUG_PROBE_SAMPLES = 32
-# Models per stack in ``train_cell``. Measured on the 2-core x86 machine (one thread, 110 models
-# of a cell, depth 2 and 16): stacks of 11-22 ran 10-25% faster than one stack of 110, whose
-# activations no longer fit in cache, and 3-6 slower again (more Python per model). A stack's
-# numbers do not depend on its mates, so this changes speed only.
-MAX_STACK = 22
+# Models per stack in ``train_cell``. Measured on the 2-core x86 machine (one thread, the 110
+# models of a depth-16 cell, 40 steps, best of two): stacks of 8 / 11 / 16 / 22 / 33 ran at
+# 0.56 / 0.57 / 0.59 / 0.56 / 0.54 of the single-thread matmul peak, and one stack of 110 slower
+# still (its activations no longer fit in cache). A stack's numbers do not depend on its mates,
+# so this changes speed (and memory) only.
+MAX_STACK = 16
 
 OptimizerFactory = Callable[[Iterable[torch.Tensor], float], "optim.Adam | optim.SGD"]
 
