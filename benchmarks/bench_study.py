@@ -44,6 +44,7 @@ import torch
 import yaml
 from bench_train import matmul_peak_gflops, training_flops
 
+from initlab.blocks import parse_seeds
 from initlab.train import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +73,8 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def naive_sample(config: dict, n: int) -> list[list[str]]:
-    """A fixed, evenly spread sample of the training grid's configurations."""
+def naive_sample(config: dict, n: int) -> tuple[list[list[str]], int]:
+    """A fixed, evenly spread sample of the training grid's configurations, and the grid's size."""
     tr = config["training"]
     grid = [
         [str(seed), str(depth), str(tr["width"]), act, opt, str(lr), str(tr["steps"]), init]
@@ -168,13 +169,15 @@ def main() -> None:
     torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
     peak = matmul_peak_gflops()
     tr = config["training"]
-    n_models = len(config["seeds"]) * len(config["inits"])
-    train["depth"] = train.job.str.split("/").str[-1].astype(int)
+    # job label: train/<activation>/<optimizer>/<depth>/<seed block>
+    label = train.job.str.split("/")
+    train["depth"] = label.str[3].astype(int)
+    n_models = label.str[4].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
     data = config["dataset"]
     n_train = data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
     train["gflops"] = [
-        training_flops(TrainSpec(depth=d, width=tr["width"], steps=tr["steps"]), n_train) * n_models / w / 1e9
-        for d, w in zip(train.depth, train.work_seconds)
+        training_flops(TrainSpec(depth=d, width=tr["width"], steps=tr["steps"]), n_train) * k / w / 1e9
+        for d, k, w in zip(train.depth, n_models, train.work_seconds)
     ]
     deepest = train[train.depth == train.depth.max()]
     print(f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "

@@ -201,7 +201,7 @@ def lab_reproduction_table(differences: Mapping[tuple[str, str, str], str] = MEA
 
 def timings_table() -> pd.DataFrame:
     """Three jobs from t=1000 s to t=1039 s: 39 s elapsed, 63 s of work, 6 s of imports."""
-    return pd.DataFrame({"job": ["lab_replay", "probe/relu/128", "train/relu/adam/2"],
+    return pd.DataFrame({"job": ["lab_replay", "probe/relu/128/0-2", "train/relu/adam/2/0-2"],
                          "import_seconds": [2.0, 2.0, 2.0], "work_seconds": [10.0, 50.0, 3.0],
                          "work_wall_seconds": [10.5, 52.0, 3.1],
                          "started_at": [1000.0, 1001.0, 1030.0], "finished_at": [1012.0, 1039.0, 1035.0]})

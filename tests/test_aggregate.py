@@ -48,3 +48,17 @@ def test_float_format_round_trips_float32(tmp_path):
     write_csv(a, TRAINING_COLUMNS, [_row(0, "he", value)])
     aggregate("training", [a], tmp_path / "out.csv")
     assert np.float32(pd.read_csv(tmp_path / "out.csv").end_loss[0]) == np.float32(value)
+
+
+def test_timings_keep_full_precision_and_one_row_per_job(tmp_path):
+    from initlab.tables import TIMING_COLUMNS
+
+    row = {"job": "train/relu/adam/2/0-9", "import_seconds": 1.23456789012, "work_seconds": 2.0,
+           "work_wall_seconds": 2.5, "started_at": "1795949108.944", "finished_at": "1795949132.604"}
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_csv(a, TIMING_COLUMNS, [row])
+    write_csv(b, TIMING_COLUMNS, [row | {"job": "train/relu/adam/2/10"}])
+    aggregate("timings", [a, b], tmp_path / "t.csv")
+    assert "1795949108.944" in (tmp_path / "t.csv").read_text()  # not rounded to 1.79594911e+09
+    with pytest.raises(ValueError, match="appears twice"):
+        aggregate("timings", [a, a], tmp_path / "t.csv")

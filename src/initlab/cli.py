@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from initlab.blocks import format_seeds, parse_seeds  # pure Python: no cost at start-up
+
 _STARTED = time.time()
 
 
@@ -32,8 +34,6 @@ def _names(text: str) -> list[str]:
 
 
 def _seeds(text: str) -> list[int]:
-    from initlab.blocks import parse_seeds
-
     return parse_seeds(text)
 
 
@@ -106,7 +106,7 @@ def cmd_probe(args: argparse.Namespace) -> None:
         rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
 
-    _timed(args, f"probe/{args.activation}/{args.width}", work)
+    _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         write_csv(args.out, TRAINING_COLUMNS, rows)
         write_csv(args.curves, CURVE_COLUMNS, curves)
 
-    _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}", work)
+    _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:

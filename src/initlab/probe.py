@@ -109,7 +109,6 @@ def probe_grid(
     for seed in seeds:
         for init in inits:
             for depth in depths:
-                for stats in probe_config(seed, activation, init, depth, width):
-                    key = {"seed": seed, "activation": activation, "init": init, "depth": depth, "width": width}
-                    rows.append(key | stats.as_dict())
+                key = {"seed": seed, "activation": activation, "init": init, "depth": depth, "width": width}
+                rows.extend(key | stats.as_dict() for stats in probe_config(seed, activation, init, depth, width))
     return rows

@@ -27,48 +27,37 @@ wildcard_constraints:
     seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
 
 
-def probe_tables(wildcards=None):
-    """One probe CSV per activation and seed block."""
-    return expand(
-        "results/probe/{activation}/seeds_{seeds}.csv",
-        activation=PROBE["activations"],
-        seeds=SEED_BLOCKS,
-    )
+def probe_jobs(pattern):
+    """``pattern`` for every probe job: activation x seed block."""
+    return expand(pattern, activation=PROBE["activations"], seeds=SEED_BLOCKS)
 
 
-def train_files(kind):
-    """One training (or curves) CSV per activation x optimizer x depth x seed block."""
+def train_jobs(pattern, **fixed):
+    """``pattern`` for every training job: activation x optimizer x depth x seed block."""
     return expand(
-        "results/train/{activation}/{optimizer}/depth{depth}/{kind}_seeds_{seeds}.csv",
+        pattern,
         activation=TRAINING["activations"],
         optimizer=list(TRAINING["optimizers"]),
         depth=TRAINING["depths"],
         seeds=SEED_BLOCKS,
-        kind=kind,
+        **fixed,
     )
 
 
 def timing_files(wildcards=None):
     """Every compute job's timings file."""
-    probes = expand(
-        "results/timings/probe/{activation}/seeds_{seeds}.csv",
-        activation=PROBE["activations"],
-        seeds=SEED_BLOCKS,
+    return (
+        probe_jobs("results/timings/probe/{activation}/seeds_{seeds}.csv")
+        + train_jobs("results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv")
+        + ["results/timings/lab_replay.csv"]
     )
-    trains = expand(
-        "results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv",
-        activation=TRAINING["activations"],
-        optimizer=list(TRAINING["optimizers"]),
-        depth=TRAINING["depths"],
-        seeds=SEED_BLOCKS,
-    )
-    return probes + trains + ["results/timings/lab_replay.csv"]
 
 
+TRAIN_TABLE = "results/train/{activation}/{optimizer}/depth{depth}/{kind}_seeds_{seeds}.csv"
 TABLE_INPUTS = {
-    "signal_probe": probe_tables(),
-    "training": train_files("training"),
-    "curves": train_files("curves"),
+    "signal_probe": probe_jobs("results/probe/{activation}/seeds_{seeds}.csv"),
+    "training": train_jobs(TRAIN_TABLE, kind="training"),
+    "curves": train_jobs(TRAIN_TABLE, kind="curves"),
 }
 
 
