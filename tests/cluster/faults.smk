@@ -38,7 +38,7 @@ rule flaky:
 
 rule hold:
     input:
-        train_files("training")[:1],
+        TABLE_INPUTS["training"][:1],
     output:
         "results/hold.txt",
     params:
