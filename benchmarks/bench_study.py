@@ -44,8 +44,8 @@ import torch
 import yaml
 from bench_train import matmul_peak_gflops, training_flops
 
-from initlab.blocks import parse_seeds
-from initlab.train import TrainSpec
+from initlab.study.blocks import parse_seeds
+from initlab.engine.train import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from initlab.data import make_moons_split
-from initlab.lesson import LAB2_INITS, LAB2_SPEC
-from initlab.train import TrainSpec, train_one, train_stacked
+from initlab.engine.data import make_moons_split
+from initlab.engine.lesson import LAB2_INITS, LAB2_SPEC
+from initlab.engine.train import TrainSpec, train_one, train_stacked
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:

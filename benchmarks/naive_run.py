@@ -3,7 +3,7 @@
     python benchmarks/naive_run.py SEED DEPTH WIDTH ACTIVATION OPTIMIZER LR STEPS INIT
 
 Imports torch and scikit-learn, makes the data, trains one model with the lesson's one-model
-loop (``initlab.train.train_one``, the same arithmetic as the lesson's script) with torch's
+loop (``initlab.engine.train.train_one``, the same arithmetic as the lesson's script) with torch's
 default threading, as the lesson's script runs, and prints its arguments and the numbers as one
 CSV line: seed,depth,width,activation,optimizer,lr,steps,init,start_loss,end_loss,val_acc
 (9 significant digits, as the study's tables).
@@ -13,8 +13,8 @@ import sys
 
 import torch  # noqa: F401  (the import a real per-configuration script pays for)
 
-from initlab.data import make_moons_split
-from initlab.train import TrainSpec, train_one
+from initlab.engine.data import make_moons_split
+from initlab.engine.train import TrainSpec, train_one
 
 
 def main() -> None:

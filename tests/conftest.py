@@ -19,7 +19,7 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="session")
 def moons():
-    from initlab.data import make_moons_split
+    from initlab.engine.data import make_moons_split
 
     return make_moons_split()
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from initlab.blocks import format_seeds, parse_seeds  # pure Python: no cost at start-up
+from initlab.study.blocks import format_seeds, parse_seeds  # pure Python: no cost at start-up
 
 _STARTED = time.time()
 
@@ -46,7 +46,7 @@ def _set_threads(threads: int) -> None:
 def _write_timing(path: str | None, job: str, import_cpu: float, work_cpu: float, work_wall: float) -> None:
     if not path:
         return
-    from initlab.tables import TIMING_COLUMNS, write_csv
+    from initlab.study.tables import TIMING_COLUMNS, write_csv
 
     row = {
         "job": job,
@@ -69,7 +69,7 @@ def _timed(args: argparse.Namespace, job: str, work: Callable[[], None]) -> None
 
 
 def cmd_lab(args: argparse.Namespace) -> None:
-    from initlab.lesson import LABS
+    from initlab.engine.lesson import LABS
 
     _set_threads(args.threads)
     sys.stdout.write(LABS[args.command]())
@@ -77,8 +77,8 @@ def cmd_lab(args: argparse.Namespace) -> None:
 
 def cmd_lab_replay(args: argparse.Namespace) -> None:
     def work() -> None:
-        from initlab.lesson import LABS, reproduction_rows
-        from initlab.tables import LAB_COLUMNS, write_csv
+        from initlab.engine.lesson import LABS, reproduction_rows
+        from initlab.study.tables import LAB_COLUMNS, write_csv
 
         rows = []
         for lab, replay in LABS.items():
@@ -92,7 +92,7 @@ def cmd_lab_replay(args: argparse.Namespace) -> None:
 
 
 def cmd_dataset(args: argparse.Namespace) -> None:
-    from initlab.data import MoonsSpec, make_moons_split, save_split
+    from initlab.engine.data import MoonsSpec, make_moons_split, save_split
 
     spec = MoonsSpec(args.n_samples, args.noise, args.random_state, args.test_size)
     save_split(make_moons_split(spec), args.out)
@@ -100,8 +100,8 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
 def cmd_probe(args: argparse.Namespace) -> None:
     def work() -> None:
-        from initlab.probe import probe_grid
-        from initlab.tables import PROBE_COLUMNS, write_csv
+        from initlab.engine.probe import probe_grid
+        from initlab.study.tables import PROBE_COLUMNS, write_csv
 
         rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
@@ -110,14 +110,14 @@ def cmd_probe(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from initlab.train import TrainSpec
+    from initlab.engine.train import TrainSpec
 
     spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps, args.curve_stride)
 
     def work() -> None:
-        from initlab.data import load_split
-        from initlab.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
-        from initlab.train import train_cell
+        from initlab.engine.data import load_split
+        from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
+        from initlab.engine.train import train_cell
 
         rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
         write_csv(args.out, TRAINING_COLUMNS, rows)
@@ -127,19 +127,19 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from initlab.aggregate import aggregate
+    from initlab.study.aggregate import aggregate
 
     aggregate(args.table, args.inputs, args.out)
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from initlab.report import figures_command
+    from initlab.report.render import figures_command
 
     figures_command(args.tables, args.out)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from initlab.report import report_command
+    from initlab.report.render import report_command
 
     out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates)
     # The workflow's last step: say where the report is (stdout, so the run's terminal shows it).

@@ -8,7 +8,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from initlab.tables import LAB_COLUMNS, TABLES
+from initlab.study.tables import LAB_COLUMNS, TABLES
 from tests.workflow.helpers import REPO, SECTION_IDS, planned_jobs, quick_config, snakemake, write_config
 
 def test_report_is_made_and_its_place_printed(study):

@@ -4,8 +4,8 @@ import json
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
-from initlab.blocks import seed_blocks
-from initlab.configcheck import explain_validation_error
+from initlab.study.blocks import seed_blocks
+from initlab.study.configcheck import explain_validation_error
 
 min_version("9.19")
 

@@ -1,0 +1,106 @@
+"""Evidence to keep: the lesson's record, filled in from the training table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from initlab.report import stats
+from initlab.report.answers.criteria import Criterion, first_match
+from initlab.report.answers.deeper import next_probe
+from initlab.report.answers.runs import (
+    LESSON_ACTIVATION,
+    LESSON_OPTIMIZER,
+    cell_text,
+    failure_counts,
+    select_runs,
+    with_run_failure,
+)
+from initlab.report.answers.tables import init_order
+
+#: Start loss above this is a Warning Start: twice the loss of a 50/50 guess
+#: (2 ln 2 ≈ 1.39), i.e. the untrained net is already confidently wrong. The
+#: lesson's large prints 20.04, its healthy starts 0.67–0.92.
+WARNING_START_LOSS = 2 * math.log(2)
+
+#: The lesson's record labels in priority order; the first that applies wins.
+EVIDENCE_LABELS: dict[str, Criterion] = {
+    c.name: c
+    for c in (
+        Criterion("Bad Start", "the run fails (see the run-failure criterion)", lambda d: d["failed"]),
+        Criterion(
+            "Warning Start",
+            f"trains, but start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f}",
+            lambda d: d["start_loss"] > WARNING_START_LOSS,
+        ),
+        Criterion(
+            "Usable Start", "trains normally from an ordinary start loss", lambda d: pd.Series(True, index=d.index)
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One line of the lesson's record: a label, the rule behind it, and who earned it."""
+
+    label: str
+    rule: str
+    inits: tuple[str, ...]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The filled-in "Evidence to keep" record and the per-init numbers behind it."""
+
+    items: tuple[EvidenceItem, ...]
+    numbers: pd.DataFrame
+    cell: str
+
+
+def evidence_to_keep(training: pd.DataFrame) -> Evidence:
+    """Label every init of the lesson's cell by its majority label over seeds, then add the Next Probe."""
+    rows = with_run_failure(select_runs(training, LESSON_ACTIVATION, LESSON_OPTIMIZER))
+    rows["label"] = first_match(rows, EVIDENCE_LABELS)
+    per_init = []
+    for init in init_order(rows["init"]):
+        group = rows[rows["init"] == init]
+        label, agree, total = stats.majority(group["label"])
+        per_init.append(
+            {
+                "init": init,
+                "label": label,
+                "seeds_agreeing": agree,
+                "seeds": total,
+                "median_start_loss": group["start_loss"].median(),
+                "median_end_loss": stats.as_worst_if_nonfinite(group["end_loss"]).median(),
+                "median_val_acc": group["val_acc"].median(),
+                "failures": failure_counts(group["failure"]),
+            }
+        )
+    numbers = pd.DataFrame(
+        per_init,
+        columns=[
+            "init", "label", "seeds_agreeing", "seeds", "median_start_loss", "median_end_loss", "median_val_acc",
+            "failures",
+        ],
+    )
+    items = []
+    for label, criterion in EVIDENCE_LABELS.items():
+        members = numbers[numbers["label"] == label]
+        described = "; ".join(
+            f"{r.init} ({r.seeds_agreeing}/{r.seeds} seeds; start {r.median_start_loss:.3g}, end "
+            f"{r.median_end_loss:.3g}, val_acc {r.median_val_acc:.3g}"
+            + (f"; {r.failures}" if r.failures != "—" else "")
+            + ")"
+            for r in members.itertuples()
+        )
+        items.append(
+            EvidenceItem(label, criterion.description, tuple(members["init"]), described or "no init in this run")
+        )
+    probe = next_probe(training)
+    items.append(EvidenceItem("Next Probe", probe.criterion, (), probe.sentence))
+    return Evidence(tuple(items), numbers, cell_text(rows) if len(rows) else "no lesson cell in the table")

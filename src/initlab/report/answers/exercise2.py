@@ -1,0 +1,140 @@
+"""Exercise 2: Tanh instead of ReLU — is Xavier more competitive?"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from initlab.report import stats
+from initlab.report.answers.criteria import Answer, unanswerable
+from initlab.report.answers.runs import LESSON_DEPTH, LESSON_OPTIMIZER, select_runs
+from initlab.report.answers.tables import closest, init_order
+
+#: The subjects of the question (not its answer): Xavier, judged under Tanh
+#: against ReLU, with He as the lesson's ReLU-side rival.
+EX2_INIT = "xavier"
+EX2_RIVAL = "he"
+EX2_BASELINE = "relu"
+EX2_CHANGED = "tanh"
+#: Column stem of P(Xavier beats He) in the numbers table.
+P_RIVAL = f"p_{EX2_INIT}_beats_{EX2_RIVAL}"
+
+EX2_QUESTION = "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?"
+EX2_CRITERION = (
+    f"Per seed, Xavier's distance from the best init is log(end_loss({EX2_INIT}) / min over inits of end_loss) "
+    "(a non-finite end loss counts as worst). Xavier becomes more competitive when that distance is smaller "
+    f"under {EX2_CHANGED} than under {EX2_BASELINE} in a strict majority of seeds (paired by seed), "
+    f"with {LESSON_OPTIMIZER} at the lesson's net. Also shown: rank by mean end loss and P({EX2_INIT} beats "
+    f"{EX2_RIVAL}) per seed."
+)
+
+
+def xavier_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (depth, activation, seed): Xavier's end loss, the seed's best init and the log gap to it."""
+    scored = rows.assign(score=stats.as_worst_if_nonfinite(rows["end_loss"]))
+    out = []
+    for (depth, activation, seed), group in scored.groupby(["depth", "activation", "seed"], sort=True):
+        best = group["score"].min()
+        mine = group.loc[group["init"] == EX2_INIT, "score"]
+        if mine.empty:
+            continue
+        mine_value = float(mine.iloc[0])
+        gap = math.log(mine_value / best) if np.isfinite(best) and best > 0 else math.nan
+        out.append(
+            {
+                "depth": depth,
+                "activation": activation,
+                "seed": seed,
+                "xavier_end_loss": mine_value,
+                "best_init": "+".join(init_order(group.loc[group["score"] == best, "init"])),
+                "log_gap": gap,
+                "rank": int((group["score"] < mine_value).sum()) + 1,
+            }
+        )
+    return pd.DataFrame(out, columns=["depth", "activation", "seed", "xavier_end_loss", "best_init", "log_gap", "rank"])
+
+
+def _standing(rows: pd.DataFrame) -> dict[str, float | str]:
+    """Xavier's rank by mean end loss, gap to the best mean, and P(Xavier beats He)."""
+    means = rows.assign(score=stats.as_worst_if_nonfinite(rows["end_loss"])).groupby("init")["score"].mean()
+    best = means.min()
+    beats = stats.beat_probability(rows, ["depth"], "end_loss")
+    pair = beats[(beats["a"] == EX2_INIT) & (beats["b"] == EX2_RIVAL)]
+    return {
+        "rank": int((means < means.get(EX2_INIT, math.inf)).sum()) + 1,
+        "inits": int(len(means)),
+        "mean_ratio": float(means.get(EX2_INIT, math.nan) / best) if best > 0 else math.nan,
+        "best": "+".join(init_order(means[means == best].index)),
+        "p_beats_rival": float(pair["p_a_beats_b"].iloc[0]) if len(pair) else math.nan,
+    }
+
+
+def exercise_2(training: pd.DataFrame) -> Answer:
+    """"Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
+    both = pd.concat(
+        [select_runs(training, act, LESSON_OPTIMIZER, all_depths=True) for act in (EX2_BASELINE, EX2_CHANGED)]
+    )
+    if both.empty or EX2_INIT not in set(both["init"]) or both["activation"].nunique() < 2:
+        missing = f"the training table has no {EX2_INIT} runs under both {EX2_BASELINE} and {EX2_CHANGED}"
+        return unanswerable(EX2_QUESTION, EX2_CRITERION, missing)
+    gaps = (
+        xavier_gaps(both)
+        .pivot_table(index=["depth", "seed"], columns="activation", values="log_gap")
+        .reindex(columns=[EX2_BASELINE, EX2_CHANGED])
+    )
+    rows, closer = [], {}
+    for depth, per_depth in both.groupby("depth", sort=True):
+        standings = {act: _standing(per_depth[per_depth["activation"] == act]) for act in (EX2_BASELINE, EX2_CHANGED)}
+        paired = gaps.loc[depth].dropna() if depth in gaps.index.get_level_values(0) else pd.DataFrame()
+        n_closer = int((paired[EX2_CHANGED] < paired[EX2_BASELINE]).sum()) if len(paired) else 0
+        closer[depth] = (n_closer, int(len(paired)))
+        row = {"depth": depth}
+        for act, s in standings.items():
+            row[f"rank_{act}"] = f"{s['rank']}/{s['inits']}"
+            row[f"mean_end_loss_vs_best_{act}"] = s["mean_ratio"]
+            row[f"median_seed_gap_{act}"] = float(np.exp(paired[act].median())) if len(paired) else math.nan
+            row[f"{P_RIVAL}_{act}"] = s["p_beats_rival"]
+            row[f"best_{act}"] = s["best"]
+        row[f"seeds_closer_under_{EX2_CHANGED}"] = n_closer
+        row["seeds"] = int(len(paired))
+        rows.append(row)
+    numbers = pd.DataFrame(rows)
+    lesson_depth = closest(numbers["depth"], LESSON_DEPTH)
+    head = numbers[numbers["depth"] == lesson_depth].iloc[0]
+    n_closer, n_seeds = closer[lesson_depth]
+    more = n_closer > n_seeds / 2
+    other = {d: c for d, c in closer.items() if d != lesson_depth}
+    holds_elsewhere = sum(1 for k, n in other.values() if (k > n / 2) == more)
+    sentence = (
+        f"{'Yes' if more else 'No'}: with {LESSON_OPTIMIZER} at depth {lesson_depth:g} (the lesson's net), "
+        f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.2f} of the per-seed best under "
+        f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.2f} under {EX2_CHANGED}; it is closer to the best "
+        f"under {EX2_CHANGED} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
+        f"under {EX2_BASELINE}, {head[f'rank_{EX2_CHANGED}']} under {EX2_CHANGED}; P({EX2_INIT} beats {EX2_RIVAL}) "
+        f"{_p(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
+    )
+    if other:
+        sentence += (
+            f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
+        )
+    agreeing = n_closer if more else n_seeds - n_closer
+    return Answer(
+        question=EX2_QUESTION,
+        criterion=EX2_CRITERION,
+        verdict="yes" if more else "no",
+        sentence=sentence,
+        numbers=numbers,
+        seeds_agreeing=agreeing,
+        seeds_total=n_seeds,
+    )
+
+
+def _depth_list(depths: Iterable[float]) -> str:
+    return ", ".join(f"{d:g}" for d in sorted(depths))
+
+
+def _p(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.2f}"

@@ -1,0 +1,112 @@
+"""Exercise 3: SGD lr=0.1 instead of Adam — which init becomes fragile?"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from initlab.report import stats
+from initlab.report.answers.criteria import Answer, criteria_text, unanswerable
+from initlab.report.answers.runs import (
+    LESSON_ACTIVATION,
+    RUN_FAILURES,
+    cell_text,
+    failure_counts,
+    select_runs,
+    with_run_failure,
+)
+from initlab.report.answers.tables import init_order
+from initlab.report.answers.text import names, verb
+
+EX3_BASELINE = "adam"
+EX3_CHANGED = "sgd"
+EX3_QUESTION = "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?"
+EX3_CRITERION = (
+    f"A run fails when {criteria_text(RUN_FAILURES)}. Fragility of an init = its failure rate under "
+    f"{EX3_CHANGED} minus under {EX3_BASELINE} (lesson's net, every activation shown; the verdict uses "
+    f"{LESSON_ACTIVATION}); ties broken by the ratio of median end losses. A seed agrees when the named init "
+    f"fails under {EX3_CHANGED} but not under {EX3_BASELINE} with that seed."
+)
+
+
+def fragility(training: pd.DataFrame) -> pd.DataFrame:
+    """Per (activation, init) at the lesson's net: failure rates and end losses, Adam vs SGD, paired by seed."""
+    rows = []
+    for activation in sorted(training["activation"].unique()):
+        base = with_run_failure(select_runs(training, activation, EX3_BASELINE))
+        changed = with_run_failure(select_runs(training, activation, EX3_CHANGED))
+        if base.empty or changed.empty:
+            continue
+        for init in init_order(set(base["init"]) & set(changed["init"])):
+            b = base[base["init"] == init].set_index("seed")
+            c = changed[changed["init"] == init].set_index("seed")
+            seeds = b.index.intersection(c.index)
+            b_end = stats.as_worst_if_nonfinite(b["end_loss"]).median()
+            c_end = stats.as_worst_if_nonfinite(c["end_loss"]).median()
+            rows.append(
+                {
+                    "activation": activation,
+                    "init": init,
+                    f"fail_rate_{EX3_BASELINE}": b["failed"].mean(),
+                    f"fail_rate_{EX3_CHANGED}": c["failed"].mean(),
+                    "fail_rate_increase": c["failed"].mean() - b["failed"].mean(),
+                    f"median_end_loss_{EX3_BASELINE}": b_end,
+                    f"median_end_loss_{EX3_CHANGED}": c_end,
+                    "end_loss_ratio": c_end / b_end if b_end > 0 else math.nan,
+                    "seeds_newly_failing": int((c.loc[seeds, "failed"] & ~b.loc[seeds, "failed"]).sum()),
+                    "seeds_worse_end_loss": int(
+                        (
+                            stats.as_worst_if_nonfinite(c.loc[seeds, "end_loss"])
+                            > stats.as_worst_if_nonfinite(b.loc[seeds, "end_loss"])
+                        ).sum()
+                    ),
+                    "seeds": int(len(seeds)),
+                    f"{EX3_CHANGED}_failures": failure_counts(c["failure"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def exercise_3(training: pd.DataFrame) -> Answer:
+    """"Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
+    numbers = fragility(training)
+    if numbers.empty or LESSON_ACTIVATION not in set(numbers["activation"]):
+        missing = f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}"
+        return unanswerable(EX3_QUESTION, EX3_CRITERION, missing)
+    lesson = numbers[numbers["activation"] == LESSON_ACTIVATION]
+    top = lesson["fail_rate_increase"].max()
+    cell = cell_text(select_runs(training, LESSON_ACTIVATION, EX3_CHANGED))
+    if top > 0:
+        named_rows = lesson[lesson["fail_rate_increase"] == top].sort_values("end_loss_ratio", ascending=False)
+        named = named_rows["init"].tolist()
+        agree = int(named_rows["seeds_newly_failing"].min())
+        detail = "; ".join(
+            f"{r.init}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → {r[f'fail_rate_{EX3_CHANGED}']:.0%} "
+            f"({r[f'{EX3_CHANGED}_failures']}), median end loss ×{r.end_loss_ratio:.3g}"
+            for _, r in named_rows.iterrows()
+        )
+        sentence = (
+            f"{names(named)} {verb(named, 'becomes', 'become')} most fragile under {EX3_CHANGED} ({cell}): {detail}; "
+            f"newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
+        )
+        verdict = names(named)
+    else:
+        worst = lesson.sort_values("end_loss_ratio", ascending=False).iloc[0]
+        named = [worst["init"]]
+        agree = int(worst["seeds_worse_end_loss"])
+        sentence = (
+            f"No init fails more often under {EX3_CHANGED} than under {EX3_BASELINE} ({cell}); by median end loss "
+            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), "
+            f"worse in {agree}/{int(worst['seeds'])} seeds."
+        )
+        verdict = f"none by failure rate; {worst['init']} by end loss"
+    return Answer(
+        question=EX3_QUESTION,
+        criterion=EX3_CRITERION,
+        verdict=verdict,
+        sentence=sentence,
+        numbers=numbers,
+        seeds_agreeing=agree,
+        seeds_total=int(lesson.loc[lesson["init"].isin(named), "seeds"].min()),
+    )

@@ -1,0 +1,259 @@
+"""Exercise 1: signal probe through depth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from initlab.report import stats
+from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
+from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.text import names, verb
+
+#: Last-layer std below this = vanished signal. Three orders of magnitude
+#: below the unit scale of the input: the lesson's tiny+ReLU prints 0.0000
+#: at depth 8 while the healthy Xavier+Tanh prints 0.23.
+VANISHED_STD = 1e-3
+#: Last-layer std above this = exploded signal: symmetric to VANISHED_STD in
+#: log scale (three orders above unit scale).
+EXPLODED_STD = 1e3
+#: Fraction of units with |x| > 0.98 above which a *bounded* activation is
+#: saturated. The lesson's large+Tanh prints 0.84, Xavier+Tanh 0.00. It is a
+#: quarter, not a half, because for sigmoid the |x| > 0.98 test only sees the
+#: upper rail (outputs near 0 are pinned too but not counted).
+SATURATED_FRACTION = 0.25
+#: First-layer ||dL/dh|| over last-layer ||dL/dh|| below this = vanished backward signal
+#: ("backward gradients should still have a path", the lesson's map). The probe's loss feeds
+#: the same unit-scale gradient into the top of every network, so the ratio is how much of it
+#: reaches the first layer; the same three orders of magnitude as VANISHED_STD. Catches what
+#: the forward statistics miss, e.g. a sigmoid stack whose forward std looks healthy while its
+#: first layer receives ~1e-18 of the gradient.
+VANISHED_GRADIENT_RATIO = 1e-3
+#: Activations with rails, where |x| > 0.98 means a vanishing derivative. For
+#: ReLU-like activations a large |x| is just a large value (He+ReLU prints
+#: 0.19 "saturated" while healthy), so saturation is not a failure there.
+BOUNDED_ACTIVATIONS = frozenset({"tanh", "sigmoid"})
+#: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
+EX1_FROM_DEPTH = 8
+EX1_TO_DEPTH = 20
+#: Width of the lesson's probe network; the closest probed width is used.
+LESSON_PROBE_WIDTH = 128
+
+PROBE_FAILURES: dict[str, Criterion] = {
+    c.name: c
+    for c in (
+        Criterion(
+            "non-finite",
+            "some last-layer value is NaN or inf",
+            lambda d: ~(d["nonfinite_ratio"].fillna(1.0) <= 0) | ~np.isfinite(d["std"].astype(float)),
+        ),
+        Criterion("exploded", f"last-layer std > {EXPLODED_STD:g}", lambda d: d["std"] > EXPLODED_STD),
+        Criterion("vanished", f"last-layer std < {VANISHED_STD:g}", lambda d: d["std"] < VANISHED_STD),
+        Criterion(
+            "saturated",
+            f"bounded activation ({', '.join(sorted(BOUNDED_ACTIVATIONS))}) with more than "
+            f"{SATURATED_FRACTION:.0%} of last-layer units at |x| > 0.98",
+            lambda d: d["activation"].isin(BOUNDED_ACTIVATIONS) & (d["saturated_ratio"] > SATURATED_FRACTION),
+        ),
+        Criterion(
+            "gradient vanished",
+            f"first-layer gradient norm below {VANISHED_GRADIENT_RATIO:g} of the last layer's",
+            lambda d: d["grad_ratio"] < VANISHED_GRADIENT_RATIO,
+        ),
+    )
+}
+
+
+#: The measurement that shows each probe failure, quoted in the sentence.
+FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
+    "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
+    "exploded": ("std", "last-layer std {:.2g}"),
+    "vanished": ("std", "last-layer std {:.2g}"),
+    "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
+    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.2g}"),
+}
+
+
+def probe_last_layers(signal_probe: pd.DataFrame) -> pd.DataFrame:
+    """Last-layer row of every probe network (lesson width), with its failure mode."""
+    rows = signal_probe[signal_probe["width"] == closest(signal_probe["width"].unique(), LESSON_PROBE_WIDTH)]
+    network = ["seed", "activation", "init", "depth"]
+    last = rows[rows["layer"] == rows.groupby(network)["layer"].transform("max")].copy()
+    first = rows[rows["layer"] == 1].set_index(network)["act_grad_norm"]
+    last["grad_ratio"] = first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
+    last["failure"] = first_match(last, PROBE_FAILURES)
+    return last
+
+
+def majority_depth(depths: pd.Series) -> float:
+    """Smallest depth by which a strict majority of seeds has failed (inf: never).
+
+    With per-seed failure depths sorted, that is element ``n // 2``: for ten
+    seeds the sixth smallest, for one seed the only one.
+    """
+    ordered = np.sort(depths.to_numpy(dtype=float))
+    return float(ordered[len(ordered) // 2])
+
+
+def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
+    """Per (activation, init, seed): smallest probed depth whose last layer fails, and how.
+
+    Each depth is a separate network, so this is the first depth of the grid
+    at which a freshly initialised network of that depth is already broken.
+    """
+    last = probe_last_layers(signal_probe)
+    rows = []
+    for (activation, init, seed), group in last.groupby(["activation", "init", "seed"], sort=True):
+        failing = group[group["failure"] != ""].sort_values("depth")
+        first = failing.iloc[0] if len(failing) else None
+        rows.append(
+            {
+                "activation": activation,
+                "init": init,
+                "seed": seed,
+                "failure_depth": math.inf if first is None else float(first["depth"]),
+                "failure": "" if first is None else first["failure"],
+                "failure_value": math.nan if first is None else float(first[FAILURE_EVIDENCE[first["failure"]][0]]),
+                "max_depth": float(group["depth"].max()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def probe_failure_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per (activation, init): majority failure depth, spread over seeds, modal failure mode.
+
+    ``failure_value`` is the median, over the seeds failing that way, of the
+    measurement that triggered the failure (see :data:`FAILURE_EVIDENCE`).
+    """
+    rows = []
+    for (activation, init), group in per_seed.groupby(["activation", "init"], sort=True):
+        modes = group.loc[group["failure"] != "", "failure"]
+        mode = stats.majority(modes)[0] if len(modes) else ""
+        rows.append(
+            {
+                "activation": activation,
+                "init": init,
+                "failure_depth": majority_depth(group["failure_depth"]),
+                "earliest_seed": group["failure_depth"].min(),
+                "latest_seed": group["failure_depth"].max(),
+                f"seeds_failed_by_{EX1_FROM_DEPTH}": int((group["failure_depth"] <= EX1_FROM_DEPTH).sum()),
+                f"seeds_failed_by_{EX1_TO_DEPTH}": int((group["failure_depth"] <= EX1_TO_DEPTH).sum()),
+                "seeds": int(group["seed"].nunique()),
+                "failure": mode,
+                "failure_value": group.loc[group["failure"] == mode, "failure_value"].median() if mode else math.nan,
+            }
+        )
+    summary = pd.DataFrame(rows)
+    summary["_order"] = summary["init"].map({n: i for i, n in enumerate(init_order(summary["init"]))})
+    return summary.sort_values(["activation", "failure_depth", "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _first_to_fail(
+    per_seed: pd.DataFrame, summary: pd.DataFrame, candidates: list[str], limit: float
+) -> tuple[list[str], float, int, int]:
+    """Inits among ``candidates`` with the smallest majority failure depth (<= limit), and seed agreement.
+
+    A seed agrees when every named init fails, by ``limit``, no later than any
+    other candidate in that seed; for "none fails", when no candidate fails by
+    ``limit`` in that seed.
+    """
+    pool = summary[summary["init"].isin(candidates)]
+    depth = pool["failure_depth"].min() if len(pool) else math.inf
+    named = init_order(pool.loc[pool["failure_depth"] == depth, "init"]) if depth <= limit else []
+    wide = per_seed[per_seed["init"].isin(candidates)].pivot(index="seed", columns="init", values="failure_depth")
+    if named:
+        first = wide.min(axis=1)
+        agree = (wide[named].max(axis=1) <= np.minimum(first, limit)).sum() if len(wide) else 0
+    else:
+        agree = (wide.min(axis=1) > limit).sum() if len(wide) else 0
+    return named, depth, int(agree), int(len(wide))
+
+
+EX1_QUESTION = "Change the probe network depth from 8 to 20. Which initialization fails first?"
+EX1_CRITERION = (
+    f"A probe network fails when its last layer shows {criteria_text(PROBE_FAILURES)}. An init's failure "
+    "depth is the smallest probed depth by which a strict majority of seeds has failed (each seed: its first "
+    "failing depth). A seed agrees when the named init fails no later than any other candidate in that seed."
+)
+
+
+def exercise_1(signal_probe: pd.DataFrame) -> Answer:
+    """"Change the probe depth from 8 to 20. Which initialization fails first?"
+
+    Answered per activation twice: which init fails first as depth grows at
+    all, and — the exercise proper — which of the inits still healthy at
+    depth 8 fails first on the way to depth 20.
+    """
+    if signal_probe.empty:
+        return unanswerable(EX1_QUESTION, EX1_CRITERION, "the signal-probe table has no rows")
+    per_seed = probe_failure_depths(signal_probe)
+    summary = probe_failure_summary(per_seed)
+    parts, verdicts, agreements = [], [], []
+    for activation, act_seeds in per_seed.groupby("activation", sort=True):
+        act_summary = summary[summary["activation"] == activation]
+        sentence, verdict, agreement = _exercise_1_part(activation, act_seeds, act_summary)
+        parts.append(sentence)
+        verdicts.append(verdict)
+        agreements.append(agreement)
+    agree, total = min(agreements)
+    return Answer(
+        question=EX1_QUESTION,
+        criterion=EX1_CRITERION,
+        verdict=" | ".join(verdicts),
+        sentence=" ".join(parts),
+        numbers=summary,
+        seeds_agreeing=agree,
+        seeds_total=total,
+    )
+
+
+def _exercise_1_part(
+    activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame
+) -> tuple[str, str, tuple[int, int]]:
+    """Sentence, verdict and (agreeing, total) seeds for one activation; agreement is the weaker of the two claims."""
+    max_depth = per_seed["max_depth"].max()
+    named, depth, agree, total = _first_to_fail(per_seed, summary, init_order(summary["init"]), max_depth)
+    if not named:
+        return (
+            f"{activation}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
+            f"{activation}: none",
+            (agree, total),
+        )
+    sentence = (
+        f"{activation}: {names(named)} {verb(named)} first, at depth {depth:g} "
+        f"({_failure_detail(summary, named)}), first in {agree}/{total} seeds."
+    )
+    healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
+    if not healthy:
+        return (
+            sentence + f" Every init already fails by depth {EX1_FROM_DEPTH}.",
+            f"{activation}: {names(named)}",
+            (agree, total),
+        )
+    deep, deep_depth, deep_agree, _ = _first_to_fail(per_seed, summary, healthy, EX1_TO_DEPTH)
+    if deep:
+        sentence += (
+            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {names(deep)} {verb(deep)} first on the "
+            f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep)}), "
+            f"first in {deep_agree}/{total} seeds."
+        )
+        verdict = f"{activation}: {names(named)}, then {names(deep)}"
+    else:
+        sentence += (
+            f" None of the {len(healthy)} inits still healthy at depth {EX1_FROM_DEPTH} fails by depth "
+            f"{EX1_TO_DEPTH} in a majority of seeds ({deep_agree}/{total} seeds without any such failure)."
+        )
+        verdict = f"{activation}: {names(named)}, none more by depth {EX1_TO_DEPTH}"
+    return sentence, verdict, (min(agree, deep_agree), total)
+
+
+def _failure_detail(summary: pd.DataFrame, inits: list[str]) -> str:
+    """'init: mode, evidence' for each named init, e.g. 'tiny: vanished, last-layer std 1e-06'."""
+    rows = summary.set_index("init").loc[inits]
+    return "; ".join(
+        f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
+        for init, row in rows.iterrows()
+    )

@@ -1,0 +1,96 @@
+"""Training runs: cells and the run-failure criterion, shared by the training answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from initlab.report.answers.criteria import Criterion, first_match
+from initlab.report.answers.tables import closest
+
+#: The lesson's MoonMLP cell: 2 hidden layers of 64, ReLU, 120 steps.
+LESSON_DEPTH = 2
+LESSON_WIDTH = 64
+LESSON_STEPS = 120
+LESSON_ACTIVATION = "relu"
+LESSON_OPTIMIZER = "adam"
+#: Learning rate of each optimizer in the lesson and its exercise 3.
+LESSON_LR = {"adam": 0.01, "sgd": 0.1}
+#: Columns that identify a training cell; seeds vary inside a cell.
+TRAINING_CELL = ("depth", "width", "activation", "optimizer", "lr", "steps")
+
+#: A run shows no clear improvement when its loss did not at least halve:
+#: every working init in the lesson ends below a tenth of its start loss,
+#: zeros stays at exactly its start (0.693 -> 0.693).
+NO_IMPROVEMENT_RATIO = 0.5
+#: Two balanced classes: a coin gets 0.5.
+CHANCE_ACCURACY = 0.5
+#: val_acc below this is "near chance": on the lesson's 150 validation points
+#: a coin's accuracy has sd 0.04, so 0.6 is 2.5 sd above chance, while even a
+#: linear boundary scores ~0.85 on make_moons.
+NEAR_CHANCE_ACCURACY = 0.6
+
+RUN_FAILURES: dict[str, Criterion] = {
+    c.name: c
+    for c in (
+        Criterion(
+            "diverged",
+            "the loss became non-finite",
+            lambda d: d["diverged"] | ~np.isfinite(d["end_loss"].astype(float)),
+        ),
+        Criterion(
+            "no clear improvement",
+            f"end_loss >= {NO_IMPROVEMENT_RATIO:g} x start_loss",
+            lambda d: ~(d["end_loss"] < NO_IMPROVEMENT_RATIO * d["start_loss"]),
+        ),
+        Criterion(
+            "near chance",
+            f"val_acc < {NEAR_CHANCE_ACCURACY:g} (chance = {CHANCE_ACCURACY:g})",
+            lambda d: ~(d["val_acc"] >= NEAR_CHANCE_ACCURACY),
+        ),
+    )
+}
+
+
+def with_run_failure(training: pd.DataFrame) -> pd.DataFrame:
+    """Training rows plus ``failure`` (first failed criterion or '') and ``failed``."""
+    out = training.copy()
+    out["failure"] = first_match(out, RUN_FAILURES)
+    out["failed"] = out["failure"] != ""
+    return out
+
+
+def select_runs(
+    training: pd.DataFrame, activation: str, optimizer: str, all_depths: bool = False
+) -> pd.DataFrame:
+    """Rows of one activation/optimizer at the cell closest to the lesson's net.
+
+    Depth (unless ``all_depths``), width, learning rate and steps are each set
+    to the available value nearest to the lesson's, so the answers still use
+    the lesson's net when the grid holds more cells, and the closest one when
+    a study was configured without it (the sentence names the cell used).
+    """
+    rows = training[(training["activation"] == activation) & (training["optimizer"] == optimizer)]
+    targets = {"width": LESSON_WIDTH, "lr": LESSON_LR.get(optimizer, math.nan), "steps": LESSON_STEPS}
+    if not all_depths:
+        targets = {"depth": LESSON_DEPTH, **targets}
+    for col, target in targets.items():
+        if len(rows) and not math.isnan(target):
+            rows = rows[rows[col] == closest(rows[col].unique(), target)]
+    return rows
+
+
+def cell_text(rows: pd.DataFrame) -> str:
+    """Human description of the training cell of ``rows`` (its first row), quoted in sentences."""
+    first = rows.iloc[0]
+    return (
+        f"depth {first['depth']}, width {first['width']}, {first['activation']}, "
+        f"{first['optimizer']} lr {first['lr']:g}, {first['steps']} steps"
+    )
+
+
+def failure_counts(failures: pd.Series) -> str:
+    counts = failures[failures != ""].value_counts()
+    return ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "—"

@@ -1,0 +1,421 @@
+"""Figures of the report, drawn from the study's tables.
+
+``FIGURES`` maps a fixed PNG file name to the function that draws it. The
+workflow declares these names as outputs, so the set of files never depends
+on the data: a figure whose rows are missing is still written, saying what
+is missing.
+
+Seaborn's default bootstrap error bars would resample every point of the
+large tables; instead every summary (median and min–max over seeds) is
+computed once with pandas and drawn directly, which keeps the whole figure
+step at a few seconds for the default study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from initlab.report import answers, stats  # noqa: E402
+
+#: Resolution of every PNG: readable when embedded at page width, small in base64.
+DPI = 100
+#: Seed of the strip-plot jitter, fixed so that figures are reproducible.
+JITTER_SEED = 0
+#: Colour per optimizer / activation for two-way comparisons.
+PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": "#55A868"}
+
+
+def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
+    """A fixed colour per init in :data:`answers.INIT_ORDER` order, so an init looks the same in every figure."""
+    ordered = answers.init_order(set(answers.INIT_ORDER) | set(names))
+    tab20 = sns.color_palette("tab20", 20)
+    colours = tab20[0::2] + tab20[1::2]  # ten distinct strong colours before any light twin
+    return {name: colours[i % len(colours)] for i, name in enumerate(ordered)}
+
+
+def _placeholder(message: str) -> Figure:
+    """A figure that states which data is missing (keeps the output file set fixed)."""
+    fig, ax = plt.subplots(figsize=(6, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    return fig
+
+
+def _positive_finite(values: pd.Series) -> pd.Series:
+    """Values usable on a log axis (NaN/inf and non-positive dropped)."""
+    values = pd.to_numeric(values, errors="coerce")
+    return values.where(np.isfinite(values) & (values > 0))
+
+
+def _deepest_probe(signal_probe: pd.DataFrame) -> pd.DataFrame:
+    """Layers of the deepest probe network at the lesson's width: the most layers to look through."""
+    rows = signal_probe[
+        signal_probe["width"] == answers.closest(signal_probe["width"].unique(), answers.LESSON_PROBE_WIDTH)
+    ]
+    return rows[rows["depth"] == rows["depth"].max()]
+
+
+def _per_layer_lines(
+    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None
+) -> Figure:
+    """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations."""
+    activations = sorted(data["activation"].unique())
+    palette = init_palette(list(data["init"].unique()))
+    fig, axes = plt.subplots(
+        len(metrics), len(activations), figsize=(4.2 * len(activations), 3.2 * len(metrics)),
+        squeeze=False, sharex=True,
+    )
+    for r, metric in enumerate(metrics):
+        raw = pd.to_numeric(data[metric], errors="coerce")
+        values = data.assign(value=_positive_finite(raw) if log else raw)
+        summary = values.groupby(["activation", "init", "layer"])["value"].agg(["median", "min", "max"]).reset_index()
+        for c, activation in enumerate(activations):
+            ax = axes[r][c]
+            for init in answers.init_order(summary.loc[summary["activation"] == activation, "init"]):
+                line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
+                ax.plot(line["layer"], line["median"], color=palette[init], label=init, lw=1.5)
+                ax.fill_between(line["layer"], line["min"], line["max"], color=palette[init], alpha=0.15, lw=0)
+            for level in (thresholds or {}).get(metric, []):
+                ax.axhline(level, color="grey", ls="--", lw=0.8)
+            if log:
+                ax.set_yscale("log")
+            ax.set_title(f"{activation}" if r == 0 else "")
+            ax.set_ylabel(metric if c == 0 else "")
+            ax.set_xlabel("layer" if r == len(metrics) - 1 else "")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def fig_signal_std(tables: answers.Tables) -> Figure:
+    """Signal std through the layers of the deepest probe; dashed: vanish/explode thresholds."""
+    data = _deepest_probe(tables.signal_probe)
+    if data.empty:
+        return _placeholder("no signal-probe rows")
+    depth = data["depth"].iloc[0]
+    return _per_layer_lines(
+        data, ["std"], log=True,
+        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)",
+        thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
+    )
+
+
+def fig_signal_ratios(tables: answers.Tables) -> Figure:
+    """Zero and saturated ratios per layer of the deepest probe; dashed: saturation threshold."""
+    data = _deepest_probe(tables.signal_probe)
+    if data.empty:
+        return _placeholder("no signal-probe rows")
+    return _per_layer_lines(
+        data, ["zero_ratio", "saturated_ratio"], log=False,
+        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe",
+        thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
+    )
+
+
+def fig_gradient_norms(tables: answers.Tables) -> Figure:
+    """Weight-gradient and activation-gradient norms per layer of the deepest probe."""
+    data = _deepest_probe(tables.signal_probe)
+    if data.empty:
+        return _placeholder("no signal-probe rows")
+    return _per_layer_lines(
+        data, ["grad_norm", "act_grad_norm"], log=True,
+        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)",
+    )
+
+
+def fig_exercise_1(tables: answers.Tables) -> Figure:
+    """Per-seed failure depth of each init (every seed a dot; 'never' on top), one panel per activation."""
+    if tables.signal_probe.empty:
+        return _placeholder("no signal-probe rows")
+    per_seed = answers.probe_failure_depths(tables.signal_probe)
+    summary = answers.probe_failure_summary(per_seed)
+    never = per_seed["max_depth"].max() * 1.6
+    per_seed = per_seed.assign(shown=per_seed["failure_depth"].replace(np.inf, never))
+    summary = summary.assign(shown=summary["failure_depth"].replace(np.inf, never))
+    order = answers.init_order(per_seed["init"])
+    activations = sorted(per_seed["activation"].unique())
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.5 * len(activations), 3.8), squeeze=False, sharey=True)
+    depths = sorted(tables.signal_probe["depth"].unique())
+    for ax, activation in zip(axes[0], activations):
+        sub = per_seed[per_seed["activation"] == activation]
+        sns.stripplot(data=sub, x="init", y="shown", order=order, ax=ax, color="#4C72B0", alpha=0.5, jitter=0.2, size=4)
+        majority = summary[summary["activation"] == activation].set_index("init").reindex(order)
+        ax.scatter(range(len(order)), majority["shown"], marker="D", color="black", s=30, zorder=3,
+                   label="majority failure depth")
+        for level in (answers.EX1_FROM_DEPTH, answers.EX1_TO_DEPTH):
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+        ax.set_yscale("log", base=2)
+        ax.set_yticks([*depths, never], [*(str(d) for d in depths), "never"])
+        ax.minorticks_off()
+        ax.set_title(activation)
+        ax.set_xlabel("")
+        ax.set_ylabel("first failing depth" if ax is axes[0][0] else "")
+        ax.tick_params(axis="x", rotation=60)
+    axes[0][0].legend(loc="lower right", fontsize="small")
+    fig.suptitle("Exercise 1: depth at which each init's probe network first fails (dashed: depth 8 and 20)")
+    fig.tight_layout()
+    return fig
+
+
+def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str], hue: str | None = None) -> None:
+    """Every seed as a dot plus the median as a bar marker (no bootstrap: ``errorbar=None``).
+
+    Dodging needs two hue levels (seaborn divides by levels - 1), so a
+    single level is drawn undodged.
+    """
+    palette = {k: PAIR_COLOURS.get(k, "#4C72B0") for k in data[hue].unique()} if hue else None
+    dodge = hue is not None and data[hue].nunique() > 1
+    sns.stripplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=dodge, alpha=0.55, size=3.5,
+                  palette=palette, color=None if hue else "#4C72B0", legend=hue is not None)
+    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
+                  estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
+                  palette=palette, color=None if hue else "black", legend=False)
+
+
+def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
+    """End loss and validation accuracy per init in the lesson's cell, every seed shown."""
+    rows = answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    if rows.empty:
+        return _placeholder("no training rows for the lesson's cell")
+    order = answers.init_order(rows["init"])
+    plotted = rows.assign(end_loss=_positive_finite(rows["end_loss"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    _strip_with_median(axes[0], plotted, "init", "end_loss", order)
+    axes[0].set_yscale("log")
+    _strip_with_median(axes[1], plotted, "init", "val_acc", order)
+    axes[1].axhline(answers.NEAR_CHANCE_ACCURACY, color="grey", ls="--", lw=0.8)
+    nonfinite = rows.groupby("init")["end_loss"].apply(lambda s: int((~np.isfinite(s.astype(float))).sum()))
+    for i, init in enumerate(order):
+        if nonfinite.get(init, 0):
+            axes[0].annotate(f"{nonfinite[init]} non-finite", (i, 1), xycoords=("data", "axes fraction"),
+                             ha="center", va="bottom", fontsize=7, color="firebrick")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=45)
+        ax.set_xlabel("")
+    fig.suptitle(f"Lesson cell ({answers.cell_text(rows)}): per seed, bar = median")
+    fig.tight_layout()
+    return fig
+
+
+def _cell_label(row: pd.Series) -> str:
+    return f"d{row['depth']} {row['activation']} {row['optimizer']}"
+
+
+def fig_training_cells(tables: answers.Tables) -> Figure:
+    """Median end loss (non-finite counted as worst) for every init × training cell."""
+    training = tables.training
+    if training.empty:
+        return _placeholder("no training rows")
+    scored = training.assign(
+        score=stats.as_worst_if_nonfinite(training["end_loss"]), cell=training.apply(_cell_label, axis=1)
+    )
+    cells = scored.sort_values(["activation", "optimizer", "depth"])["cell"].unique()
+    table = scored.pivot_table(index="init", columns="cell", values="score", aggfunc="median")
+    table = table.reindex(index=answers.init_order(table.index), columns=cells)
+    shown = table.where(np.isfinite(table))
+    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * len(cells), 1.4 + 0.42 * len(table)))
+    positive = shown.to_numpy()[np.isfinite(shown.to_numpy()) & (shown.to_numpy() > 0)]
+    spans = positive.size and positive.min() < positive.max()
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if spans else None
+    sns.heatmap(shown, ax=ax, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", annot_kws={"fontsize": 6},
+                cbar_kws={"label": "median end loss"}, mask=shown.isna())
+    for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy()))):
+        ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=6, color="firebrick")
+    ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Median end loss per cell ('div': median run non-finite)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_loss_curves(tables: answers.Tables) -> Figure:
+    """Median training loss over seeds per step, one panel per cell (log y, non-finite dropped)."""
+    curves = tables.curves
+    if curves.empty:
+        return _placeholder("no loss-curve rows")
+    curves = curves.assign(loss=_positive_finite(curves["loss"]))
+    summary = curves.groupby(["activation", "optimizer", "depth", "init", "step"])["loss"].median().reset_index()
+    panels = summary[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
+    depths = sorted(summary["depth"].unique())
+    palette = init_palette(list(summary["init"].unique()))
+    fig, axes = plt.subplots(len(panels), len(depths), figsize=(3.1 * len(depths), 2.4 * len(panels)),
+                             squeeze=False, sharex=True, sharey=True)
+    for r, (activation, optimizer) in enumerate(panels.itertuples(index=False)):
+        for c, depth in enumerate(depths):
+            ax = axes[r][c]
+            cell = summary[(summary["activation"] == activation) & (summary["optimizer"] == optimizer)
+                           & (summary["depth"] == depth)]
+            for init, line in cell.groupby("init", sort=False):
+                ax.plot(line["step"], line["loss"], color=palette[init], label=init, lw=1.2)
+            ax.set_yscale("log")
+            ax.set_title(f"{activation} {optimizer} depth {depth}", fontsize=8)
+    handles, labels = {}, {}
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    order = answers.init_order(handles)
+    fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.supxlabel("step")
+    fig.supylabel("training loss (median over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_exercise_2(tables: answers.Tables) -> Figure:
+    """Xavier's per-seed end loss relative to that seed's best init, ReLU vs Tanh, per depth."""
+    rows = pd.concat([answers.select_runs(tables.training, act, answers.LESSON_OPTIMIZER, all_depths=True)
+                      for act in (answers.EX2_BASELINE, answers.EX2_CHANGED)])
+    gaps = answers.xavier_gaps(rows) if len(rows) else pd.DataFrame()
+    if gaps.empty:
+        return _placeholder(f"no {answers.EX2_INIT} runs under {answers.EX2_BASELINE}/{answers.EX2_CHANGED}")
+    gaps = gaps.assign(ratio=_positive_finite(np.exp(gaps["log_gap"])), depth=gaps["depth"].astype(str))
+    order = [str(d) for d in sorted(rows["depth"].unique())]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    _strip_with_median(ax, gaps, "depth", "ratio", order, hue="activation")
+    ax.set_yscale("log")
+    ax.axhline(1, color="grey", lw=0.8)
+    ax.set_ylabel("Xavier end loss / best init's (per seed)")
+    ax.set_title(f"Exercise 2: Xavier's distance from the best init ({answers.LESSON_OPTIMIZER}; 1 = best)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_exercise_3(tables: answers.Tables) -> Figure:
+    """Failure rate and per-seed end loss per init, Adam vs SGD, in the lesson's cell."""
+    rows = pd.concat([answers.select_runs(tables.training, answers.LESSON_ACTIVATION, opt)
+                      for opt in (answers.EX3_BASELINE, answers.EX3_CHANGED)])
+    if rows["optimizer"].nunique() < 2:
+        return _placeholder(f"no {answers.EX3_BASELINE} and {answers.EX3_CHANGED} runs of the lesson's cell")
+    rows = answers.with_run_failure(rows)
+    order = answers.init_order(rows["init"])
+    palette = {k: PAIR_COLOURS[k] for k in rows["optimizer"].unique() if k in PAIR_COLOURS}
+    rates = rows.groupby(["init", "optimizer"])["failed"].mean().reset_index()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    sns.barplot(data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette,
+                errorbar=None)
+    axes[0].set_ylabel("failure rate")
+    axes[0].set_ylim(0, 1.05)
+    _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
+                       hue="optimizer")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=45)
+        ax.set_xlabel("")
+    fig.suptitle(f"Exercise 3: {answers.EX3_BASELINE} vs {answers.EX3_CHANGED} ({answers.LESSON_ACTIVATION}, "
+                 "lesson's net; non-finite end losses not drawn)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_next_probe(tables: answers.Tables) -> Figure:
+    """Failure rate per init as the lesson's net gets deeper."""
+    rates = answers.depth_failure_rates(tables.training)
+    if rates.empty:
+        return _placeholder("no training rows of the lesson's activation/optimizer")
+    palette = init_palette(list(rates["init"].unique()))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for init in answers.init_order(rates["init"]):
+        line = rates[rates["init"] == init]
+        ax.plot(line["depth"], line["failure_rate"], marker="o", color=palette[init], label=init)
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log", base=2)
+    depths = sorted(rates["depth"].unique())
+    ax.set_xticks(depths, [str(d) for d in depths])
+    ax.minorticks_off()
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("hidden layers")
+    ax.set_ylabel("failure rate over seeds")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_title(f"Next probe: failure rate vs depth ({answers.LESSON_ACTIVATION}, {answers.LESSON_OPTIMIZER}; "
+                 "dashed: majority)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
+    """P(row init beats column init) on end loss, paired by seed, in the lesson's cell."""
+    rows = answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    if rows.empty:
+        return _placeholder("no training rows for the lesson's cell")
+    beats = stats.beat_probability(rows, list(answers.TRAINING_CELL), "end_loss")
+    order = answers.init_order(rows["init"])
+    matrix = beats.pivot(index="a", columns="b", values="p_a_beats_b").reindex(index=order, columns=order)
+    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * len(order), 1.2 + 0.45 * len(order)))
+    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="vlag_r", annot=True, fmt=".2f",
+                annot_kws={"fontsize": 7}, cbar_kws={"label": "P(row beats column)"})
+    ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(f"Lower end loss in the same seed ({rows['seed'].nunique()} seeds; ties count ½)")
+    fig.tight_layout()
+    return fig
+
+
+#: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
+FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
+    "signal_std.png": fig_signal_std,
+    "signal_ratios.png": fig_signal_ratios,
+    "gradient_norms.png": fig_gradient_norms,
+    "exercise1_failure_depth.png": fig_exercise_1,
+    "training_lesson_cell.png": fig_training_lesson_cell,
+    "training_cells.png": fig_training_cells,
+    "loss_curves.png": fig_loss_curves,
+    "exercise2_xavier.png": fig_exercise_2,
+    "exercise3_fragility.png": fig_exercise_3,
+    "next_probe_depth.png": fig_next_probe,
+    "seed_beat_probability.png": fig_seed_beat_probability,
+}
+
+
+@contextmanager
+def _fixed_jitter() -> Iterator[None]:
+    """Seed numpy's global generator while drawing, then restore it.
+
+    Seaborn's strip-plot jitter draws from the global generator; fixing it
+    makes the same tables give byte-identical PNGs, without leaking the seed
+    into the caller's random state.
+    """
+    state = np.random.get_state()
+    np.random.seed(JITTER_SEED)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def render_figures(tables: answers.Tables, out_dir: str | Path) -> list[Path]:
+    """Draw every figure of :data:`FIGURES` into ``out_dir``; return the written paths.
+
+    Jitter is seeded and the PNG metadata is stripped of the matplotlib
+    version, so the same tables give byte-identical files.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+        for name, draw in FIGURES.items():
+            with _fixed_jitter():
+                fig = draw(tables)
+            path = out_dir / name
+            fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+            plt.close(fig)
+            written.append(path)
+    return written

@@ -1,0 +1,455 @@
+"""The HTML report: one self-contained file built from the tables and figures.
+
+The report only *reads*: answers come from :mod:`initlab.report.answers`, seed
+statistics from :mod:`initlab.report.stats`, pictures from the PNGs that
+:mod:`initlab.report.figures` wrote. Figures are embedded as base64 data URIs and
+the CSS is inline, so the file opens offline and can be archived alone.
+
+CLI (wired into ``initlab.cli``)::
+
+    initlab figures --tables DIR --out DIR
+    initlab report --tables DIR --figures DIR --config FILE [--timings FILE] --out FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+import yaml
+from markupsafe import Markup
+
+from initlab.report import answers, figures, stats
+TEMPLATE_NAME = "report.html.j2"
+TEMPLATES_DIRNAME = "report_templates"
+
+#: Report sections in page order: (HTML id, title). The ids are stable anchors.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("lesson-reproduced", "Lesson reproduced"),
+    ("exercise-1", "Exercise 1: deeper probe"),
+    ("exercise-2", "Exercise 2: Tanh and Xavier"),
+    ("exercise-3", "Exercise 3: SGD with lr = 0.1"),
+    ("next-probe", "Next probe: deeper MoonMLP"),
+    ("signal-through-depth", "Signal through depth"),
+    ("training", "Training"),
+    ("comparing-seeds", "Comparing seeds"),
+    ("evidence-to-keep", "Evidence to keep"),
+    ("provenance", "Provenance"),
+)
+
+#: Section id -> figure files (keys of :data:`figures.FIGURES`) shown in it.
+SECTION_FIGURES: dict[str, tuple[str, ...]] = {
+    "exercise-1": ("exercise1_failure_depth.png",),
+    "exercise-2": ("exercise2_xavier.png",),
+    "exercise-3": ("exercise3_fragility.png",),
+    "next-probe": ("next_probe_depth.png",),
+    "signal-through-depth": ("signal_std.png", "signal_ratios.png", "gradient_norms.png"),
+    "training": ("training_lesson_cell.png", "training_cells.png", "loss_curves.png"),
+    "comparing-seeds": ("seed_beat_probability.png",),
+}
+
+#: Distributions whose versions identify the software stack of a run.
+PACKAGES = (
+    "initlab", "torch", "numpy", "scikit-learn", "pandas", "scipy", "seaborn", "matplotlib", "jinja2",
+    "pyyaml", "snakemake",
+)
+
+
+# --------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    """4 significant digits; inf shown as ∞ (in failure depths it means 'never within the probed range')."""
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.4g}"
+
+
+def html_table(df: pd.DataFrame) -> Markup:
+    """A DataFrame as an escaped HTML table with the report's classes and readable headers."""
+    if df.empty:
+        return Markup('<p class="empty">No rows.</p>')
+    shown = df.rename(columns=lambda c: str(c).replace("_", " "))
+    return Markup(
+        shown.to_html(
+            classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True
+        )
+    )
+
+
+def embed_png(path: Path) -> str:
+    """A PNG file as a data URI, so the report needs no file next to it."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+# --------------------------------------------------------------------------
+# Section contents
+# --------------------------------------------------------------------------
+
+
+def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
+    """Both labs laid out like the lesson's printed tables, plus every mismatch sized and explained.
+
+    A cell shows the value once when lesson and measurement print the same,
+    and "lesson → measured ✗" when they do not.
+    """
+    reproduction = answers.lab_reproduction(lab)
+    table = reproduction.table
+    shown = table.assign(
+        cell=np.where(
+            table["matches"], table["measured_value"], table["lesson_value"] + " → " + table["measured_value"] + " ✗"
+        )
+    )
+    labs = []
+    for name, group in shown.groupby("lab", sort=True):
+        wide = group.pivot(index="row", columns="metric", values="cell")
+        wide = wide.reindex(index=list(dict.fromkeys(group["row"])), columns=list(dict.fromkeys(group["metric"])))
+        wide = wide.rename_axis(index="row", columns=None).reset_index()
+        labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
+    mismatch_cols = [
+        "lab", "row", "metric", "lesson_value", "measured_value", "steps_off", "resolution", "unit", "difference",
+    ]
+    return {
+        "sentence": reproduction.sentence,
+        "labs": labs,
+        "mismatches": html_table(table.loc[~table["matches"], mismatch_cols]),
+        "matched": reproduction.matched,
+        "total": reproduction.total,
+    }
+
+
+def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
+    """Failing seeds per (activation, init) and depth: where each network stops carrying signal."""
+    if signal_probe.empty:
+        return {"failing": html_table(pd.DataFrame()), "criterion": answers.EX1_CRITERION}
+    last = answers.probe_last_layers(signal_probe)
+    last["fails"] = last["failure"] != ""
+    counts = last.groupby(["activation", "init", "depth"]).agg(failing=("fails", "sum"), seeds=("seed", "nunique"))
+    counts["shown"] = counts["failing"].astype(int).astype(str) + "/" + counts["seeds"].astype(str)
+    wide = counts["shown"].unstack("depth").reset_index()
+    wide.columns = [c if isinstance(c, str) else f"depth {c}" for c in wide.columns]
+    order = {name: i for i, name in enumerate(answers.init_order(wide["init"]))}
+    wide = wide.sort_values(["activation", "init"], key=lambda s: s.map(order) if s.name == "init" else s)
+    return {"failing": html_table(wide), "criterion": answers.EX1_CRITERION}
+
+
+def training_section(training: pd.DataFrame) -> dict[str, object]:
+    """The lesson's debugging probe at the start of training, per init, in the lesson's cell."""
+    rows = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    if rows.empty:
+        return {"cell": "no lesson cell in the table", "probe": html_table(pd.DataFrame())}
+    probe = rows.groupby("init").agg(
+        median_output_mean=("probe_out_mean", "median"),
+        median_output_std=("probe_out_std", "median"),
+        seeds_all_finite=("probe_all_finite", "sum"),
+        seeds=("seed", "nunique"),
+        median_start_loss=("start_loss", "median"),
+    )
+    probe = probe.reindex(answers.init_order(probe.index)).reset_index()
+    return {"cell": answers.cell_text(rows), "probe": html_table(probe)}
+
+
+def seeds_section(training: pd.DataFrame) -> dict[str, object]:
+    """Spread, bootstrap CI, paired beat probabilities and stability of conclusions over seeds."""
+    cell_cols = list(answers.TRAINING_CELL)
+    lesson = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    if lesson.empty:
+        empty = html_table(pd.DataFrame())
+        return {"sentence": "No training rows.", "per_seed": empty, "spread": empty, "stability": empty,
+                "flips": empty, "holds": empty, "stability_sentence": ""}
+    per_seed = lesson.pivot_table(index="init", columns="seed", values="end_loss", aggfunc="first")
+    per_seed.columns = [f"seed {c}" for c in per_seed.columns]
+    ci = stats.bootstrap_by_cell(lesson, ["init"], "end_loss").set_index("init")
+    per_seed = per_seed.join(ci[["mean", "ci_low", "ci_high", "ci_note"]])
+    per_seed = per_seed.reindex(answers.init_order(per_seed.index)).reset_index()
+
+    spread = stats.spread_by_cell(training, [*cell_cols, "init"], "end_loss")
+    cis = stats.bootstrap_by_cell(training, [*cell_cols, "init"], "end_loss")
+    spread = spread.merge(cis[[*cell_cols, "init", "ci_low", "ci_high", "ci_note"]], on=[*cell_cols, "init"])
+
+    stability = stats.winner_stability(training, cell_cols, "end_loss")
+    n_stable = int(stability["stable"].sum())
+
+    beats = stats.beat_probability(lesson, cell_cols, "end_loss")
+    order = {name: i for i, name in enumerate(answers.init_order(lesson["init"]))}
+    pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
+    pair_cols = ["a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b"]
+    holds, flips = pairs[pairs["holds_every_seed"]], pairs[~pairs["holds_every_seed"]]
+    n_seeds = lesson["seed"].nunique()
+    sentence = (
+        f"In the lesson's cell ({answers.cell_text(lesson)}), {len(holds)} of the {len(pairs)} init pairs are "
+        f"ordered the same way by end loss in every one of the {n_seeds} seeds; {len(flips)} flip between seeds."
+    )
+    return {
+        "sentence": sentence,
+        "per_seed": html_table(per_seed),
+        "spread": html_table(spread),
+        "stability": html_table(stability),
+        "stability_sentence": (
+            f"The best init (lowest end loss) is the same in every seed in {n_stable} of {len(stability)} cells."
+        ),
+        "holds": html_table(holds[pair_cols]),
+        "flips": html_table(flips[pair_cols]),
+    }
+
+
+def answer_context(answer: answers.Answer) -> dict[str, object]:
+    """An :class:`answers.Answer` as template fields."""
+    return {
+        "question": answer.question,
+        "criterion": answer.criterion,
+        "verdict": answer.verdict,
+        "sentence": answer.sentence,
+        "numbers": html_table(answer.numbers),
+        "seeds_agreeing": answer.seeds_agreeing,
+        "seeds_total": answer.seeds_total,
+    }
+
+
+def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
+    return {
+        "cell": evidence.cell,
+        "records": [
+            {"label": i.label, "rule": i.rule, "inits": ", ".join(i.inits), "sentence": i.sentence}
+            for i in evidence.items
+        ],
+        "numbers": html_table(evidence.numbers),
+    }
+
+
+# --------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+    """Installed version of each distribution ('not installed' when absent)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The commit of the code that made the numbers, ``-dirty`` if it had uncommitted changes,
+    or why it is unavailable.
+
+    Asked of the folder holding this package (the checkout, for an editable install), not of
+    the working directory: a study usually runs somewhere else than its code lives.
+    """
+    folder = cwd if cwd is not None else Path(__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=folder, capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unavailable ({error.__class__.__name__})"
+    if result.returncode != 0:
+        return f"unavailable ({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'git failed'})"
+    return result.stdout.strip()
+
+
+def machine() -> dict[str, str]:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "python": platform.python_version(),
+        "cpu count": str(os.cpu_count()),
+    }
+
+
+def run_time(timings: pd.DataFrame | None) -> dict[str, object] | None:
+    """Elapsed time from the first job's start to the last job's end, summed import and work seconds, per step.
+
+    A job's step is its name up to the first '/' (``train/relu/adam/2`` ->
+    ``train``), so the breakdown stays short however many cells were run.
+    """
+    if timings is None or timings.empty:
+        return None
+    steps = timings.assign(step=timings["job"].astype(str).str.split("/").str[0])
+    per_step = (
+        steps.groupby("step")
+        .agg(jobs=("job", "count"), import_seconds=("import_seconds", "sum"), work_seconds=("work_seconds", "sum"))
+        .sort_values("work_seconds", ascending=False)
+        .reset_index()
+    )
+    return {
+        "jobs": int(len(timings)),
+        "elapsed_seconds": float(timings["finished_at"].max() - timings["started_at"].min()),
+        "work_seconds": float(timings["work_seconds"].sum()),
+        "import_seconds": float(timings["import_seconds"].sum()),
+        "per_step": html_table(per_step),
+    }
+
+
+def provenance(
+    tables: answers.Tables,
+    config: Mapping[str, object],
+    timings: pd.DataFrame | None,
+    extra: Mapping[str, str] | None,
+) -> dict[str, object]:
+    seeds = sorted(set(tables.training["seed"]) | set(tables.signal_probe["seed"]))
+    return {
+        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True) if config else "(empty)",
+        "seeds": ", ".join(str(s) for s in seeds),
+        "n_seeds": len(seeds),
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "run_time": run_time(timings),
+        "extra": dict(extra or {}),
+    }
+
+
+# --------------------------------------------------------------------------
+# Build
+# --------------------------------------------------------------------------
+
+
+def find_templates_dir(templates_dir: str | Path | None = None) -> Path:
+    """The directory holding ``report.html.j2``.
+
+    Explicit argument first; otherwise ``report_templates/`` in the working
+    directory or any parent (the workflow runs from the repo root), then next
+    to the source tree (an editable install run from elsewhere).
+    """
+    if templates_dir is not None:
+        candidates = [Path(templates_dir)]
+    else:
+        cwd = Path.cwd().resolve()
+        candidates = [p / TEMPLATES_DIRNAME for p in (cwd, *cwd.parents)]
+        candidates.append(Path(__file__).resolve().parents[3] / TEMPLATES_DIRNAME)
+    for candidate in candidates:
+        if (candidate / TEMPLATE_NAME).is_file():
+            return candidate
+    searched = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"{TEMPLATE_NAME} not found; looked in: {searched}. Pass templates_dir explicitly.")
+
+
+def build_report(
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    out_html: str | Path,
+    config: Mapping[str, object],
+    timings_path: str | Path | None = None,
+    extra_provenance: Mapping[str, str] | None = None,
+    templates_dir: str | Path | None = None,
+) -> Path:
+    """Render the report to ``out_html`` and return its path.
+
+    ``timings_path`` overrides ``timings.csv`` of ``tables_dir`` (both optional);
+    ``extra_provenance`` adds free key/value lines to the Provenance section.
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(find_templates_dir(templates_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    tables = answers.load_tables(tables_dir)
+    timings = (
+        answers.normalise_table("timings", pd.read_csv(timings_path)) if timings_path is not None else tables.timings
+    )
+    figures_dir = Path(figures_dir)
+    missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
+    computed = {key: answer_context(compute(tables)) for key, compute in answers.ANSWERS.items()}
+    context = {
+        "sections": SECTIONS,
+        "figures": {
+            section: [{"name": name, "src": embed_png(figures_dir / name)} for name in names]
+            for section, names in SECTION_FIGURES.items()
+        },
+        "answers": computed,
+        "lesson": lesson_section(tables.lab_reproduction),
+        "signal": signal_section(tables.signal_probe),
+        "training": training_section(tables.training),
+        "seeds": seeds_section(tables.training),
+        "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
+        "provenance": provenance(tables, config, timings, extra_provenance),
+        "thresholds": thresholds(),
+    }
+    html = environment.get_template(TEMPLATE_NAME).render(**context)
+    out_html = Path(out_html)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(html, encoding="utf-8")
+    return out_html
+
+
+def thresholds() -> list[dict[str, str]]:
+    """Every threshold behind the verdicts and statistics, so a reader can rerun the judgement by hand."""
+    return [
+        {"name": name, "value": str(value) if isinstance(value, int) else format_number(value)}
+        for name, value in (
+            ("VANISHED_STD", answers.VANISHED_STD),
+            ("EXPLODED_STD", answers.EXPLODED_STD),
+            ("SATURATED_FRACTION", answers.SATURATED_FRACTION),
+            ("NO_IMPROVEMENT_RATIO", answers.NO_IMPROVEMENT_RATIO),
+            ("NEAR_CHANCE_ACCURACY", answers.NEAR_CHANCE_ACCURACY),
+            ("WARNING_START_LOSS", answers.WARNING_START_LOSS),
+            ("LAB2_VAL_EXAMPLES", answers.LAB2_VAL_EXAMPLES),
+            ("CONFIDENCE", stats.CONFIDENCE),
+            ("BOOTSTRAP_RESAMPLES", stats.BOOTSTRAP_RESAMPLES),
+            ("BOOTSTRAP_SEED", stats.BOOTSTRAP_SEED),
+        )
+    ]
+
+
+# --------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------
+
+
+#: Config file readers by suffix: the workflow passes the validated config as JSON,
+#: a person passes the YAML they edited.
+CONFIG_READERS: dict[str, Callable[[str], object]] = {".json": json.loads}
+
+
+def load_config(path: str | Path) -> dict[str, object]:
+    """The study config from a JSON or YAML file (YAML for any other suffix)."""
+    path = Path(path)
+    reader = CONFIG_READERS.get(path.suffix.lower(), yaml.safe_load)
+    return reader(path.read_text(encoding="utf-8")) or {}
+
+
+def figures_command(tables_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``initlab figures``: draw every figure of the tables into ``out_dir``."""
+    written = figures.render_figures(answers.load_tables(tables_dir), out_dir)
+    print(f"wrote {len(written)} figures to {out_dir}")
+    return written
+
+
+def report_command(
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    config_path: str | Path,
+    out_html: str | Path,
+    timings_path: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+) -> Path:
+    """``initlab report``: render the report, reading the config from its file."""
+    out = build_report(
+        tables_dir, figures_dir, out_html, load_config(config_path), timings_path=timings_path,
+        templates_dir=templates_dir,
+    )
+    return out

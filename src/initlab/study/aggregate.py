@@ -1,0 +1,37 @@
+"""Aggregation: the per-job CSVs of one table concatenated, sorted by the table's key columns.
+
+Sorting by the keys (not by job order) makes the result independent of how seeds were
+grouped into jobs and of which job finished first, so two runs of the same configuration
+write byte-identical tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from initlab.study.tables import TABLES, TIMING_COLUMNS
+
+# name -> (columns, sort keys, float format). Timings are wall-clock readings: kept, but outside
+# the reproducible tables, at pandas' full precision; the tables carry 9 significant digits (see
+# initlab.study.tables).
+_ALL = {name: (columns, keys, "%.9g") for name, (columns, keys) in TABLES.items()}
+_ALL["timings"] = (TIMING_COLUMNS, ["job"], None)
+
+
+def aggregate(table: str, inputs: list[str | Path], out: str | Path) -> pd.DataFrame:
+    """Concatenate ``inputs`` (CSVs of ``table``'s columns), sort by its keys, write ``out``."""
+    if table not in _ALL:
+        raise ValueError(f"unknown table {table!r}; valid tables: {', '.join(sorted(_ALL))}")
+    columns, keys, float_format = _ALL[table]
+    frames = [pd.read_csv(path) for path in inputs]
+    for path, frame in zip(inputs, frames):
+        if list(frame.columns) != columns:
+            raise ValueError(f"{path}: columns {list(frame.columns)} are not the {table} table's {columns}")
+    data = pd.concat(frames, ignore_index=True).sort_values(keys, kind="stable", ignore_index=True)
+    if data.duplicated(keys).any():
+        dup = data[data.duplicated(keys, keep=False)].head(3).to_dict("records")
+        raise ValueError(f"{table}: the same observation appears twice, e.g. {dup}")
+    data.to_csv(out, index=False, float_format=float_format, lineterminator="\n")
+    return data

@@ -1,0 +1,1 @@
+"""Tests of initlab.engine (mirroring src/initlab/engine/)."""

@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from initlab.engine.activations import ACTIVATIONS, get_activation
+from initlab.engine.inits import INITS, LSUV_TOLERANCE, default_linear_init, get_init, linear_layers
+from initlab.engine.models import build_probe_net
+from initlab.engine.seeding import generator
+
+FAN_IN, FAN_OUT = 400, 300
+
+
+def _weight(init: str, activation: str = "relu", seed: int = 0) -> torch.Tensor:
+    layer = nn.Linear(FAN_IN, FAN_OUT)
+    get_init(init).apply(nn.Sequential(layer), get_activation(activation), generator(seed))
+    return layer.weight.detach()
+
+
+# Expected weight variance of each scheme for a (FAN_OUT, FAN_IN) layer, from its formula.
+EXPECTED_VAR = {
+    "zeros": 0.0,
+    "tiny": 0.01**2,
+    "large": 1.0,
+    "xavier": 2.0 / (FAN_IN + FAN_OUT),
+    "xavier_uniform": 2.0 / (FAN_IN + FAN_OUT),  # U(+-a), a = sqrt(6/(in+out)): var a^2/3
+    "he": 2.0 / FAN_IN,
+    "he_uniform": 2.0 / FAN_IN,
+    "lecun": 1.0 / FAN_IN,
+    "default": 1.0 / (3 * FAN_IN),  # kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in))
+}
+
+
+@pytest.mark.parametrize("init", sorted(EXPECTED_VAR))
+def test_weight_variance_matches_formula(init):
+    w = _weight(init)
+    expected = EXPECTED_VAR[init]
+    if expected == 0.0:
+        assert torch.count_nonzero(w) == 0
+        return
+    # 120,000 draws: the sample variance is within ~1% of the true one; 5% leaves no flakiness.
+    assert w.var().item() == pytest.approx(expected, rel=0.05)
+    assert abs(w.mean().item()) < 4 * math.sqrt(expected / w.numel())
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "selu"])
+def test_orthogonal_rows_are_orthonormal_times_gain(activation):
+    layer = nn.Linear(FAN_OUT, FAN_OUT)
+    act = get_activation(activation)
+    get_init("orthogonal").apply(nn.Sequential(layer), act, generator(1))
+    w = layer.weight.detach().double()
+    gain = nn.init.calculate_gain(activation)
+    assert torch.allclose(w @ w.t(), gain**2 * torch.eye(FAN_OUT, dtype=torch.double), atol=1e-4)
+
+
+def test_gelu_orthogonal_borrows_relu_gain():
+    assert get_activation("gelu").gain() == pytest.approx(math.sqrt(2))
+
+
+def test_biases_zero_except_default():
+    for name in INITS:
+        layer = nn.Linear(8, 8)
+        nn.init.constant_(layer.bias, 3.0)
+        get_init(name).apply(nn.Sequential(layer, nn.ReLU()), get_activation("relu"), generator(0), torch.randn(16, 8))
+        if name == "default":
+            assert torch.all(layer.bias == 3.0)
+        else:
+            assert torch.count_nonzero(layer.bias) == 0
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_lsuv_reaches_unit_variance_per_layer(activation):
+    gen = generator(3)
+    model = build_probe_net(6, 64, activation, gen)
+    batch = torch.randn(512, 32, generator=generator(4)) * 7.0  # badly scaled input on purpose
+    get_init("lsuv").apply(model, get_activation(activation), gen, batch)
+    h = batch
+    with torch.no_grad():
+        for module in model:
+            h = module(h)
+            if isinstance(module, nn.Linear):
+                assert abs(h.var().item() - 1.0) < LSUV_TOLERANCE
+
+
+def test_lsuv_needs_a_batch():
+    with pytest.raises(ValueError, match="lsuv"):
+        get_init("lsuv").apply(nn.Sequential(nn.Linear(2, 2)), get_activation("relu"), generator(0))
+
+
+def test_default_init_equals_pytorch_global_rng_draw():
+    torch.manual_seed(11)
+    reference = nn.Linear(20, 30)
+    layer = nn.utils.skip_init(nn.Linear, 20, 30)
+    with torch.no_grad():
+        default_linear_init(layer, generator(11))
+    assert torch.equal(layer.weight, reference.weight) and torch.equal(layer.bias, reference.bias)
+
+
+def test_inits_never_touch_global_rng():
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    for name in INITS:
+        model = build_probe_net(3, 16, "tanh", generator(0))
+        get_init(name).apply(model, get_activation("tanh"), generator(0), torch.randn(8, 32, generator=generator(1)))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_unknown_init_names_the_value_and_the_valid_ones():
+    with pytest.raises(ValueError) as err:
+        get_init("glorot")
+    assert "'glorot'" in str(err.value)
+    for name in INITS:
+        assert name in str(err.value)
+
+
+def test_linear_layers_in_forward_order():
+    model = build_probe_net(3, 5, "relu", generator(0))
+    assert [layer.in_features for layer in linear_layers(model)] == [32, 5, 5]

@@ -1,0 +1,1 @@
+"""Tests of initlab.report (mirroring src/initlab/report/)."""

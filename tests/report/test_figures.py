@@ -1,0 +1,55 @@
+"""Figures: a fixed set of PNG files whatever the data, without crashing on NaN/inf or one seed."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pytest
+
+import synthetic as syn
+from initlab.report import answers, figures
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def rendered(directory) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in directory.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def lesson_figures(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lesson")
+    tables = answers.load_tables(syn.write_tables(base / "tables"))
+    paths = figures.render_figures(tables, base / "figures")
+    return tables, base, paths
+
+
+def test_every_registered_figure_is_a_png(lesson_figures):
+    _, base, paths = lesson_figures
+    files = rendered(base / "figures")
+    assert set(files) == set(figures.FIGURES) == {p.name for p in paths}
+    assert all(content.startswith(PNG_SIGNATURE) and len(content) > 5000 for content in files.values())
+
+
+def test_figures_use_the_agg_backend():
+    assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_same_tables_give_identical_files(lesson_figures, tmp_path):
+    tables, base, _ = lesson_figures
+    figures.render_figures(tables, tmp_path)
+    assert rendered(tmp_path) == rendered(base / "figures")
+
+
+def test_file_set_does_not_depend_on_the_data(tmp_path):
+    """One seed, one training cell (no tanh, no SGD, one depth), NaN/inf values: same files, no crash."""
+    probe = syn.signal_probe_table(seeds=[0], failures={("relu", "large"): (4, "non-finite"),
+                                                        ("relu", "tiny"): (2, "vanished")})
+    training = syn.training_table(seeds=[0], activations=("relu",), optimizers=("adam",), depths=(2,))
+    training = syn.set_runs(training, {"init": "he"}, end_loss=math.inf, diverged=True)
+    tables = answers.load_tables(syn.write_tables(tmp_path / "tables", seeds=[0], training=training,
+                                                  signal_probe=probe))
+    figures.render_figures(tables, tmp_path / "figures")
+    files = rendered(tmp_path / "figures")
+    assert set(files) == set(figures.FIGURES)
+    assert all(content.startswith(PNG_SIGNATURE) for content in files.values())

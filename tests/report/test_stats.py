@@ -1,0 +1,112 @@
+"""Seed statistics on hand-computable cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from initlab.report import stats
+def paired(a: list[float], b: list[float], seeds: list[int] | None = None) -> pd.DataFrame:
+    """Two inits over the same seeds in one cell."""
+    seeds = seeds if seeds is not None else list(range(len(a)))
+    return pd.DataFrame(
+        {"cell": "c", "seed": seeds * 2, "init": ["A"] * len(a) + ["B"] * len(b), "loss": a + b}
+    )
+
+
+def pair_row(table: pd.DataFrame, a: str, b: str) -> pd.Series:
+    return table[(table["a"] == a) & (table["b"] == b)].iloc[0]
+
+
+def test_bootstrap_is_deterministic_and_call_order_independent():
+    values = [0.046, 0.051, 0.043, 0.060, 0.049, 0.047, 0.055, 0.044, 0.050, 0.052]
+    first = stats.bootstrap_mean_ci(values)
+    stats.bootstrap_mean_ci([1.0, 5.0, 2.0])  # another call in between must not shift the stream
+    second = stats.bootstrap_mean_ci(values)
+    assert first == second
+    assert first.low < first.mean < first.high
+    assert first.mean == pytest.approx(np.mean(values))
+    assert first.n == 10 and first.note == ""
+
+
+def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(123)
+    true_mean, trials = 1.0, 300
+    covered = sum(
+        ci.low <= true_mean <= ci.high
+        for ci in (stats.bootstrap_mean_ci(rng.normal(true_mean, 2.0, size=25), seed=i) for i in range(trials))
+    )
+    assert 0.89 <= covered / trials <= 0.99
+
+
+def test_bootstrap_degenerate_cases_are_explained_not_crashed():
+    one = stats.bootstrap_mean_ci([0.3])
+    assert one.mean == 0.3 and math.isnan(one.low) and math.isnan(one.high) and "1 seed" in one.note
+    same = stats.bootstrap_mean_ci([0.5, 0.5, 0.5])
+    assert (same.low, same.mean, same.high) == (0.5, 0.5, 0.5) and "identical" in same.note
+    none = stats.bootstrap_mean_ci([math.nan, math.inf])
+    assert none.n == 0 and math.isnan(none.mean)
+    mixed = stats.bootstrap_mean_ci([1.0, math.inf, 2.0, math.nan, 3.0])
+    assert mixed.n == 3 and mixed.mean == pytest.approx(2.0) and "only 3 seeds" in mixed.note
+
+
+def test_beat_probability_hand_computed():
+    # seed 0: 1<2 A wins; seed 1: 2>1 B wins; seed 2: 3<5 A wins; seed 3: tie -> (2 + 0.5) / 4
+    table = stats.beat_probability(paired([1, 2, 3, 4], [2, 1, 5, 4]), ["cell"], "loss")
+    ab, ba = pair_row(table, "A", "B"), pair_row(table, "B", "A")
+    assert (ab["wins"], ab["ties"], ab["losses"], ab["n_pairs"]) == (2, 1, 1, 4)
+    assert ab["p_a_beats_b"] == pytest.approx(0.625)
+    assert ba["p_a_beats_b"] == pytest.approx(0.375)
+    assert not ab["holds_every_seed"]
+
+
+def test_beat_probability_pairs_by_seed_not_by_row_order():
+    df = paired([1, 2, 3, 4], [2, 1, 5, 4])
+    shuffled = df.sample(frac=1.0, random_state=3)
+    assert pair_row(stats.beat_probability(shuffled, ["cell"], "loss"), "A", "B")["p_a_beats_b"] == pytest.approx(0.625)
+    # B lacks seed 3: only the three common seeds are paired
+    missing = df[~((df["init"] == "B") & (df["seed"] == 3))]
+    row = pair_row(stats.beat_probability(missing, ["cell"], "loss"), "A", "B")
+    assert row["n_pairs"] == 3 and row["p_a_beats_b"] == pytest.approx(2 / 3)
+
+
+def test_nonfinite_loses_and_higher_is_better_flips():
+    row = pair_row(stats.beat_probability(paired([math.nan, 1.0], [5.0, 2.0]), ["cell"], "loss"), "A", "B")
+    assert row["p_a_beats_b"] == pytest.approx(0.5)
+    acc = stats.beat_probability(paired([0.9, 0.8], [0.5, 0.7]), ["cell"], "loss", lower_is_better=False)
+    assert pair_row(acc, "A", "B")["p_a_beats_b"] == 1.0
+    assert pair_row(acc, "A", "B")["holds_every_seed"]
+
+
+def test_winner_stability_separates_stable_from_flipping_cells():
+    stable = paired([1, 1, 1], [2, 2, 2]).assign(cell="stable")
+    flipping = paired([1, 3, 1], [2, 2, 2]).assign(cell="flipping")
+    table = stats.winner_stability(pd.concat([stable, flipping]), ["cell"], "loss").set_index("cell")
+    assert table.loc["stable", "stable"] and table.loc["stable", "modal_winner"] == "A"
+    assert table.loc["stable", "seeds_agreeing"] == 3
+    assert not table.loc["flipping", "stable"]
+    assert (table.loc["flipping", "seeds_agreeing"], table.loc["flipping", "seeds_total"]) == (2, 3)
+    assert table.loc["flipping", "winners"] == "A ×2, B ×1"
+
+
+def test_per_seed_winners_joins_exact_ties():
+    winners = stats.per_seed_winners(paired([1.0], [1.0]), ["cell"], "loss")
+    assert winners["winner"].tolist() == ["A+B"]
+
+
+def test_spread_by_cell_counts_nonfinite_separately():
+    spread = stats.spread_by_cell(paired([1.0, 3.0, math.nan], [2.0, 2.0, 2.0]), ["cell", "init"], "loss")
+    a = spread.set_index("init").loc["A"]
+    assert (a["n_seeds"], a["n_nonfinite"]) == (3, 1)
+    assert (a["mean"], a["min"], a["max"]) == (2.0, 1.0, 3.0)
+    assert a["sd"] == pytest.approx(math.sqrt(2))
+
+
+def test_majority_breaks_ties_deterministically():
+    assert stats.majority(["b", "a", "b"]) == ("b", 2, 3)
+    assert stats.majority(["b", "a"]) == ("a", 1, 2)
+    with pytest.raises(ValueError):
+        stats.majority([])

@@ -1,0 +1,1 @@
+"""Tests of initlab.study (mirroring src/initlab/study/)."""
