@@ -22,12 +22,11 @@ import torch
 from torch import nn
 
 from initlab.engine.activations import get_activation
+from initlab.engine.health import SATURATION_THRESHOLD
 from initlab.engine.inits import get_init
 from initlab.engine.models import build_probe_net, check_positive_int
 from initlab.engine.seeding import derive_seed, generator
 
-# The lesson's threshold for "saturated": |x| > 0.98 (Tanh's output is within 2% of its bound).
-SATURATION_THRESHOLD = 0.98
 # The lesson's probe batch: 512 random inputs of 32 features.
 BATCH_SIZE = 512
 IN_FEATURES = 32

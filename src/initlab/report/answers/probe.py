@@ -7,34 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 
+from initlab.engine.health import (  # the thresholds, re-exported for the answers
+    BOUNDED_ACTIVATIONS,
+    EXPLODED_STD,
+    SATURATED_FRACTION,
+    VANISHED_GRADIENT_RATIO,
+    VANISHED_STD,
+)
 from initlab.report import stats
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.tables import closest, init_order
 from initlab.report.answers.text import names, verb
 
-#: Last-layer std below this = vanished signal. Three orders of magnitude
-#: below the unit scale of the input: the lesson's tiny+ReLU prints 0.0000
-#: at depth 8 while the healthy Xavier+Tanh prints 0.23.
-VANISHED_STD = 1e-3
-#: Last-layer std above this = exploded signal: symmetric to VANISHED_STD in
-#: log scale (three orders above unit scale).
-EXPLODED_STD = 1e3
-#: Fraction of units with |x| > 0.98 above which a *bounded* activation is
-#: saturated. The lesson's large+Tanh prints 0.84, Xavier+Tanh 0.00. It is a
-#: quarter, not a half, because for sigmoid the |x| > 0.98 test only sees the
-#: upper rail (outputs near 0 are pinned too but not counted).
-SATURATED_FRACTION = 0.25
-#: First-layer ||dL/dh|| over last-layer ||dL/dh|| below this = vanished backward signal
-#: ("backward gradients should still have a path", the lesson's map). The probe's loss feeds
-#: the same unit-scale gradient into the top of every network, so the ratio is how much of it
-#: reaches the first layer; the same three orders of magnitude as VANISHED_STD. Catches what
-#: the forward statistics miss, e.g. a sigmoid stack whose forward std looks healthy while its
-#: first layer receives ~1e-18 of the gradient.
-VANISHED_GRADIENT_RATIO = 1e-3
-#: Activations with rails, where |x| > 0.98 means a vanishing derivative. For
-#: ReLU-like activations a large |x| is just a large value (He+ReLU prints
-#: 0.19 "saturated" while healthy), so saturation is not a failure there.
-BOUNDED_ACTIVATIONS = frozenset({"tanh", "sigmoid"})
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
 EX1_FROM_DEPTH = 8
 EX1_TO_DEPTH = 20
