@@ -187,12 +187,16 @@ class Inspection:
     def healthy(self) -> bool:
         return not self.failures and not self.failing_rows
 
+    @property
+    def verdict(self) -> str:
+        return "healthy" if self.healthy else "problems found"
+
     def summary(self) -> str:
         """One sentence: the model's verdict and where the first problem is."""
         bad = self.failing_rows
         parts = []
         if self.healthy:
-            parts.append("healthy: no layer vanished, exploded, saturated, went non-finite or lost its gradient")
+            parts.append("no layer vanished, exploded, saturated, went non-finite or lost its gradient")
         if self.failures:
             parts.append("model: " + ", ".join(self.failures))
         if bad:
@@ -208,6 +212,7 @@ class Inspection:
     def as_dict(self) -> dict[str, object]:
         return {
             "healthy": self.healthy,
+            "verdict": self.verdict,
             "summary": self.summary(),
             "failures": list(self.failures),
             "gradient_ratio": self.gradient_ratio,

@@ -85,7 +85,7 @@ def format_terminal(inspection: Inspection, title: str = "") -> str:
     lines.append("-" * WIDTH)
     lines += [_line(_cells(r)) for r in inspection.rows]
     lines.append("")
-    lines.append(_wrap(f"Verdict: {inspection.summary()}"))
+    lines.append(_wrap(f"Verdict: {inspection.verdict}: {inspection.summary()}"))
     for out in inspection.outputs:
         flag = f" -> {', '.join(out.failures)}" if out.failures else ""
         lines.append(_wrap(
@@ -113,12 +113,15 @@ def format_terminal(inspection: Inspection, title: str = "") -> str:
 
 
 def write_layers_csv(inspection: Inspection, path: str | Path) -> None:
-    """The per-layer table as a tidy CSV (floats with 9 significant digits, like the study's tables)."""
-    write_csv(path, LAYER_COLUMNS, [r.as_dict() for r in inspection.rows])
+    """The per-layer table as a tidy CSV (9 significant digits, NaN as an empty cell, like the study's tables)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    rows = [{k: _nulls(v) for k, v in r.as_dict().items()} for r in inspection.rows]
+    write_csv(path, LAYER_COLUMNS, rows)
 
 
 def write_json(inspection: Inspection, path: str | Path, extra: dict[str, object] | None = None) -> None:
     """Everything as JSON (NaN written as null)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     data = {**(extra or {}), **inspection.as_dict()}
     Path(path).write_text(json.dumps(_nulls(data), indent=1, ensure_ascii=False) + "\n")
 
