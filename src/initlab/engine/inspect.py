@@ -37,7 +37,7 @@ from initlab.engine.health import (
     VANISHED_GRADIENT_RATIO,
     VANISHED_STD,
 )
-from initlab.engine.inits import INITS, InitScheme
+from initlab.engine.inits import INITS
 from initlab.engine.seeding import derive_seed, generator
 
 #: The probe loss's direction r is drawn from ``derive_seed(seed, LOSS_LABEL)``.
@@ -316,45 +316,17 @@ def fans(weight: torch.Tensor) -> tuple[int, int]:
     return nn.init._calculate_fan_in_and_fan_out(weight)
 
 
-#: Contract A's documented variance of one weight entry per built-in scheme (sigma_w2 / fan_in),
-#: used only where ``InitScheme`` has no ``weight_variance`` method yet. None: data-dependent.
-DOCUMENTED_WEIGHT_VARIANCE: dict[str, Callable[[int, int, float], float | None]] = {
-    "default": lambda fi, fo, gain: 1 / (3 * fi),
-    "zeros": lambda fi, fo, gain: 0.0,
-    "tiny": lambda fi, fo, gain: 1e-4,
-    "large": lambda fi, fo, gain: 1.0,
-    "xavier": lambda fi, fo, gain: 2 / (fi + fo),
-    "xavier_uniform": lambda fi, fo, gain: 2 / (fi + fo),
-    "he": lambda fi, fo, gain: 2 / fi,
-    "he_uniform": lambda fi, fo, gain: 2 / fi,
-    "lecun": lambda fi, fo, gain: 1 / fi,
-    "orthogonal": lambda fi, fo, gain: gain**2 / max(fi, fo),
-    "lsuv": lambda fi, fo, gain: None,
-}
-
-
-def scheme_weight_variance(scheme: InitScheme, fan_in: int, fan_out: int, activation: str) -> float | None:
-    """Var of one weight entry as ``scheme`` draws it (contract A), None when data-dependent.
-
-    Uses the registry's ``InitScheme.weight_variance`` when it has one; otherwise the scheme's
-    documented variance (:data:`DOCUMENTED_WEIGHT_VARIANCE`), so custom schemes appear once the
-    registry provides the method.
-    """
-    act = ACTIVATIONS[activation]
-    method = getattr(scheme, "weight_variance", None)
-    if method is not None:
-        return method(fan_in, fan_out, act)
-    documented = DOCUMENTED_WEIGHT_VARIANCE.get(scheme.name)
-    return None if documented is None else documented(fan_in, fan_out, act.gain())
-
-
 def fitting_scheme(fan_in: int, fan_out: int, activation: str) -> tuple[str, float]:
-    """The registry scheme whose sigma_w2 is closest (in log scale) to the activation's critical
-    value for this layer's fans, and its small-signal gain. ("", nan) when no scheme has one."""
+    """The registry scheme whose sigma_w2 is closest (in log scale) to the activation's critical value
+    for this layer's fans, and its small-signal gain; ("", nan) when no scheme has one.
+
+    Asks each scheme's ``InitScheme.weight_variance`` (contract A), so custom schemes count too;
+    the first in registry order wins a tie (``he`` before ``he_uniform``).
+    """
     critical = theory.critical_sigma_w2(activation)
     best, best_gain = "", math.nan
     for name, scheme in INITS.items():
-        var = scheme_weight_variance(scheme, fan_in, fan_out, activation)
+        var = scheme.weight_variance(fan_in, fan_out, ACTIVATIONS[activation])  # contract A
         if var is None or var <= 0:
             continue
         gain = math.sqrt(var * fan_in / critical)
