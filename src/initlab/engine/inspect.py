@@ -77,6 +77,11 @@ NORMALIZATIONS: tuple[type[nn.Module], ...] = tuple(
 Loss = Callable[[object], torch.Tensor]
 
 
+def activation_name(module: nn.Module) -> str | None:
+    """The registry name of ``module``'s activation (subclasses count), None if it is none of them."""
+    return next((ACTIVATION_OF_MODULE[c] for c in type(module).__mro__ if c in ACTIVATION_OF_MODULE), None)
+
+
 class InspectError(ValueError):
     """A user's mistake (a model that cannot run, no layers to hook): one line, no traceback."""
 
@@ -346,7 +351,7 @@ def init_check(
     path: str, module: nn.Module, q: float, next_path: str, next_module: nn.Module
 ) -> InitCheck | None:
     """The init check of one Linear/Conv layer given its next leaf module (None: nothing to check)."""
-    activation = ACTIVATION_OF_MODULE.get(type(next_module))
+    activation = activation_name(next_module)
     normalized = isinstance(next_module, NORMALIZATIONS)
     if activation is None and not normalized:
         return None
@@ -547,7 +552,7 @@ def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
     top = _top_grad(calls)
     rows = []
     for i, c in enumerate(calls, start=1):
-        failures = signal_failures(c.stats, ACTIVATION_OF_MODULE.get(type(c.module)))
+        failures = signal_failures(c.stats, activation_name(c.module))
         if top > 0 and c.grad_norm / top < VANISHED_GRADIENT_RATIO:
             failures += ("gradient vanished",)
         rows.append(
