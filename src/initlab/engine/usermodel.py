@@ -57,7 +57,7 @@ def load_factory(spec: str) -> Callable[[], object]:
             if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name
         )
         listing = ", ".join(found) if found else "none"
-        raise InspectError(f"{path} has no function {name!r}; functions defined there: {listing}")
+        raise InspectError(f"{path} has no function {name!r}; callables defined there: {listing}")
     return factory
 
 
