@@ -316,3 +316,9 @@ def test_inputs_the_model_rejects_quote_its_error_and_the_shape():
         "(64x5 and 3x4)"
     )
     assert not model[0]._forward_hooks
+
+
+def test_initlab_inspect_is_the_library_function():
+    import initlab
+
+    assert initlab.inspect is inspect

@@ -3,7 +3,6 @@ headless Chromium offline with both figures decoded (as the report does in tests
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch import nn
 
