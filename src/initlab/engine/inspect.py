@@ -102,6 +102,7 @@ class LayerRow:
     call: int
     path: str
     type: str
+    activation: str  # registry name when the module is a known activation, else ""
     shape: str
     mean: float
     std: float
@@ -231,7 +232,7 @@ class Inspection:
 
 #: Columns of the per-layer table (CSV, HTML), in order.
 LAYER_COLUMNS = [
-    "call", "path", "type", "shape", "mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio",
+    "call", "path", "type", "activation", "shape", "mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio",
     "grad_norm", "act_grad_norm", "verdict",
 ]
 
@@ -520,7 +521,7 @@ def inspect(
         outputs=outputs,
         gradient_ratio=ratio,
         failures=failures,
-        loss="probe loss (fixed random projection of the output, seed {})".format(seed) if loss is None else "user's loss",
+        loss=f"the probe loss, a fixed random projection of the output, seed {seed}" if loss is None else "user's loss",
         notes=notes,
     )
 
@@ -560,6 +561,7 @@ def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
                 call=i,
                 path=c.path,
                 type=type(c.module).__name__,
+                activation=activation_name(c.module) or "",
                 shape=_shape(c.output),
                 **c.stats,
                 grad_norm=weight_grads.get(id(c.module), math.nan),

@@ -12,7 +12,7 @@ import math
 import textwrap
 from pathlib import Path
 
-from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
+from initlab.engine.health import BOUNDED_ACTIVATIONS, EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
 from initlab.engine.inspect import LAYER_COLUMNS, GAIN_TOLERANCE, Inspection
 from initlab.study.tables import write_csv
 
@@ -39,7 +39,7 @@ SHORT = {"non-finite": "nonfin", "exploded": "explod", "vanished": "vanish", "sa
          "gradient vanished": "grad↓"}
 
 #: Terminal table: (header, width, alignment). The widths, one space between columns, leave the
-#: verdict 10 of the WIDTH columns.
+#: verdict 10 of the WIDTH columns. "sat" is shown for tanh/sigmoid only, where it is a criterion.
 COLUMNS: list[tuple[str, int, str]] = [
     ("#", 3, ">"), ("layer", 16, "<"), ("type", 11, "<"), ("shape", 13, "<"), ("mean", 8, ">"),
     ("std", 8, ">"), ("zero", 4, ">"), ("sat", 4, ">"), ("|dL/dW|", 7, ">"), ("|dL/dh|", 7, ">"),
@@ -51,7 +51,8 @@ def _cells(row) -> list[str]:
     verdict = ",".join(SHORT.get(f, f) for f in row.failures) if row.failures else "ok"
     return [
         str(row.call), _left(row.path, 16), _left(row.type, 11), _left(row.shape, 13), _num(row.mean),
-        _num(row.std), _pct(row.zero_ratio), _pct(row.saturated_ratio), _num(row.grad_norm),
+        _num(row.std), _pct(row.zero_ratio),
+        _pct(row.saturated_ratio) if row.activation in BOUNDED_ACTIVATIONS else "", _num(row.grad_norm),
         _num(row.act_grad_norm), verdict,
     ]
 
@@ -93,8 +94,8 @@ def format_terminal(inspection: Inspection, title: str = "") -> str:
             f"all finite {out.all_finite}{flag}"
         ))
     lines.append(_wrap(
-        f"Gradient: the first layer receives {inspection.gradient_ratio:.2g} of the last layer's ||dL/dh|| "
-        f"({inspection.loss})"
+        f"Gradient: the first layer receives {inspection.gradient_ratio:.2g} of the last layer's ||dL/dh||; "
+        f"loss: {inspection.loss}"
     ))
     bad = inspection.failing_rows
     if bad:
