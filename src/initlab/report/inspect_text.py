@@ -38,29 +38,43 @@ def _left(text: str, width: int) -> str:
 SHORT = {"non-finite": "nonfin", "exploded": "explod", "vanished": "vanish", "saturated": "satur",
          "gradient vanished": "grad↓"}
 
-#: Terminal table: (header, width, alignment). The widths, one space between columns, leave the
-#: verdict 10 of the WIDTH columns. "sat" is shown for tanh/sigmoid only, where it is a criterion.
+#: Terminal table: (header, width, alignment); 0 = sized to the data (layer, type, shape share
+#: what the others leave). "sat" is shown for tanh/sigmoid only, where it is a criterion.
 COLUMNS: list[tuple[str, int, str]] = [
-    ("#", 3, ">"), ("layer", 16, "<"), ("type", 11, "<"), ("shape", 13, "<"), ("mean", 8, ">"),
+    ("#", 3, ">"), ("layer", 0, "<"), ("type", 0, "<"), ("shape", 0, "<"), ("mean", 8, ">"),
     ("std", 8, ">"), ("zero", 4, ">"), ("sat", 4, ">"), ("|dL/dW|", 7, ">"), ("|dL/dh|", 7, ">"),
     ("verdict", 0, "<"),
 ]
+#: Columns kept for the verdict ("ok", or a short failure name).
+VERDICT_WIDTH = 10
+#: Most columns the type and the shape may take before they are shortened.
+TYPE_MAX, SHAPE_MAX = 18, 14
 
 
-def _cells(row) -> list[str]:
+def column_widths(rows: list) -> list[int]:
+    """Every column's width for these rows, fitting WIDTH: fixed columns first, the verdict's
+    VERDICT_WIDTH, then type and shape as wide as their longest value (capped), the layer path the rest."""
+    fixed = sum(w for _, w, _ in COLUMNS) + len(COLUMNS) - 1 + VERDICT_WIDTH
+    shape = min(max([len(r.shape) for r in rows] + [5]), SHAPE_MAX)
+    kind = min(max([len(r.type) for r in rows] + [4]), TYPE_MAX)
+    path = max(WIDTH - fixed - shape - kind, 5)
+    flexible = {"layer": path, "type": kind, "shape": shape, "verdict": VERDICT_WIDTH}
+    return [w or flexible[h] for h, w, _ in COLUMNS]
+
+
+def _cells(row, widths: list[int]) -> list[str]:
     verdict = ",".join(SHORT.get(f, f) for f in row.failures) if row.failures else "ok"
     return [
-        str(row.call), _left(row.path, 16), _left(row.type, 11), _left(row.shape, 13), _num(row.mean),
-        _num(row.std), _pct(row.zero_ratio),
+        str(row.call), _left(row.path, widths[1]), _left(row.type, widths[2]), _left(row.shape, widths[3]),
+        _num(row.mean), _num(row.std), _pct(row.zero_ratio),
         _pct(row.saturated_ratio) if row.activation in BOUNDED_ACTIVATIONS else "", _num(row.grad_norm),
         _num(row.act_grad_norm), verdict,
     ]
 
 
-def _line(cells: list[str]) -> str:
-    used = sum(w for _, w, _ in COLUMNS[:-1]) + len(COLUMNS) - 1
-    parts = [f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, COLUMNS[:-1])]
-    return " ".join(parts + [cells[-1][: WIDTH - used]]).rstrip()
+def _line(cells: list[str], widths: list[int]) -> str:
+    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS)]
+    return " ".join(parts[:-1] + [cells[-1][: widths[-1]]]).rstrip()
 
 
 def _wrap(text: str) -> str:
@@ -82,9 +96,10 @@ def format_terminal(inspection: Inspection, title: str = "") -> str:
     lines = []
     if title:
         lines.append(_wrap(title))
-    lines.append(_line([h for h, _, _ in COLUMNS]))
+    widths = column_widths(inspection.rows)
+    lines.append(_line([h for h, _, _ in COLUMNS], widths))
     lines.append("-" * WIDTH)
-    lines += [_line(_cells(r)) for r in inspection.rows]
+    lines += [_line(_cells(r, widths), widths) for r in inspection.rows]
     lines.append("")
     lines.append(_wrap(f"Verdict: {inspection.verdict}: {inspection.summary()}"))
     for out in inspection.outputs:
