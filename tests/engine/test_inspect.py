@@ -322,3 +322,17 @@ def test_initlab_inspect_is_the_library_function():
     import initlab
 
     assert initlab.inspect is inspect
+
+
+def test_a_bad_loss_is_one_clear_error_and_hooks_go_even_on_user_tensors():
+    model = nn.Sequential(nn.Identity(), nn.Linear(3, 2))
+    x = torch.ones(4, 3, requires_grad=True)
+    with pytest.raises(InspectError) as err:
+        inspect(model, x, loss=lambda out: out)
+    assert str(err.value) == "the loss must return a scalar tensor, got a tensor of shape 4x2"
+    with pytest.raises(InspectError) as err:
+        inspect(model, x, loss=lambda out: out.logits)
+    assert str(err.value) == "the loss raised AttributeError: 'Tensor' object has no attribute 'logits'"
+    found = inspect(model, x)
+    assert found.rows[0].act_grad_norm > 0  # the Identity's output is the user's own x ...
+    assert not x._backward_hooks and x.grad is None  # ... whose hook is gone, and x gets no gradient kept

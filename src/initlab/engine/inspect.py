@@ -466,14 +466,17 @@ def inspect(
                 def grad_hook(grad: torch.Tensor, call: _Call = call) -> None:
                     call.grad_norm = grad.norm().item()
 
-                first[1].register_hook(grad_hook)
+                # Removed afterwards too: an output can be a tensor the user keeps (nn.Identity on an input).
+                handles.append(first[1].register_hook(grad_hook))
 
         return hook
 
-    params = list(model.parameters())
+    # Parameters and any input that collects a gradient: their .grad is put back afterwards.
+    params = list(model.parameters()) + [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad and a.is_leaf]
     saved_grads = [p.grad for p in params]
     saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    handles = [m.register_forward_hook(forward_hook(path)) for path, m in leaves]
+    handles: list[torch.utils.hooks.RemovableHandle] = []
+    handles += [m.register_forward_hook(forward_hook(path)) for path, m in leaves]
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     notes: list[str] = []
     try:
@@ -490,7 +493,7 @@ def inspect(
                 raise InspectError(
                     f"none of the model's {len(leaves)} leaf modules ran in the forward pass: nothing to inspect"
                 )
-            value = probe_loss(output, seed) if loss is None else loss(output)
+            value = probe_loss(output, seed) if loss is None else _user_loss(loss, output)
             if value.requires_grad:
                 value.backward()
             else:
@@ -524,6 +527,18 @@ def inspect(
         loss=f"the probe loss, a fixed random projection of the output, seed {seed}" if loss is None else "user's loss",
         notes=notes,
     )
+
+
+def _user_loss(loss: Loss, output: object) -> torch.Tensor:
+    """``loss(output)``, which must be a scalar tensor; its own error quoted otherwise."""
+    try:
+        value = loss(output)
+    except Exception as err:
+        raise InspectError(f"the loss raised {type(err).__name__}: {_first_line(err)}") from None
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        got = f"a tensor of shape {_shape(value)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise InspectError(f"the loss must return a scalar tensor, got {got}")
+    return value.reshape(())
 
 
 def _first_line(err: BaseException) -> str:
