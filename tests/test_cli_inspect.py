@@ -111,3 +111,10 @@ def test_the_example_end_to_end(tmp_path):
     rows = list(csv.DictReader((tmp_path / "layers.csv").open()))
     assert [r["path"] for r in rows] == [str(i) for i in range(12)]
     assert (tmp_path / "inspect.html").read_text().count("data:image/png;base64,") == 2
+
+
+def test_an_inputs_file_that_holds_no_tensor(models, capsys, tmp_path):
+    torch.save({"x": torch.ones(2, 3)}, tmp_path / "d.pt")
+    assert _error(capsys, f"{models}/models.py:mlp", "--inputs", str(tmp_path / "d.pt")) == (
+        f"initlab inspect: error: --inputs {tmp_path}/d.pt holds dict; expected a tensor or a list of tensors"
+    )

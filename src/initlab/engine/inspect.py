@@ -418,7 +418,7 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 class _Call:
     path: str
     module: nn.Module
-    output: torch.Tensor
+    shape: str
     stats: dict[str, float]
     grad_norm: float = math.nan
 
@@ -460,7 +460,7 @@ def inspect(
                 return
             seen[path] = seen.get(path, 0) + 1
             name = path if seen[path] == 1 else f"{path}#{seen[path]}"
-            call = _Call(name, module, first[1], tensor_stats(first[1]))
+            call = _Call(name, module, _shape(first[1]), tensor_stats(first[1]))
             calls.append(call)
             if first[1].requires_grad:
                 def grad_hook(grad: torch.Tensor, call: _Call = call) -> None:
@@ -577,7 +577,7 @@ def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
                 path=c.path,
                 type=type(c.module).__name__,
                 activation=activation_name(c.module) or "",
-                shape=_shape(c.output),
+                shape=c.shape,
                 **c.stats,
                 grad_norm=weight_grads.get(id(c.module), math.nan),
                 act_grad_norm=c.grad_norm,
