@@ -146,6 +146,33 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"initlab: the report is at {Path(out).resolve()}")
 
 
+def cmd_inspect(args: argparse.Namespace) -> None:
+    """``initlab inspect FILE.py:FACTORY``: the signal probe and init check on a user's model."""
+    from initlab.engine.inspect import InspectError, inspect
+    from initlab.engine.usermodel import build_model, load_inputs, parse_shape, random_inputs
+    from initlab.report.inspect_text import format_terminal, write_json, write_layers_csv
+
+    _set_threads(args.threads)
+    if (args.input_shape is None) == (args.inputs is None):
+        raise InspectError("give exactly one of --input-shape (e.g. 64,3,32,32) or --inputs FILE.pt")
+    inputs = random_inputs(parse_shape(args.input_shape), args.seed) if args.inputs is None else load_inputs(args.inputs)
+    model = build_model(args.model, args.seed)
+    started = time.perf_counter()
+    inspection = inspect(model, inputs, seed=args.seed)
+    source = f"--inputs {args.inputs}" if args.inputs else f"N(0, 1) inputs of shape {args.input_shape}"
+    title = f"initlab inspect {args.model}: {source}, seed {args.seed}"
+    print(format_terminal(inspection, title), end="")
+    if args.csv:
+        write_layers_csv(inspection, args.csv)
+    if args.json:
+        write_json(inspection, args.json, {"model": args.model, "inputs": source, "seed": args.seed})
+    if args.html:
+        from initlab.report.inspect_page import write_page
+
+        write_page(inspection, args.html, title)
+    print(f"inspected in {time.perf_counter() - started:.2f} s")
+
+
 def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
@@ -225,6 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
     p.add_argument("--out", required=True, type=Path, help="HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("inspect", help="signal probe, verdicts and init check on your own PyTorch model")
+    p.add_argument("model", help="FILE.py:FACTORY, a function returning the torch.nn.Module")
+    p.add_argument("--input-shape", help="random N(0, 1) inputs of this shape, e.g. 64,3,32,32")
+    p.add_argument("--inputs", help="inputs saved with torch.save: a tensor or a list of tensors")
+    p.add_argument("--seed", type=int, default=0, help="seeds the model's init, the inputs and the probe loss")
+    p.add_argument("--csv", help="write the per-layer table to this CSV file")
+    p.add_argument("--json", help="write everything (layers, verdicts, init checks) to this JSON file")
+    p.add_argument("--html", help="write a self-contained HTML page with the per-layer figures")
+    _add_threads(p)
+    p.set_defaults(func=cmd_inspect)
 
     return parser
 
