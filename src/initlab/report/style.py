@@ -168,10 +168,10 @@ def clip_exploding(axes: Sequence[Axes] | np.ndarray, low: bool = False) -> Clip
     majority's range when the series' maxima, sorted, jump by :data:`CLIP_GAP` or more above
     the majority (the first such jump above the :data:`MAX_CLIPPED_SHARE` quantile) and the
     series beyond it would take :data:`MIN_FREED_SHARE` of the axis or more; with ``low`` the
-    bottom moves up likewise (for quantities where
-    vanishing is a failure, not a success). Unlabelled lines (thresholds drawn with ``axhline``)
-    stay in range. Each series with values beyond the new range is marked by its own marker at
-    the edge (▲ top, ▼ bottom); linear axes are left alone.
+    bottom moves up likewise (for quantities where vanishing is a failure, not a success).
+    Unlabelled lines (thresholds drawn with ``axhline``) stay in range. Each series with values
+    beyond the new range gets triangles in its colour at the edge (▲ top, ▼ bottom), at the x
+    where it is off-scale; linear axes are left alone.
 
     Returns which series were left off-scale; :meth:`Clipping.caption` says so in words.
     """
