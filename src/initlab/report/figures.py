@@ -28,7 +28,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from initlab.report import answers, stats  # noqa: E402
+from initlab.report import answers, stats, style  # noqa: E402
 
 #: Resolution of every PNG: readable when embedded at page width, small in base64.
 DPI = 100
@@ -39,11 +39,9 @@ PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": 
 
 
 def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
-    """A fixed colour per init in :data:`answers.INIT_ORDER` order, so an init looks the same in every figure."""
-    ordered = answers.init_order(set(answers.INIT_ORDER) | set(names))
-    tab20 = sns.color_palette("tab20", 20)
-    colours = tab20[0::2] + tab20[1::2]  # ten distinct strong colours before any light twin
-    return {name: colours[i % len(colours)] for i, name in enumerate(ordered)}
+    """A fixed colour per init, so an init looks the same in every figure: its family's hue
+    (:func:`style.init_styles`; line figures also take the family member's line style and marker)."""
+    return {name: s.color for name, s in style.init_styles(names).items()}
 
 
 def _placeholder(message: str) -> Figure:
@@ -73,7 +71,7 @@ def _per_layer_lines(
 ) -> Figure:
     """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations."""
     activations = sorted(data["activation"].unique())
-    palette = init_palette(list(data["init"].unique()))
+    styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
         len(metrics), len(activations), figsize=(4.2 * len(activations), 3.2 * len(metrics)),
         squeeze=False, sharex=True,
@@ -86,8 +84,8 @@ def _per_layer_lines(
             ax = axes[r][c]
             for init in answers.init_order(summary.loc[summary["activation"] == activation, "init"]):
                 line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
-                ax.plot(line["layer"], line["median"], color=palette[init], label=init, lw=1.5)
-                ax.fill_between(line["layer"], line["min"], line["max"], color=palette[init], alpha=0.15, lw=0)
+                ax.plot(line["layer"], line["median"], label=init, lw=1.5, **styles[init].line_kwargs(len(line)))
+                ax.fill_between(line["layer"], line["min"], line["max"], color=styles[init].color, alpha=0.12, lw=0)
             for level in (thresholds or {}).get(metric, []):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             if log:
@@ -95,10 +93,12 @@ def _per_layer_lines(
             ax.set_title(f"{activation}" if r == 0 else "")
             ax.set_ylabel(metric if c == 0 else "")
             ax.set_xlabel("layer" if r == len(metrics) - 1 else "")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    # each panel has its own y range; a vanished init dominates a log range as much as an exploded one
+    clipping = style.Clipping.merge(style.clip_exploding([ax], low=True) for ax in axes.flat)
+    style.legend_outside(fig, axes, answers.init_order(data["init"]))
     fig.suptitle(title)
     fig.tight_layout()
+    style.add_caption(fig, clipping.caption())
     return fig
 
 
@@ -166,7 +166,7 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
         ax.set_xlabel("")
         ax.set_ylabel("first failing depth" if ax is axes[0][0] else "")
         ax.tick_params(axis="x", rotation=60)
-    axes[0][0].legend(loc="lower right", fontsize="small")
+    style.legend_outside(fig, axes[:, :1])
     fig.suptitle("Exercise 1: depth at which each init's probe network first fails (dashed: depth 8 and 20)")
     fig.tight_layout()
     return fig
@@ -185,6 +185,8 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
                   estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
                   palette=palette, color=None if hue else "black", legend=False)
+    if ax.get_legend() is not None:  # legends never cover data (issue 15)
+        sns.move_legend(ax, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
 
 
 def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
@@ -254,7 +256,7 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
     summary = curves.groupby(["activation", "optimizer", "depth", "init", "step"])["loss"].median().reset_index()
     panels = summary[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     depths = sorted(summary["depth"].unique())
-    palette = init_palette(list(summary["init"].unique()))
+    styles = style.init_styles(summary["init"].unique())
     fig, axes = plt.subplots(len(panels), len(depths), figsize=(3.1 * len(depths), 2.4 * len(panels)),
                              squeeze=False, sharex=True, sharey=True)
     for r, (activation, optimizer) in enumerate(panels.itertuples(index=False)):
@@ -263,18 +265,16 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
             cell = summary[(summary["activation"] == activation) & (summary["optimizer"] == optimizer)
                            & (summary["depth"] == depth)]
             for init, line in cell.groupby("init", sort=False):
-                ax.plot(line["step"], line["loss"], color=palette[init], label=init, lw=1.2)
+                ax.plot(line["step"], line["loss"], label=init, lw=1.2, **styles[init].line_kwargs(len(line)))
             ax.set_yscale("log")
             ax.set_title(f"{activation} {optimizer} depth {depth}", fontsize=8)
-    handles, labels = {}, {}
-    for ax in axes.flat:
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
-    order = answers.init_order(handles)
-    fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    # the panels share one y range: one diverging init (large at depth 16) would set it for all
+    clipping = style.clip_exploding(axes)
+    style.legend_outside(fig, axes, answers.init_order(summary["init"]))
     fig.supxlabel("step")
     fig.supylabel("training loss (median over seeds)")
     fig.tight_layout()
+    style.add_caption(fig, clipping.caption())
     return fig
 
 
@@ -311,6 +311,8 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
     sns.barplot(data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette,
                 errorbar=None)
     axes[0].set_ylabel("failure rate")
+    if axes[0].get_legend() is not None:  # the strip plot's legend, outside the panels, names the same hues
+        axes[0].get_legend().remove()
     axes[0].set_ylim(0, 1.05)
     _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
                        hue="optimizer")
@@ -329,11 +331,11 @@ def fig_next_probe(tables: answers.Tables) -> Figure:
     rates = answers.depth_failure_rates(tables.training)
     if rates.empty:
         return _placeholder("no training rows of the lesson's activation/optimizer")
-    palette = init_palette(list(rates["init"].unique()))
+    styles = style.init_styles(rates["init"].unique())
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for init in answers.init_order(rates["init"]):
         line = rates[rates["init"] == init]
-        ax.plot(line["depth"], line["failure_rate"], marker="o", color=palette[init], label=init)
+        ax.plot(line["depth"], line["failure_rate"], label=init, **styles[init].line_kwargs())
     ax.axhline(0.5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log", base=2)
     depths = sorted(rates["depth"].unique())

@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from initlab.report import answers, figures, stats
+from initlab.report import answers, figures, seedtables, stats
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
 
@@ -168,13 +168,12 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     lesson = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if lesson.empty:
         empty = html_table(pd.DataFrame())
-        return {"sentence": "No training rows.", "per_seed": empty, "spread": empty, "stability": empty,
+        return {"sentence": "No training rows.", "per_seed": empty, "per_seed_detail": empty, "spread": empty,
+                "stability": empty,
                 "flips": empty, "holds": empty, "stability_sentence": ""}
-    per_seed = lesson.pivot_table(index="init", columns="seed", values="end_loss", aggfunc="first")
-    per_seed.columns = [f"seed {c}" for c in per_seed.columns]
-    ci = stats.bootstrap_by_cell(lesson, ["init"], "end_loss").set_index("init")
-    per_seed = per_seed.join(ci[["mean", "ci_low", "ci_high", "ci_note"]])
-    per_seed = per_seed.reindex(answers.init_order(per_seed.index)).reset_index()
+    # Summary first, every seed on demand (seeds down the rows): readable at any seed count.
+    per_seed = seedtables.seed_summary(lesson, "end_loss")
+    per_seed_detail = seedtables.seed_detail(lesson, "end_loss")
 
     spread = stats.spread_by_cell(training, [*cell_cols, "init"], "end_loss")
     cis = stats.bootstrap_by_cell(training, [*cell_cols, "init"], "end_loss")
@@ -196,6 +195,7 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     return {
         "sentence": sentence,
         "per_seed": html_table(per_seed),
+        "per_seed_detail": html_table(per_seed_detail),
         "spread": html_table(spread),
         "stability": html_table(stability),
         "stability_sentence": (
