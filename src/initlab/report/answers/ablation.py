@@ -131,7 +131,7 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
         )
     else:
         described = "; ".join(
-            f"{_layer_name(r.layer, depth)} (fan-in {r.fan_in}, fan-out {r.fan_out}) accounts for "
+            f"{_layer_name(r.layer, depth)} (fan-in {r.fan_in}, fan-out {r.fan_out}), which accounts for "
             f"{r.share_of_gap:.0%} of it: swapping it alone to {b} moves the loss toward {b}'s in "
             f"{r.seeds_toward_b}/{r.seeds} seeds. There {a} draws weights with std {r.weight_std_a:.3g} and {b} "
             f"{r.weight_std_b:.3g} (×{r.std_ratio_b_over_a:.2f})"

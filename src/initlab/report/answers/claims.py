@@ -61,11 +61,12 @@ POOR_SCALE_INITS = frozenset({"zeros", "tiny", "large"})
 #: Exercise 1's reference answer: naive random init fails before He.
 EX1_NAIVE, EX1_HE = "large", "he"
 
-#: A test's rows: one per (cell, seed) with columns cell (text), seed, holds (bool), value (float).
+#: A test's rows: one per (cell, seed) with columns cell (text), seed, holds (bool), value (float)
+#: and note (what the seed showed, e.g. the probe's failure mode; '' for nothing to add).
 ClaimTest = Callable[[Tables], pd.DataFrame]
 #: The training cell and init pair a claim compares (for the ablation), or None.
 PairOf = Callable[[Tables, str], "dict[str, object] | None"]
-ROW_COLUMNS = ["cell", "seed", "holds", "value"]
+ROW_COLUMNS = ["cell", "seed", "holds", "value", "note"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class ClaimCheck:
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+    return pd.DataFrame([{"note": ""} | r for r in rows], columns=ROW_COLUMNS)
 
 
 def _lesson_runs(training: pd.DataFrame, optimizer: str = LESSON_OPTIMIZER) -> dict[str, pd.DataFrame]:
@@ -150,8 +151,8 @@ def _probe_rows(
         first = mine.iloc[0]
         cell = f"probe {init} + {activation}, depth {first['depth']}, width {first['width']}"
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v)}
-            for s, h, v in zip(mine["seed"], holds(mine), mine["std"])
+            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "note": f or "healthy"}
+            for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"])
         ]
     return _frame(rows)
 
@@ -369,6 +370,9 @@ def cell_summary(rows: pd.DataFrame) -> pd.DataFrame:
     grouped = rows.groupby("cell", sort=False)
     out = grouped.agg(seeds_holding=("holds", "sum"), seeds=("seed", "nunique"), median_value=("value", "median"))
     out["seeds_holding"] = out["seeds_holding"].astype(int)
+    out["seeds_showed"] = grouped["note"].agg(
+        lambda notes: ", ".join(f"{k} ×{n}" for k, n in notes[notes != ""].value_counts().items())
+    )
     out["supports"] = out["seeds_holding"] > out["seeds"] / 2
     return out.reset_index()
 
@@ -384,7 +388,7 @@ def check_claim(claim: Claim, tables: Tables) -> ClaimCheck:
     """Run one claim's test and judge it; where it fails in a training cell, read that cell's ablation."""
     rows = claim.test(tables)
     summary = cell_summary(rows) if len(rows) else pd.DataFrame(
-        columns=["cell", "seeds_holding", "seeds", "median_value", "supports"]
+        columns=["cell", "seeds_holding", "seeds", "median_value", "seeds_showed", "supports"]
     )
     verdict = verdict_of(summary)
     if verdict == UNTESTED:
@@ -392,7 +396,7 @@ def check_claim(claim: Claim, tables: Tables) -> ClaimCheck:
     agreeing = np.where(summary["supports"], summary["seeds_holding"], summary["seeds"] - summary["seeds_holding"])
     parts = [
         f"{'holds' if r.supports else 'does not hold'} at {r.cell} ({r.seeds_holding}/{r.seeds} seeds; median "
-        f"{claim.measure} {r.median_value:.3g})"
+        f"{claim.measure} {r.median_value:.3g}" + (f"; {r.seeds_showed}" if r.seeds_showed else "") + ")"
         for r in summary.itertuples()
     ]
     sentence = f"{verdict[0].upper()}{verdict[1:]}: " + "; ".join(parts) + "."
