@@ -65,3 +65,28 @@ def test_bad_names_fail_before_training(moons):
         ablate_cell(moons, SPEC, "xavier", "nope", [0])
     with pytest.raises(ValueError, match="differ"):
         ablate_cell(moons, SPEC, "he", "he", [0])
+
+
+def test_cli_writes_the_ablation_rows_and_names_a_bad_init(moons, tmp_path, capsys):
+    import csv
+
+    from initlab import cli
+    from initlab.engine.data import save_split
+    from initlab.study.tables import ABLATION_COLUMNS
+
+    data = tmp_path / "moons.npz"
+    save_split(moons, data)
+    args = ["ablate", "--data", str(data), "--init-a", "xavier", "--init-b", "he", "--depth", "1", "--width", "8",
+            "--activation", "tanh", "--optimizer", "sgd", "--lr", "0.1", "--steps", "5", "--seeds", "0-1"]
+    out = tmp_path / "ablation.csv"
+    assert cli.main([*args, "--out", str(out), "--timings", str(tmp_path / "t.csv")]) == 0
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ABLATION_COLUMNS
+    assert [(r["seed"], r["variant"], r["layer"]) for r in rows[:4]] == [
+        ("0", ALL_A, "0"), ("0", SWAP, "1"), ("0", SWAP, "2"), ("0", ALL_B, "0"),
+    ]
+    bad = [a if a != "he" else "glorot" for a in args]
+    assert cli.main([*bad, "--out", str(tmp_path / "bad.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("initlab ablate: error:") and "glorot" in err and len(err.splitlines()) == 1
