@@ -194,3 +194,14 @@ def test_a_failing_claim_without_its_ablation_gets_the_config_line():
     )
     # a claim that holds asks for nothing
     assert check_claim(claim("claim-exercise-2"), world()).missing_ablations == ()
+
+
+def test_only_the_configured_ablations_are_read():
+    tables = world(FAILING_EX2, ablation=ablation_table(1))
+    entry = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2, "width": 64, "optimizer": "adam",
+             "lr": 0.01, "steps": 120}
+    ex2 = [c for c in check_claims(tables, [entry]) if c.claim.key == "claim-exercise-2"][0]
+    assert ex2.ablations and not ex2.missing_ablations
+    # the config dropped it: the stale rows are not reported, and the config line is offered instead
+    ex2 = [c for c in check_claims(tables, []) if c.claim.key == "claim-exercise-2"][0]
+    assert not ex2.ablations and ex2.missing_ablations

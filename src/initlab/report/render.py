@@ -421,7 +421,7 @@ def build_report(
         "training": training_section(tables.training),
         "seeds": seeds_section(tables.training),
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
-        "claims": claims_context(claims.check_claims(tables)),
+        "claims": claims_context(claims.check_claims(tables, config.get("ablations"))),  # type: ignore[arg-type]
         "provenance": provenance(tables, config, timings, extra_provenance),
         "thresholds": thresholds(),
     }

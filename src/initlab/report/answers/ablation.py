@@ -44,6 +44,21 @@ def ablation_cells(ablation: pd.DataFrame | None) -> list[dict[str, object]]:
     return ablation[list(ABLATION_CELL)].drop_duplicates().to_dict("records")
 
 
+def configured_only(ablation: pd.DataFrame | None, entries: list[dict[str, object]] | None) -> pd.DataFrame | None:
+    """The rows of the ablations the study's config lists (``entries``; None: every row).
+
+    ``results/tables/ablation.csv`` outlives a config change: a study whose ``ablations`` list
+    dropped an entry must not report that entry's stale rows.
+    """
+    if ablation is None or entries is None:
+        return ablation
+    keys = {tuple(str(e[c]) if c not in ("lr",) else repr(float(e[c])) for c in ABLATION_CELL) for e in entries}  # type: ignore[arg-type]
+    mine = ablation[list(ABLATION_CELL)].apply(
+        lambda r: tuple(str(r[c]) if c != "lr" else repr(float(r[c])) for c in ABLATION_CELL), axis=1
+    )
+    return ablation[mine.isin(keys)] if len(ablation) else ablation
+
+
 def find_ablation(
     ablation: pd.DataFrame | None, cell: dict[str, object], init_a: str, init_b: str
 ) -> pd.DataFrame:

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from initlab.report import stats
-from initlab.report.answers.ablation import CARRIES_SHARE, AblationResult, ablation_answer, find_ablation
+from initlab.report.answers.ablation import (
+    CARRIES_SHARE,
+    AblationResult,
+    ablation_answer,
+    configured_only,
+    find_ablation,
+)
 from initlab.report.answers.evidence import WARNING_START_LOSS
 from initlab.report.answers.exercise2 import EX2_BASELINE, EX2_CHANGED, EX2_INIT, EX2_RIVAL, xavier_gaps
 from initlab.report.answers.exercise3 import EX3_BASELINE, EX3_CHANGED
@@ -426,8 +432,12 @@ def _entry(pair: dict[str, object]) -> dict[str, object]:
     return out
 
 
-def check_claims(tables: Tables) -> list[ClaimCheck]:
-    """Every claim of :data:`CLAIMS`, checked, in the lesson's order."""
+def check_claims(tables: Tables, ablations: list[dict[str, object]] | None = None) -> list[ClaimCheck]:
+    """Every claim of :data:`CLAIMS`, checked, in the lesson's order.
+
+    ``ablations``: the config's ``ablations`` list, when known; only those ablations are read.
+    """
+    tables = replace(tables, ablation=configured_only(tables.ablation, ablations))
     return [check_claim(claim, tables) for claim in CLAIMS]
 
 
