@@ -205,3 +205,25 @@ def test_only_the_configured_ablations_are_read():
     # the config dropped it: the stale rows are not reported, and the config line is offered instead
     ex2 = [c for c in check_claims(tables, []) if c.claim.key == "claim-exercise-2"][0]
     assert not ex2.ablations and ex2.missing_ablations
+
+
+def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tmp_path):
+    import synthetic as syn
+    from initlab.report.render import build_report, figures_command
+
+    failing = set_runs(FAILING_EX2, {"init": "he", "activation": "relu", **ADAM2}, end_loss=0.07)
+    tables_dir = syn.write_tables(tmp_path / "tables", training=failing)
+    ablation_table(1).to_csv(tables_dir / "ablation.csv", index=False)
+    figures_command(tables_dir, tmp_path / "figures")
+    page = build_report(tables_dir, tmp_path / "figures", tmp_path / "report.html", {"seeds": [0, 1, 2]}).read_text()
+    head = page.index('<section id="lesson-claims">')
+    assert head < page.index('<section id="lesson-reproduced">')
+    for c in CLAIMS:
+        assert f'<article class="claim" id="{c.key}">' in page and f'href="#{c.key}"' in page
+    ex2 = page[page.index('<section id="exercise-2">'):page.index('<section id="exercise-3">')]
+    assert "The lesson's reference answer: <q>With Tanh, Xavier becomes more competitive.</q>" in ex2
+    assert "does not hold here" in ex2 and "Why: Layer-swap ablation (tanh" in ex2
+    # the ReLU match cell fails too, with no ablation configured: the sentence and the line to add
+    match = page[page.index('id="claim-match-training"'):page.index('id="claim-usable"')]
+    assert "No ablation configured for this cell" in match
+    assert "- {init_a: he, init_b: xavier, activation: relu, depth: 2, width: 64, optimizer: adam" in match
