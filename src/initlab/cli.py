@@ -126,6 +126,22 @@ def cmd_train(args: argparse.Namespace) -> None:
     _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
 
 
+def cmd_ablate(args: argparse.Namespace) -> None:
+    from initlab.engine.train import TrainSpec
+
+    spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps)
+
+    def work() -> None:
+        from initlab.engine.ablation import ablate_cell
+        from initlab.engine.data import load_split
+        from initlab.study.tables import ABLATION_COLUMNS, write_csv
+
+        write_csv(args.out, ABLATION_COLUMNS, ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds))
+
+    job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
+    _timed(args, job, work)
+
+
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from initlab.study.aggregate import aggregate
 
@@ -233,8 +249,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timings(p)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("ablate", help="layer-swap ablation: init A everywhere but one layer of init B, each layer in turn")
+    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    p.add_argument("--init-a", required=True, help="the init of every other layer")
+    p.add_argument("--init-b", required=True, help="the init of the swapped layer")
+    p.add_argument("--depth", type=int, required=True)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--activation", required=True)
+    p.add_argument("--optimizer", required=True)
+    p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--seeds", type=_seeds, required=True)
+    p.add_argument("--out", required=True, help="ablation rows CSV")
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_ablate)
+
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
-    p.add_argument("--table", required=True, help="signal_probe, training, curves or timings")
+    p.add_argument("--table", required=True, help="signal_probe, training, curves, ablation or timings")
     p.add_argument("--out", required=True)
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)

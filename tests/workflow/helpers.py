@@ -12,7 +12,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 SECTION_IDS = [
-    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
+    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
     "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
 ]
 

@@ -21,7 +21,8 @@ def test_jobs_per_rule(tmp_path, seeds, block, train_jobs, probe_jobs):
         "lab_replay": 1,
         "probe": probe_jobs,
         "train": train_jobs,
-        "aggregate": 3,
+        "ablation": probe_jobs // 3 * 2,  # the 2 default ablations x seed blocks
+        "aggregate": 4,
         "aggregate_timings": 1,
         "effective_config": 1,
         "figures": 1,
@@ -34,3 +35,4 @@ def test_default_study_fans_out_over_every_axis(repo, tmp_path):
     jobs = planned_jobs(tmp_path, repo / "config/config.yaml")
     # 2 activations x 2 optimizers x 4 depths, 10 seeds in one block; 3 probe activations
     assert jobs["train"] == 16 and jobs["probe"] == 3
+    assert jobs["ablation"] == 2  # Exercise 2's cell and the ReLU match cell, one seed block

@@ -4,6 +4,7 @@ import json
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from initlab.study.ablations import ablation_name, check_ablations
 from initlab.study.blocks import seed_blocks
 from initlab.study.configcheck import explain_validation_error
 
@@ -13,6 +14,11 @@ try:
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError as err:
     raise WorkflowError(explain_validation_error(err)) from None
+
+try:
+    check_ablations(config["ablations"])
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 
 SEED_BLOCKS = seed_blocks(config["seeds"], config["seed_block_size"])
 INITS = ",".join(config["inits"])
@@ -25,6 +31,7 @@ wildcard_constraints:
     optimizer="[a-z_]+",
     depth=r"\d+",
     seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
+    ablation=r"[A-Za-z0-9_.+-]+",
 
 
 def probe_jobs(pattern):
@@ -44,12 +51,22 @@ def train_jobs(pattern, **fixed):
     )
 
 
+#: Configured layer-swap ablations by job name (rule ``ablation``).
+ABLATIONS = {ablation_name(entry): entry for entry in config["ablations"]}
+
+
+def ablation_jobs(pattern):
+    """``pattern`` for every ablation job: configured ablation x seed block."""
+    return expand(pattern, ablation=list(ABLATIONS), seeds=SEED_BLOCKS)
+
+
 def timing_files(wildcards=None):
     """Every compute job's timings file."""
     return (
         probe_jobs("results/timings/probe/{activation}/seeds_{seeds}.csv")
         + train_jobs("results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv")
         + ["results/timings/lab_replay.csv"]
+        + ablation_jobs("results/timings/ablation/{ablation}/seeds_{seeds}.csv")
     )
 
 
@@ -58,7 +75,10 @@ TABLE_INPUTS = {
     "signal_probe": probe_jobs("results/probe/{activation}/seeds_{seeds}.csv"),
     "training": train_jobs(TRAIN_TABLE, kind="training"),
     "curves": train_jobs(TRAIN_TABLE, kind="curves"),
+    "ablation": ablation_jobs("results/ablation/{ablation}/seeds_{seeds}.csv"),
 }
+#: The ablation table, when any ablation is configured (the report reads it if present).
+ABLATION_TABLE = ["results/tables/ablation.csv"] if ABLATIONS else []
 
 
 def table_inputs(wildcards):

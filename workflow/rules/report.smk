@@ -37,7 +37,7 @@ rule aggregate:
             labels={"table": "{table}"},
         ),
     wildcard_constraints:
-        table="signal_probe|training|curves",
+        table="signal_probe|training|curves|ablation",
     log:
         "results/logs/aggregate/{table}.log",
     threads: 1
@@ -100,6 +100,7 @@ rule figures:
 rule report:
     input:
         tables=TABLES,
+        ablation=ABLATION_TABLE,
         figures="results/figures",
         config="results/config.json",
         timings="results/timings.csv",

@@ -248,8 +248,21 @@ def train_stacked(split: Split, spec: TrainSpec, runs: Sequence[tuple[str, int]]
     """Train one model per ``(init, seed)`` in ``runs`` as one stacked model; results in that order."""
     if not runs:
         raise ValueError("runs must name at least one (init, seed) pair")
+    x_train = _tensors(split)[0]
+    return train_models(split, spec, [build_initialized(spec, init, seed, x_train) for init, seed in runs], runs)
+
+
+def train_models(
+    split: Split, spec: TrainSpec, models: Sequence[nn.Sequential], runs: Sequence[tuple[str, int]]
+) -> list[TrainResult]:
+    """Train already-initialized MoonMLPs of ``spec``'s shape as one stack; ``runs`` labels them.
+
+    ``train_stacked`` builds its models by the seeding rule and calls this; the layer-swap
+    ablation (``initlab.engine.ablation``) hands in spliced models, which train exactly alike.
+    """
+    if len(models) != len(runs) or not runs:
+        raise ValueError(f"need one (label, seed) per model, got {len(runs)} for {len(models)} models")
     x_train, y_train, x_val, y_val = _tensors(split)
-    models = [build_initialized(spec, init, seed, x_train) for init, seed in runs]
     net = StackedMLP(models, get_activation(spec.activation))
     optimizer = get_optimizer(spec.optimizer)(net.parameters(), spec.lr)
     losses = torch.empty(spec.steps + 1, net.k)

@@ -31,11 +31,14 @@ import yaml
 from markupsafe import Markup
 
 from initlab.report import answers, figures, seedtables, stats
+from initlab.report.answers import claims
+
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
 
 #: Report sections in page order: (HTML id, title). The ids are stable anchors.
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("lesson-claims", "The lesson's claims, checked"),
     ("lesson-reproduced", "Lesson reproduced"),
     ("exercise-1", "Exercise 1: deeper probe"),
     ("exercise-2", "Exercise 2: Tanh and Xavier"),
@@ -219,6 +222,39 @@ def answer_context(answer: answers.Answer) -> dict[str, object]:
     }
 
 
+def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
+    """The lesson's claims with their verdicts, ablation answers, and the reference answer per exercise."""
+    items = []
+    for c in checks:
+        pairwise = c.claim.pair is not None
+        items.append(
+            {
+                "key": c.claim.key,
+                "source": c.claim.source,
+                "paraphrase": c.claim.paraphrase,
+                "criterion": c.claim.criterion,
+                "detail": c.claim.detail,
+                "verdict": c.verdict,
+                "css": c.verdict.replace(" ", "-"),
+                "sentence": c.sentence,
+                "numbers": html_table(c.numbers),
+                "seeds_agreeing": c.seeds_agreeing,
+                "seeds_total": c.seeds_total,
+                "ablations": [{"sentence": a.sentence, "numbers": html_table(a.numbers)} for a in c.ablations],
+                "missing": list(c.missing_ablations),
+                "no_ablation": c.verdict in (claims.IN_PART, claims.DOES_NOT_HOLD) and not pairwise,
+            }
+        )
+    by_key = {item["key"]: item for item in items}
+    counts = {v: sum(1 for c in checks if c.verdict == v) for v in (claims.HOLDS, claims.IN_PART, claims.DOES_NOT_HOLD)}
+    return {
+        "items": items,
+        "reference": {ex: by_key.get(key) for ex, key in claims.REFERENCE_ANSWERS.items()},
+        "summary": ", ".join(f"{n} {v}" for v, n in counts.items()),
+        "carries_share": claims.CARRIES_SHARE,
+    }
+
+
 def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     return {
         "cell": evidence.cell,
@@ -386,6 +422,7 @@ def build_report(
         "training": training_section(tables.training),
         "seeds": seeds_section(tables.training),
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
+        "claims": claims_context(claims.check_claims(tables, config.get("ablations"))),  # type: ignore[arg-type]
         "provenance": provenance(tables, config, timings, extra_provenance),
         "thresholds": thresholds(),
     }

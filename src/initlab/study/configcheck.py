@@ -34,6 +34,7 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         "minProperties": lambda: f"at least {schema['minProperties']} entry(ies)",
         "uniqueItems": lambda: "a list without repeated items",
         "additionalProperties": lambda: "only the keys " + ", ".join(sorted(schema.get("properties", {}))),
+        "required": lambda: "an entry with the keys " + ", ".join(schema["required"]),
     }
     return rules[v]() if v in rules else error.message
 

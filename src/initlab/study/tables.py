@@ -27,6 +27,16 @@ TRAINING_COLUMNS = TRAINING_KEYS + [
 CURVE_KEYS = ["seed", "depth", "width", "activation", "optimizer", "lr", "init", "step"]
 CURVE_COLUMNS = CURVE_KEYS + ["loss"]
 
+# The layer-swap ablation (initlab.engine.ablation): variant all_a / swap / all_b; layer is the
+# swapped Linear (1-based, 0 for all_a and all_b), fan_in .. weight_std_b describe that layer.
+ABLATION_KEYS = [
+    "seed", "depth", "width", "activation", "optimizer", "lr", "steps", "init_a", "init_b", "variant", "layer",
+]
+ABLATION_COLUMNS = ABLATION_KEYS + [
+    "fan_in", "fan_out", "weight_std_a", "weight_std_b", "start_loss", "end_loss", "val_acc", "diverged",
+    "diverged_step",
+]
+
 LAB_KEYS = ["lab", "row", "metric"]
 LAB_COLUMNS = LAB_KEYS + ["lesson_value", "measured_value", "matches"]
 
@@ -38,6 +48,7 @@ TABLES: dict[str, tuple[list[str], list[str]]] = {
     "signal_probe": (PROBE_COLUMNS, PROBE_KEYS),
     "training": (TRAINING_COLUMNS, TRAINING_KEYS),
     "curves": (CURVE_COLUMNS, CURVE_KEYS),
+    "ablation": (ABLATION_COLUMNS, ABLATION_KEYS),
 }
 
 

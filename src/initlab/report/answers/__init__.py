@@ -24,6 +24,8 @@ What lives where:
 - ``deeper``: the Next Probe (deeper nets, fragility).
 - ``evidence``: the "Evidence to keep" record.
 - ``lab``: lesson reproduction, every mismatch sized.
+- ``claims``: the lesson's own claims (:data:`claims.CLAIMS`), each with its criterion and verdict.
+- ``ablation``: the layer-swap ablation read: each layer's share of an A-vs-B gap.
 
 This module re-exports the names the report, the figures and the tests use,
 and holds :data:`ANSWERS`, the registry of report sections.

@@ -18,7 +18,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: Tables that may be missing: run times are not reproducible, so a rerun
 #: from cached tables may not have them.
-OPTIONAL_TABLES = frozenset({"timings"})
+OPTIONAL_TABLES = frozenset({"timings", "ablation"})
 #: Columns holding True/False flags (CSV gives strings when NaN is mixed in).
 BOOL_COLUMNS = ("diverged", "probe_all_finite", "matches")
 #: Columns whose *printed form* carries information (the number of decimals
@@ -41,6 +41,8 @@ class Tables:
     curves: pd.DataFrame
     lab_reproduction: pd.DataFrame
     timings: pd.DataFrame | None
+    #: The layer-swap ablation; None when the study configured no ``ablations``.
+    ablation: pd.DataFrame | None = None
 
 
 def load_tables(tables_dir: str | Path) -> Tables:
