@@ -21,6 +21,9 @@ from initlab.engine.activations import Activation
 from initlab.engine.registry import lookup
 
 LayerInit = Callable[[torch.Tensor, Activation, torch.Generator], None]
+#: Var of one weight entry as a scheme draws it, from (fan_in, fan_out, activation); None when
+#: the scheme is data-dependent. Read by the theory (``initlab.engine.theory``).
+WeightVariance = Callable[[int, int, Activation], "float | None"]
 
 # LSUV (Mishkin & Matas 2015): stop rescaling a layer once its output variance is this close to 1 ...
 LSUV_TOLERANCE = 0.1
@@ -118,6 +121,16 @@ class InitScheme:
     description: str
     weight_init: LayerInit | None  # None: keep PyTorch's default draw (weights and biases)
     data_dependent: bool = False  # True: rescaled on a data batch after the weight draw (LSUV)
+    # Var of one weight entry; stated next to each definition below so theory and draw agree.
+    weight_var: WeightVariance = lambda fan_in, fan_out, act: None
+
+    def weight_variance(self, fan_in: int, fan_out: int, activation: Activation) -> float | None:
+        """Var of one weight entry as this scheme draws it; None when data decide it (LSUV)."""
+        return None if self.data_dependent else self.weight_var(fan_in, fan_out, activation)
+
+    def bias_variance(self, fan_in: int, fan_out: int) -> float:
+        """Var of one bias entry: PyTorch's default draws U(+-1/sqrt(fan_in)); every other scheme zeroes biases."""
+        return 1.0 / (3.0 * fan_in) if self.weight_init is None else 0.0
 
     def apply(
         self,
@@ -142,16 +155,44 @@ class InitScheme:
 INITS: dict[str, InitScheme] = {
     s.name: s
     for s in (
-        InitScheme("default", "PyTorch's nn.Linear default (kaiming_uniform a=sqrt(5), uniform bias)", None),
-        InitScheme("zeros", "all weights 0", _zeros),
-        InitScheme("tiny", "N(0, 0.01^2)", _tiny),
-        InitScheme("large", "N(0, 1)", _large),
-        InitScheme("xavier", "xavier_normal_: N(0, 2/(fan_in+fan_out))", _xavier),
-        InitScheme("he", "kaiming_normal_(fan_in, relu): N(0, 2/fan_in)", _he),
-        InitScheme("xavier_uniform", "xavier_uniform_: U(+-sqrt(6/(fan_in+fan_out)))", _xavier_uniform),
-        InitScheme("he_uniform", "kaiming_uniform_(fan_in, relu): U(+-sqrt(6/fan_in))", _he_uniform),
-        InitScheme("lecun", "N(0, 1/fan_in)", _lecun),
-        InitScheme("orthogonal", "orthogonal_ with gain calculate_gain(activation)", _orthogonal),
+        # U(+-b) has variance b^2/3; kaiming_uniform(a=sqrt(5)) has b = 1/sqrt(fan_in).
+        InitScheme(
+            "default",
+            "PyTorch's nn.Linear default (kaiming_uniform a=sqrt(5), uniform bias)",
+            None,
+            weight_var=lambda fi, fo, act: 1.0 / (3.0 * fi),
+        ),
+        InitScheme("zeros", "all weights 0", _zeros, weight_var=lambda fi, fo, act: 0.0),
+        InitScheme("tiny", "N(0, 0.01^2)", _tiny, weight_var=lambda fi, fo, act: 1e-4),
+        InitScheme("large", "N(0, 1)", _large, weight_var=lambda fi, fo, act: 1.0),
+        InitScheme(
+            "xavier",
+            "xavier_normal_: N(0, 2/(fan_in+fan_out))",
+            _xavier,
+            weight_var=lambda fi, fo, act: 2.0 / (fi + fo),
+        ),
+        InitScheme("he", "kaiming_normal_(fan_in, relu): N(0, 2/fan_in)", _he, weight_var=lambda fi, fo, act: 2.0 / fi),
+        InitScheme(
+            "xavier_uniform",
+            "xavier_uniform_: U(+-sqrt(6/(fan_in+fan_out)))",
+            _xavier_uniform,
+            weight_var=lambda fi, fo, act: 2.0 / (fi + fo),
+        ),
+        InitScheme(
+            "he_uniform",
+            "kaiming_uniform_(fan_in, relu): U(+-sqrt(6/fan_in))",
+            _he_uniform,
+            weight_var=lambda fi, fo, act: 2.0 / fi,
+        ),
+        InitScheme("lecun", "N(0, 1/fan_in)", _lecun, weight_var=lambda fi, fo, act: 1.0 / fi),
+        # A (fan_out x fan_in) matrix with orthonormal rows or columns, times the gain: its
+        # fan_in * fan_out squared entries sum to gain^2 * min(fan_in, fan_out).
+        InitScheme(
+            "orthogonal",
+            "orthogonal_ with gain calculate_gain(activation)",
+            _orthogonal,
+            weight_var=lambda fi, fo, act: act.gain() ** 2 / max(fi, fo),
+        ),
         InitScheme(
             "lsuv",
             "LSUV: orthonormal, then each layer rescaled to unit output variance on a data batch",
