@@ -11,6 +11,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/lesson.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/theory.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -126,6 +126,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
 
 
+def cmd_theory(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.study.tables import THEORY_COLUMNS, write_csv
+        from initlab.study.theory import theory_grid
+
+        write_csv(args.out, THEORY_COLUMNS, theory_grid(args.activations, args.inits, args.depths, args.width))
+
+    _timed(args, "theory", work)
+
+
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from initlab.study.aggregate import aggregate
 
@@ -205,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("theory", help="mean-field predictions for every probe layer (theory.csv)")
+    p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_theory)
 
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
     p.add_argument("--table", required=True, help="signal_probe, training, curves or timings")
