@@ -400,9 +400,20 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     return fig
 
 
+#: The last (tables, comparison) computed: both theory figures read the same comparison.
+_THEORY_COMPARISON: list[tuple[answers.Tables, pd.DataFrame]] = []
+
+
+def _theory_comparison(tables: answers.Tables) -> pd.DataFrame:
+    """:func:`theory_answers.theory_comparison` of ``tables``, computed once per tables object."""
+    if not _THEORY_COMPARISON or _THEORY_COMPARISON[0][0] is not tables:
+        _THEORY_COMPARISON[:] = [(tables, theory_answers.theory_comparison(tables.signal_probe, tables.theory))]
+    return _THEORY_COMPARISON[0][1]
+
+
 def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
     """Predicted vs measured failure depth per (activation, init); 'never' drawn above the deepest probe."""
-    comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
+    comparison = _theory_comparison(tables)
     if comparison.empty:
         return _placeholder("no theory table (theory.csv) or no signal-probe rows")
     deepest = float(tables.signal_probe["depth"].max())
@@ -418,6 +429,9 @@ def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
         ax.scatter(x, predicted, s=70, marker="x", color="#C44E52", label="theory", zorder=3)
         ax.axhline(never, color="grey", ls=":", lw=0.8)
         ax.set_yscale("log")
+        ticks = sorted(tables.signal_probe["depth"].unique())
+        ax.set_yticks([*ticks, never], [f"{d:g}" for d in ticks] + ["never"])
+        ax.minorticks_off()
         ax.set_xticks(x, rows["init"], rotation=60, ha="right")
         ax.set_title(activation)
     axes[0][0].set_ylabel(f"failure depth (top line: healthy to depth {deepest:g})")
@@ -430,7 +444,7 @@ def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
 
 def fig_theory_agreement(tables: answers.Tables) -> Figure:
     """Median relative error of the predicted post-activation std per (init, activation)."""
-    comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
+    comparison = _theory_comparison(tables)
     if comparison.empty:
         return _placeholder("no theory table (theory.csv) or no signal-probe rows")
     matrix = comparison.pivot(index="init", columns="activation", values="median_rel_error")

@@ -108,16 +108,15 @@ def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -
     if theory is None or theory.empty or signal_probe.empty:
         return pd.DataFrame(columns=columns)
     cells = std_comparison(signal_probe, theory)
-    predicted = predicted_failure_depths(theory)
+    predicted = predicted_failure_depths(theory).set_index(["activation", "init"])
     width = theory["width"].iloc[0]
     measured = probe_failure_summary(probe_failure_depths(signal_probe[signal_probe["width"] == width]))
+    measured = measured.set_index(["activation", "init"])
     rows = []
     for (activation, init), group in cells.groupby(["activation", "init"], sort=True):
-        pred = predicted[(predicted["activation"] == activation) & (predicted["init"] == init)]
-        meas = measured[(measured["activation"] == activation) & (measured["init"] == init)]
-        if pred.empty or meas.empty:
+        if (activation, init) not in predicted.index or (activation, init) not in measured.index:
             continue
-        pred, meas = pred.iloc[0], meas.iloc[0]
+        pred, meas = predicted.loc[(activation, init)], measured.loc[(activation, init)]
         finite = group.dropna(subset=["rel_error"])
         median_error = float(finite["rel_error"].median()) if len(finite) else np.nan
         depth_agrees = pred["predicted_depth"] == meas["failure_depth"]
