@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import subprocess
 import sys
 
@@ -67,3 +68,17 @@ def test_cli_names_an_unknown_activation(tmp_path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("initlab theory: error:") and "swish" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_moon_start_loss() -> None:
+    from initlab.study.theory import moon_start
+
+    zeros = moon_start("relu", "zeros", 2, 64, input_second_moment=0.6)
+    assert zeros["logit_std"] == 0.0 and zeros["start_loss"] == pytest.approx(math.log(2))
+    assert moon_start("tanh", "lsuv", 4, 64, 0.6)["logit_std"] == 1.0
+    # He + ReLU: q1 = fan_in * (2 / fan_in) * m0 = 2 * 0.5 = 1, kept by every ReLU layer (sigma_w2 = 2);
+    # the logits get 64 * (2 / 64) * E[h^2] = 2 * q / 2 = 1.
+    he = moon_start("relu", "he", 2, 64, input_second_moment=0.5)
+    assert he["logit_std"] == pytest.approx(1.0)
+    large = moon_start("relu", "large", 2, 64, input_second_moment=0.5)
+    assert large["start_loss"] > 10 * he["start_loss"]

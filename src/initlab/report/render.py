@@ -32,6 +32,7 @@ from markupsafe import Markup
 
 from initlab.report import answers, figures, stats
 from initlab.report.answers import theory as theory_answers
+from initlab.report.answers import theory_start
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
 
@@ -153,7 +154,10 @@ def theory_section(tables: answers.Tables) -> dict[str, object]:
     """Theory beside measurement: the computed sentence, the causes it may name, and the comparison table."""
     comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
     shown = comparison.rename(columns={"median_rel_error": "std median rel. error"})
+    start = theory_start.start_loss_comparison(tables.training, tables.theory_start)
     return {
+        "start_sentence": theory_start.start_loss_sentence(start),
+        "start": html_table(start),
         "sentence": theory_answers.theory_sentence(comparison),
         "criterion": (
             f"Theory and probe part where the median relative error of the post-activation std exceeds "

@@ -40,6 +40,11 @@ THEORY_COLUMNS = THEORY_KEYS + [
     "chi", "out_of_range", "failure",
 ]
 
+# Theory's MoonMLP at initialisation (initlab.study.theory.moon_start_grid): the logits' std and
+# the expected cross-entropy, to hold against training.csv's start_loss.
+THEORY_START_KEYS = ["activation", "init", "depth", "width"]
+THEORY_START_COLUMNS = THEORY_START_KEYS + ["data_dependent", "logit_std", "start_loss"]
+
 # import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
 TIMING_COLUMNS = ["job", "import_seconds", "work_seconds", "work_wall_seconds", "started_at", "finished_at"]
 

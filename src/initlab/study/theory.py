@@ -13,10 +13,15 @@ so theory and measurement cannot drift apart.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from initlab.engine import theory
 from initlab.engine.activations import get_activation
 from initlab.engine.inits import get_init
+from initlab.engine.models import MOON_CLASSES, MOON_IN_FEATURES
 from initlab.engine.probe import BATCH_SIZE, IN_FEATURES
 
 #: Second moment E[x_i^2] of the probe's inputs: ``torch.randn``, so 1.
@@ -75,4 +80,46 @@ def theory_grid(activations: list[str], inits: list[str], depths: list[int], wid
         for init in sorted(inits)
         for depth in sorted(depths)
         for row in probe_theory(activation, init, depth, width)
+    ]
+
+
+def moon_start(
+    activation: str, init: str, depth: int, width: int, input_second_moment: float
+) -> dict[str, object]:
+    """Theory's MoonMLP at initialisation: logit std and expected start loss (``THEORY_START_COLUMNS``).
+
+    The hidden stack as for the probe, then the output Linear (width -> classes), which the init
+    scheme draws too; LSUV rescales it to unit variance like every other layer.
+    """
+    fan_ins = [MOON_IN_FEATURES] + [width] * (depth - 1)
+    stack = theory.predict_stack(
+        activation, layer_variances(init, activation, fan_ins, width), fan_ins, input_second_moment
+    )
+    scheme, act = get_init(init), get_activation(activation)
+    out_var = scheme.weight_variance(width, MOON_CLASSES, act)
+    if out_var is None:
+        logit_q = 1.0
+    else:
+        logit_q = width * out_var * stack[-1].second_moment + scheme.bias_variance(width, MOON_CLASSES)
+    return {
+        "activation": activation,
+        "init": init,
+        "depth": depth,
+        "width": width,
+        "data_dependent": scheme.data_dependent,
+        "logit_std": math.sqrt(logit_q) if math.isfinite(logit_q) else math.inf,
+        "start_loss": theory.softmax_cross_entropy_start(logit_q, MOON_CLASSES) if math.isfinite(logit_q) else math.inf,
+    }
+
+
+def moon_start_grid(
+    x_train: "np.ndarray", activations: list[str], inits: list[str], depths: list[int], width: int
+) -> list[dict[str, object]]:
+    """:func:`moon_start` for the training grid; the inputs' second moment is read from the training data."""
+    second_moment = float((x_train.astype(float) ** 2).mean())
+    return [
+        moon_start(activation, init, depth, width, second_moment)
+        for activation in sorted(activations)
+        for init in sorted(inits)
+        for depth in sorted(depths)
     ]
