@@ -156,3 +156,15 @@ def test_report_has_the_theory_section(tmp_path, probe):
     assert '<section id="theory">' in html
     assert th.theory_sentence(th.theory_comparison(tables.signal_probe, tables.theory)) in html
     assert "theory: fails at depth" in html
+
+
+def test_at_the_threshold(probe):
+    # Theory says tanh/he stays healthy; every seed measures saturated from depth 16.
+    failures = {k: v for k, v in syn.LESSON_PROBE_FAILURES.items() if k != ("tanh", "he")}
+    theory = theory_of(probe, failures)
+    deep = where(theory, "tanh", "he") & (theory["depth"] == 16) & (theory["layer"] == 16)
+    theory.loc[deep, "saturated_ratio"] = 0.5 * answers.SATURATED_FRACTION
+    row = pair(th.theory_comparison(probe, theory), "tanh", "he")
+    assert not row["depth_agrees"] and row["cause"] == "unexplained"
+    theory.loc[deep, "saturated_ratio"] = 0.95 * answers.SATURATED_FRACTION
+    assert pair(th.theory_comparison(probe, theory), "tanh", "he")["cause"] == "at the threshold"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
 from initlab.report.answers.predicted import predicted_failure_depths
 from initlab.report.answers.probe import probe_failure_depths, probe_failure_summary
 from initlab.report.answers.tables import init_order
@@ -63,9 +64,38 @@ DISAGREEMENT_CAUSES: dict[str, Cause] = {
             "band for most parting layers, or the predicted failure depth inside the seeds' range)",
             lambda r: bool(r["within_seed_spread"]),
         ),
+        Cause(
+            "at the threshold",
+            f"theory puts the network within {AGREEMENT_TOLERANCE:.0%} of the failure criterion's threshold (at the "
+            "depth where one of the two says it fails), so the smallest fluctuation tips it either way",
+            lambda r: bool(r["near_threshold"]),
+        ),
         Cause("unexplained", "none of the above", lambda r: True),
     )
 }
+
+
+#: Failure mode -> (theory's value for one predicted network's rows, the criterion's threshold).
+PREDICTED_CRITERION_VALUE: dict[str, tuple[Callable[[pd.DataFrame], float], float]] = {
+    "vanished": (lambda net: float(net["std"].iloc[-1]), VANISHED_STD),
+    "exploded": (lambda net: float(net["std"].iloc[-1]), EXPLODED_STD),
+    "saturated": (lambda net: float(net["saturated_ratio"].iloc[-1]), SATURATED_FRACTION),
+    "gradient vanished": (
+        lambda net: float(net["act_grad_norm"].iloc[0] / net["act_grad_norm"].iloc[-1]), VANISHED_GRADIENT_RATIO
+    ),
+}
+
+
+def near_threshold(theory: pd.DataFrame, activation: str, init: str, depth: float, mode: str) -> bool:
+    """Whether theory's value of ``mode``'s criterion, for the network of ``depth``, is within
+    AGREEMENT_TOLERANCE (relative) of its threshold. False for non-finite or unknown modes/depths."""
+    if mode not in PREDICTED_CRITERION_VALUE or not np.isfinite(depth):
+        return False
+    net = theory[(theory["activation"] == activation) & (theory["init"] == init) & (theory["depth"] == depth)]
+    if net.empty:
+        return False
+    value_of, threshold = PREDICTED_CRITERION_VALUE[mode]
+    return bool(abs(value_of(net.sort_values("layer")) / threshold - 1.0) <= AGREEMENT_TOLERANCE)
 
 
 def _relative_error(predicted: pd.Series, measured: pd.Series) -> pd.Series:
@@ -124,6 +154,11 @@ def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -
         inside = (parting["seed_min"] <= parting["predicted_std"]) & (parting["predicted_std"] <= parting["seed_max"])
         std_in_spread = len(parting) == 0 or inside.mean() > FINITE_WIDTH_SHARE
         depth_in_spread = depth_agrees or meas["earliest_seed"] <= pred["predicted_depth"] <= meas["latest_seed"]
+        # The network where the two first disagree: the earlier of the two failure depths, and its mode.
+        if meas["failure_depth"] < pred["predicted_depth"]:
+            tipping = (meas["failure_depth"], meas["failure"])
+        else:
+            tipping = (pred["predicted_depth"], pred["predicted_failure"])
         row = {
             "activation": activation,
             "init": init,
@@ -137,6 +172,7 @@ def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -
             "nonfinite": bool(group["nonfinite"].any() or group["out_of_range"].any()),
             "data_dependent": bool(pred["data_dependent"]),
             "within_seed_spread": bool(std_in_spread and depth_in_spread),
+            "near_threshold": not depth_agrees and near_threshold(theory, activation, init, *tipping),
         }
         row["cause"] = _cause(row) if row["parts"] else ""
         rows.append(row)
