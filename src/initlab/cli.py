@@ -140,6 +140,26 @@ def cmd_ablate(args: argparse.Namespace) -> None:
 
     job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
     _timed(args, job, work)
+def cmd_theory(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.study.tables import THEORY_COLUMNS, write_csv
+        from initlab.study.theory import theory_grid
+
+        write_csv(args.out, THEORY_COLUMNS, theory_grid(args.activations, args.inits, args.depths, args.width))
+
+    _timed(args, "theory", work)
+
+
+def cmd_theory_start(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.engine.data import load_split
+        from initlab.study.tables import THEORY_START_COLUMNS, write_csv
+        from initlab.study.theory import moon_start_grid
+
+        rows = moon_start_grid(load_split(args.data).x_train, args.activations, args.inits, args.depths, args.width)
+        write_csv(args.out, THEORY_START_COLUMNS, rows)
+
+    _timed(args, "theory_start", work)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
@@ -264,6 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_ablate)
+    p = sub.add_parser("theory", help="mean-field predictions for every probe layer (theory.csv)")
+    p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_theory)
+
+    p = sub.add_parser("theory-start", help="MoonMLP's predicted logit std and start loss (theory_start.csv)")
+    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths (hidden layers)")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_theory_start)
 
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
     p.add_argument("--table", required=True, help="signal_probe, training, curves, ablation or timings")

@@ -13,7 +13,7 @@ import synthetic as syn
 from initlab.report import answers, figures, render as report
 from initlab import cli
 SECTION_IDS = (
-    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth",
+    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth", "theory",
     "training", "comparing-seeds", "evidence-to-keep", "provenance",
 )
 

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 SECTION_IDS = [
     "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
-    "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
+    "signal-through-depth", "theory", "training", "comparing-seeds", "evidence-to-keep", "provenance",
 ]
 
 

@@ -25,6 +25,8 @@ def test_jobs_per_rule(tmp_path, seeds, block, train_jobs, probe_jobs):
         "aggregate": 4,
         "aggregate_timings": 1,
         "effective_config": 1,
+        "theory": 1,
+        "theory_start": 1,
         "figures": 1,
         "report": 1,
         "all": 1,

@@ -69,7 +69,7 @@ rule aggregate_timings:
 
 TABLES = expand(
     "results/tables/{table}.csv",
-    table=["signal_probe", "training", "curves", "lab_reproduction"],
+    table=["signal_probe", "training", "curves", "lab_reproduction", "theory", "theory_start"],
 )
 
 

@@ -296,7 +296,6 @@ def predict_stack(
         else:
             sigma_w2, sigma_b2 = variances
             q = sigma_w2 * m + sigma_b2
-        q = min(q, math.inf)
         stats = post_activation_stats(activation, q) if math.isfinite(q) else _infinite_stats(activation)
         dphi2 = gaussian_expectation(lambda x: dphi(x) ** 2, q) if math.isfinite(q) else math.nan
         forward.append((sigma_w2, sigma_b2, q, stats, m, dphi2))
@@ -330,6 +329,7 @@ def predict_stack(
 
 
 def _infinite_stats(activation: str) -> dict[str, float]:
+    """A layer whose variance is already infinite: nothing finite to predict."""
     return {"mean": math.nan, "std": math.nan, "zero_ratio": math.nan, "saturated_ratio": math.nan}
 
 

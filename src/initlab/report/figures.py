@@ -29,6 +29,7 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from initlab.report import answers, stats, style  # noqa: E402
+from initlab.report.answers import theory as theory_answers  # noqa: E402
 
 #: Resolution of every PNG: readable when embedded at page width, small in base64.
 DPI = 100
@@ -66,10 +67,23 @@ def _deepest_probe(signal_probe: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["depth"] == rows["depth"].max()]
 
 
+def _deepest_theory(tables: answers.Tables, data: pd.DataFrame) -> pd.DataFrame | None:
+    """Theory's rows for the probe networks in ``data`` (same width and depth); None without a theory table."""
+    if tables.theory is None or tables.theory.empty or data.empty:
+        return None
+    theory = tables.theory
+    keep = (theory["width"] == data["width"].iloc[0]) & (theory["depth"] == data["depth"].iloc[0])
+    return theory[keep] if keep.any() else None
+
+
 def _per_layer_lines(
-    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None
+    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None,
+    predicted: pd.DataFrame | None = None,
 ) -> Figure:
-    """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations."""
+    """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations.
+
+    ``predicted``: theory's rows (``theory.csv``) for the same networks, drawn dashed in the init's colour.
+    """
     activations = sorted(data["activation"].unique())
     styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
@@ -86,6 +100,15 @@ def _per_layer_lines(
                 line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
                 ax.plot(line["layer"], line["median"], label=init, lw=1.5, **styles[init].line_kwargs(len(line)))
                 ax.fill_between(line["layer"], line["min"], line["max"], color=styles[init].color, alpha=0.12, lw=0)
+                if predicted is not None:
+                    # Theory: a thin dashed line without markers in the init's hue (measured lines are
+                    # thicker and, for family members, carry markers).
+                    theory = predicted[(predicted["activation"] == activation) & (predicted["init"] == init)]
+                    values = pd.to_numeric(theory[metric], errors="coerce")
+                    ax.plot(
+                        theory["layer"], _positive_finite(values) if log else values,
+                        color=styles[init].color, ls="--", lw=1.0, alpha=0.85,
+                    )
             for level in (thresholds or {}).get(metric, []):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             if log:
@@ -102,6 +125,10 @@ def _per_layer_lines(
     return fig
 
 
+#: Appended to a per-layer figure's title when theory's prediction is drawn in it.
+_THEORY_NOTE = "\ndashed in the init's colour: mean-field theory's prediction"
+
+
 def fig_signal_std(tables: answers.Tables) -> Figure:
     """Signal std through the layers of the deepest probe; dashed: vanish/explode thresholds."""
     data = _deepest_probe(tables.signal_probe)
@@ -110,8 +137,10 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
     depth = data["depth"].iloc[0]
     return _per_layer_lines(
         data, ["std"], log=True,
-        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)",
+        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
         thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -122,8 +151,10 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["zero_ratio", "saturated_ratio"], log=False,
-        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe",
+        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
         thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -134,7 +165,9 @@ def fig_gradient_norms(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["grad_norm", "act_grad_norm"], log=True,
-        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)",
+        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -371,6 +404,66 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     return fig
 
 
+#: The last (tables, comparison) computed: both theory figures read the same comparison.
+_THEORY_COMPARISON: list[tuple[answers.Tables, pd.DataFrame]] = []
+
+
+def _theory_comparison(tables: answers.Tables) -> pd.DataFrame:
+    """:func:`theory_answers.theory_comparison` of ``tables``, computed once per tables object."""
+    if not _THEORY_COMPARISON or _THEORY_COMPARISON[0][0] is not tables:
+        _THEORY_COMPARISON[:] = [(tables, theory_answers.theory_comparison(tables.signal_probe, tables.theory))]
+    return _THEORY_COMPARISON[0][1]
+
+
+def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
+    """Predicted vs measured failure depth per (activation, init); 'never' drawn above the deepest probe."""
+    comparison = _theory_comparison(tables)
+    if comparison.empty:
+        return _placeholder("no theory table (theory.csv) or no signal-probe rows")
+    deepest = float(tables.signal_probe["depth"].max())
+    never = deepest * 1.4
+    activations = sorted(comparison["activation"].unique())
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.6 * len(activations), 3.6), squeeze=False, sharey=True)
+    for ax, activation in zip(axes[0], activations):
+        rows = comparison[comparison["activation"] == activation].reset_index(drop=True)
+        x = np.arange(len(rows))
+        measured = rows["measured_depth"].astype(float).replace(np.inf, never)
+        predicted = rows["predicted_depth"].astype(float).replace(np.inf, never)
+        ax.scatter(x, measured, s=60, color="#4C72B0", label="measured (majority of seeds)", zorder=2)
+        ax.scatter(x, predicted, s=70, marker="x", color="#C44E52", label="theory", zorder=3)
+        ax.axhline(never, color="grey", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ticks = sorted(tables.signal_probe["depth"].unique())
+        ax.set_yticks([*ticks, never], [f"{d:g}" for d in ticks] + ["never"])
+        ax.minorticks_off()
+        ax.set_xticks(x, rows["init"], rotation=60, ha="right")
+        ax.set_title(activation)
+    axes[0][0].set_ylabel(f"failure depth (top line: healthy to depth {deepest:g})")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.08), ncol=2, frameon=False)
+    fig.suptitle("Failure depth: theory (x) against the probe (dot)", y=1.12)
+    fig.tight_layout()
+    return fig
+
+
+def fig_theory_agreement(tables: answers.Tables) -> Figure:
+    """Median relative error of the predicted post-activation std per (init, activation)."""
+    comparison = _theory_comparison(tables)
+    if comparison.empty:
+        return _placeholder("no theory table (theory.csv) or no signal-probe rows")
+    matrix = comparison.pivot(index="init", columns="activation", values="median_rel_error")
+    matrix = matrix.reindex(answers.init_order(matrix.index))
+    fig, ax = plt.subplots(figsize=(1.8 + 1.1 * matrix.shape[1], 1.0 + 0.4 * matrix.shape[0]))
+    sns.heatmap(matrix.astype(float), ax=ax, vmin=0, vmax=2 * theory_answers.AGREEMENT_TOLERANCE, cmap="rocket_r",
+                annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar_kws={"label": "median relative error"})
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Post-activation std: theory vs probe\n(median over layers, depths and seeds)")
+    fig.tight_layout()
+    return fig
+
+
 #: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
 FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "signal_std.png": fig_signal_std,
@@ -384,6 +477,8 @@ FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "exercise3_fragility.png": fig_exercise_3,
     "next_probe_depth.png": fig_next_probe,
     "seed_beat_probability.png": fig_seed_beat_probability,
+    "theory_failure_depth.png": fig_theory_failure_depth,
+    "theory_agreement.png": fig_theory_agreement,
 }
 
 

@@ -32,6 +32,8 @@ from markupsafe import Markup
 
 from initlab.report import answers, figures, seedtables, stats
 from initlab.report.answers import claims
+from initlab.report.answers import theory as theory_answers
+from initlab.report.answers import theory_start
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
@@ -45,6 +47,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("exercise-3", "Exercise 3: SGD with lr = 0.1"),
     ("next-probe", "Next probe: deeper MoonMLP"),
     ("signal-through-depth", "Signal through depth"),
+    ("theory", "Theory beside measurement"),
     ("training", "Training"),
     ("comparing-seeds", "Comparing seeds"),
     ("evidence-to-keep", "Evidence to keep"),
@@ -58,6 +61,7 @@ SECTION_FIGURES: dict[str, tuple[str, ...]] = {
     "exercise-3": ("exercise3_fragility.png",),
     "next-probe": ("next_probe_depth.png",),
     "signal-through-depth": ("signal_std.png", "signal_ratios.png", "gradient_norms.png"),
+    "theory": ("theory_failure_depth.png", "theory_agreement.png"),
     "training": ("training_lesson_cell.png", "training_cells.png", "loss_curves.png"),
     "comparing-seeds": ("seed_beat_probability.png",),
 }
@@ -147,6 +151,24 @@ def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     order = {name: i for i, name in enumerate(answers.init_order(wide["init"]))}
     wide = wide.sort_values(["activation", "init"], key=lambda s: s.map(order) if s.name == "init" else s)
     return {"failing": html_table(wide), "criterion": answers.EX1_CRITERION}
+
+
+def theory_section(tables: answers.Tables) -> dict[str, object]:
+    """Theory beside measurement: the computed sentence, the causes it may name, and the comparison table."""
+    comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
+    shown = comparison.rename(columns={"median_rel_error": "std median rel. error"})
+    start = theory_start.start_loss_comparison(tables.training, tables.theory_start)
+    return {
+        "start_sentence": theory_start.start_loss_sentence(start),
+        "start": html_table(start),
+        "sentence": theory_answers.theory_sentence(comparison),
+        "criterion": (
+            f"Theory and probe part where the median relative error of the post-activation std exceeds "
+            f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
+            f"{theory_answers.CAUSES_TEXT}."
+        ),
+        "comparison": html_table(shown),
+    }
 
 
 def training_section(training: pd.DataFrame) -> dict[str, object]:
@@ -419,6 +441,7 @@ def build_report(
         "answers": computed,
         "lesson": lesson_section(tables.lab_reproduction),
         "signal": signal_section(tables.signal_probe),
+        "theory": theory_section(tables),
         "training": training_section(tables.training),
         "seeds": seeds_section(tables.training),
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
@@ -441,6 +464,7 @@ def thresholds() -> list[dict[str, str]]:
             ("VANISHED_STD", answers.VANISHED_STD),
             ("EXPLODED_STD", answers.EXPLODED_STD),
             ("SATURATED_FRACTION", answers.SATURATED_FRACTION),
+            ("AGREEMENT_TOLERANCE", theory_answers.AGREEMENT_TOLERANCE),
             ("NO_IMPROVEMENT_RATIO", answers.NO_IMPROVEMENT_RATIO),
             ("NEAR_CHANCE_ACCURACY", answers.NEAR_CHANCE_ACCURACY),
             ("WARNING_START_LOSS", answers.WARNING_START_LOSS),

@@ -40,6 +40,21 @@ ABLATION_COLUMNS = ABLATION_KEYS + [
 LAB_KEYS = ["lab", "row", "metric"]
 LAB_COLUMNS = LAB_KEYS + ["lesson_value", "measured_value", "matches"]
 
+# Theory's prediction per probe layer (initlab.study.theory): signal_probe's columns less the
+# seed, plus the pre-activation variance q, the backward factor chi, whether the init is
+# data-dependent (LSUV: predicted as unit pre-activation variance by construction), whether the
+# signal left float32's range, and the failure theory predicts for the whole network.
+THEORY_KEYS = ["activation", "init", "depth", "width", "layer"]
+THEORY_COLUMNS = THEORY_KEYS + [
+    "data_dependent", "q", "mean", "std", "zero_ratio", "saturated_ratio", "grad_norm", "act_grad_norm",
+    "chi", "out_of_range", "failure",
+]
+
+# Theory's MoonMLP at initialisation (initlab.study.theory.moon_start_grid): the logits' std and
+# the expected cross-entropy, to hold against training.csv's start_loss.
+THEORY_START_KEYS = ["activation", "init", "depth", "width"]
+THEORY_START_COLUMNS = THEORY_START_KEYS + ["data_dependent", "logit_std", "start_loss"]
+
 # import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
 TIMING_COLUMNS = ["job", "import_seconds", "work_seconds", "work_wall_seconds", "started_at", "finished_at"]
 

@@ -115,7 +115,7 @@ __all__ = [
 
 #: Section id of the report -> the answer computed for it.
 ANSWERS: dict[str, Callable[[Tables], Answer]] = {
-    "exercise-1": lambda t: exercise_1(t.signal_probe),
+    "exercise-1": lambda t: exercise_1(t.signal_probe, t.theory),
     "exercise-2": lambda t: exercise_2(t.training),
     "exercise-3": lambda t: exercise_3(t.training),
     "next-probe": lambda t: next_probe(t.training),
