@@ -105,6 +105,13 @@ def cmd_probe(args: argparse.Namespace) -> None:
 
         rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
+        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import probe_job_keys
+
+        check_job_output(
+            args.out, "signal_probe", probe_job_keys(args.seeds, args.activation, args.inits, args.depths, args.width)
+        )
 
     _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
 
@@ -122,6 +129,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
         write_csv(args.out, TRAINING_COLUMNS, rows)
         write_csv(args.curves, CURVE_COLUMNS, curves)
+        # Before exiting: both files hold exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import curve_job_keys, training_job_keys
+
+        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
+        check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
 
     _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
 
@@ -129,7 +143,12 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from initlab.study.aggregate import aggregate
 
-    aggregate(args.table, args.inputs, args.out)
+    config = None
+    if args.config:
+        import json
+
+        config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    aggregate(args.table, args.inputs, args.out, config=config)
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
@@ -209,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
     p.add_argument("--table", required=True, help="signal_probe, training, curves or timings")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--config", help="the study's validated config (results/config.json): check every row it promises is there once"
+    )
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
 
