@@ -151,6 +151,28 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     aggregate(args.table, args.inputs, args.out, config=config)
 
 
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from initlab.study.manifest import write_manifest
+
+    manifest = write_manifest(args.tables, args.config, args.out)
+    rows = ", ".join(f"{name} {entry['rows']}/{entry['rows_expected']}" for name, entry in manifest["tables"].items())
+    print(f"initlab manifest: rows found/expected: {rows}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from initlab.study.manifest import verify
+
+    differences = verify(args.results)
+    for line in differences:
+        print(f"initlab verify: {line}", file=sys.stderr)
+    if differences:
+        print(f"initlab verify: {args.results} does NOT match its manifest and config ({len(differences)} difference(s))",
+              file=sys.stderr)
+        return 1
+    print(f"initlab verify: {args.results} matches its manifest and config: every table complete, every byte as recorded")
+    return 0
+
+
 def cmd_figures(args: argparse.Namespace) -> None:
     from initlab.report.render import figures_command
 
@@ -234,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
 
+    p = sub.add_parser("manifest", help="check every table against the config; write MANIFEST.json (rows, columns, SHA-256)")
+    p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
+    p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
+    p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("verify", help="re-check a results folder against its manifest and config (exit 1 if not)")
+    p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_verify)
+
     p = sub.add_parser("figures", help="draw the report's figures from the tables")
     p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
     p.add_argument("--out", required=True, type=Path, help="directory to write the PNG files into")
@@ -254,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except ValueError as err:
         print(f"initlab {args.command}: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0

@@ -24,6 +24,7 @@ def test_jobs_per_rule(tmp_path, seeds, block, train_jobs, probe_jobs):
         "aggregate": 3,
         "aggregate_timings": 1,
         "effective_config": 1,
+        "manifest": 1,
         "figures": 1,
         "report": 1,
         "all": 1,
