@@ -14,6 +14,9 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
+check_job_sizes()
+
+
 rule all:
     input:
         "results/report.html",
