@@ -166,3 +166,32 @@ def test_read_table_gives_keys_as_text(tmp_path):
     paths = _write_jobs(tmp_path, "training")
     found = read_table(paths[0], "training")
     assert found.keys[0] == ("0", "2", "4", "tanh", "adam", "0.01", "3", "he")
+
+
+def test_train_job_checks_its_own_output_before_exiting(tmp_path, monkeypatch, capsys):
+    """``initlab train`` passes on what it wrote, and fails (exit 2, one line) when a row went missing."""
+    from initlab import cli
+    from initlab.engine import train
+
+    data = tmp_path / "moons.npz"
+    assert cli.main(["dataset", "--out", str(data)]) == 0
+    args = ["train", "--data", str(data), "--depth", "1", "--width", "4", "--activation", "relu",
+            "--optimizer", "sgd", "--lr", "0.1", "--steps", "3", "--curve-stride", "2", "--inits", "he,zeros",
+            "--seeds", "0-1", "--out", str(tmp_path / "t.csv"), "--curves", str(tmp_path / "c.csv")]
+    assert cli.main(args) == 0
+    assert len(_lines(tmp_path / "t.csv")) == 1 + 4 and len(_lines(tmp_path / "c.csv")) == 1 + 4 * 3
+
+    real = train.train_cell
+
+    def loses_a_curve_row(*a, **k):
+        rows, curves = real(*a, **k)
+        return rows, curves[:-1]
+
+    monkeypatch.setattr(train, "train_cell", loses_a_curve_row)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"initlab train: error: {tmp_path / 'c.csv'}: 1 row(s) of the curves table missing: seed=1 depth=1 width=4 "
+        f"activation=relu optimizer=sgd lr=0.1 init=zeros step=3; to redo it, delete {tmp_path / 'c.csv'} and run "
+        "snakemake again, or add `--forcerun train`"
+    )
