@@ -63,7 +63,7 @@ def test_missing_row_names_the_file_the_key_and_the_remedy(tmp_path):
     assert message == (
         f"{paths[1]}: 1 row(s) of the training table missing: seed={last[0]} depth=2 width=4 activation=tanh "
         f"optimizer={last[4]} lr={last[5]} steps=3 init={last[7]}; "
-        f"to redo it, delete {paths[1]} and run snakemake again, or add `--forcerun train`"
+        f"to redo it, delete {paths[1]} and run snakemake again with `--forcerun aggregate`"
     )
 
 
@@ -193,5 +193,5 @@ def test_train_job_checks_its_own_output_before_exiting(tmp_path, monkeypatch, c
     assert err == (
         f"initlab train: error: {tmp_path / 'c.csv'}: 1 row(s) of the curves table missing: seed=1 depth=1 width=4 "
         f"activation=relu optimizer=sgd lr=0.1 init=zeros step=3; to redo it, delete {tmp_path / 'c.csv'} and run "
-        "snakemake again, or add `--forcerun train`"
+        "snakemake again with `--forcerun aggregate`"
     )

@@ -68,7 +68,7 @@ def test_a_table_edited_with_its_manifest_is_still_caught(results):
     manifest_path.write_text(json.dumps(manifest))
     (difference,) = verify(results)
     assert difference.startswith(f"{path}: 1 row(s) of the training table missing: seed=2 ")
-    assert difference.endswith(f"delete {path} and run snakemake again, or add `--forcerun aggregate`")
+    assert difference.endswith(f"delete {path} and run snakemake again with `--forcerun aggregate`")
 
 
 def test_a_changed_config_is_caught(results):

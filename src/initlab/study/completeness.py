@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from initlab.study.expected import REQUIRED_COLUMNS, TABLE_RULE, Key, describe, job_of
+from initlab.study.expected import REQUIRED_COLUMNS, REDO_RULE, Key, describe, job_of
 from initlab.study.tables import LAB_COLUMNS, LAB_KEYS, TABLES
 
 #: Keys a message shows before "and N more": enough to see the pattern, short enough for one line.
@@ -45,7 +45,7 @@ class TableFile:
 
 def remedy(path: str | Path, rule: str) -> str:
     """What to do about a bad file: redo the job that wrote it."""
-    return f"to redo it, delete {path} and run snakemake again, or add `--forcerun {rule}`"
+    return f"to redo it, delete {path} and run snakemake again with `--forcerun {rule}`"
 
 
 def _fail(path: str | Path, problem: str, rule: str) -> IncompleteTableError:
@@ -55,10 +55,10 @@ def _fail(path: str | Path, problem: str, rule: str) -> IncompleteTableError:
 def read_table(path: str | Path, table: str, rule: str | None = None) -> TableFile:
     """Read ``path`` as ``table``: header, field counts, required values, final newline.
 
-    ``rule`` is the rule to name in the remedy (default: the one whose jobs write ``table``).
+    ``rule`` is the rule to name in the remedy (default: ``REDO_RULE[table]``).
     """
     columns, key_columns = CHECKED_TABLES[table]
-    rule = rule or TABLE_RULE[table]
+    rule = rule or REDO_RULE[table]
     text = Path(path).read_text(encoding="utf-8")
     if not text:
         raise _fail(path, f"empty file (no header, no rows) where the {table} table was expected", rule)
@@ -100,7 +100,7 @@ def check_files(
         raise IncompleteTableError("no files to check")
     table = files[0].table
     columns = files[0].key_columns
-    rule = rule or TABLE_RULE[table]
+    rule = rule or REDO_RULE[table]
     seen: dict[Key, str] = {}
     source: dict[Key, int] = {}
     wanted = set(expected)
@@ -131,7 +131,7 @@ def check_files(
         if blamed is None:
             raise IncompleteTableError(
                 f"{table}: {len(missing)} row(s) missing and no input file holds their jobs: "
-                f"{_listed(columns, missing)}; run snakemake again (add `--forcerun {rule}` if it says nothing to do)"
+                f"{_listed(columns, missing)}; run snakemake again with `--forcerun {rule}`"
             )
         missing = [k for k, o in zip(missing, owners) if o == blamed] or missing
     raise _fail(blamed, f"{len(missing)} row(s) of the {table} table missing: {_listed(columns, missing)}", rule)

@@ -22,11 +22,15 @@ from initlab.study.tables import CURVE_KEYS, PROBE_KEYS, TRAINING_KEYS, format_v
 Key = tuple[str, ...]
 Config = Mapping[str, Any]
 
-#: The rule whose jobs write each table's rows: what a mismatch message tells the user to rerun.
-TABLE_RULE: dict[str, str] = {
-    "signal_probe": "probe",
-    "training": "train",
-    "curves": "train",
+#: The rule to force after deleting a bad file of each table, so that Snakemake redoes exactly that
+#: file: forcing the aggregation makes it rebuild its missing inputs (only the deleted job's). A plain
+#: rerun would not: the report downstream is still newer than everything that exists. Tried on
+#: config/quick.yaml (a probe job's file deleted: `--forcerun aggregate` plans that 1 probe job,
+#: the 3 aggregations and what follows; without it, "Nothing to be done").
+REDO_RULE: dict[str, str] = {
+    "signal_probe": "aggregate",
+    "training": "aggregate",
+    "curves": "aggregate",
     "lab_reproduction": "lab_replay",
 }
 

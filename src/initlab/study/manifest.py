@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from initlab.study.completeness import CHECKED_TABLES, IncompleteTableError, check_files, read_table
-from initlab.study.expected import TABLE_RULE, expected_keys
+from initlab.study.expected import REDO_RULE, expected_keys
 
 MANIFEST_NAME = "MANIFEST.json"
 CONFIG_NAME = "config.json"
@@ -37,8 +37,8 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _rule(table: str) -> str:
-    """The rule that writes the final table (the aggregation, except for the lab replay's own table)."""
-    return "aggregate" if table != "lab_reproduction" else TABLE_RULE[table]
+    """The rule to force after deleting a bad final table: the one that writes it."""
+    return REDO_RULE[table]
 
 
 def table_entry(path: str | Path, table: str, config: Mapping[str, Any]) -> dict[str, Any]:
