@@ -16,6 +16,9 @@ include: "workflow/rules/theory.smk"
 include: "workflow/rules/report.smk"
 
 
+check_job_sizes()
+
+
 rule all:
     input:
         "results/report.html",

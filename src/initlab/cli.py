@@ -105,6 +105,13 @@ def cmd_probe(args: argparse.Namespace) -> None:
 
         rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
+        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import probe_job_keys
+
+        check_job_output(
+            args.out, "signal_probe", probe_job_keys(args.seeds, args.activation, args.inits, args.depths, args.width)
+        )
 
     _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
 
@@ -122,6 +129,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
         write_csv(args.out, TRAINING_COLUMNS, rows)
         write_csv(args.curves, CURVE_COLUMNS, curves)
+        # Before exiting: both files hold exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import curve_job_keys, training_job_keys
+
+        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
+        check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
 
     _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
 
@@ -137,9 +151,17 @@ def cmd_ablate(args: argparse.Namespace) -> None:
         from initlab.study.tables import ABLATION_COLUMNS, write_csv
 
         write_csv(args.out, ABLATION_COLUMNS, ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds))
+        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import ablation_job_keys
+
+        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        check_job_output(args.out, "ablation", ablation_job_keys(*cell, args.init_a, args.init_b))
 
     job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
     _timed(args, job, work)
+
+
 def cmd_theory(args: argparse.Namespace) -> None:
     def work() -> None:
         from initlab.study.tables import THEORY_COLUMNS, write_csv
@@ -165,7 +187,34 @@ def cmd_theory_start(args: argparse.Namespace) -> None:
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from initlab.study.aggregate import aggregate
 
-    aggregate(args.table, args.inputs, args.out)
+    config = None
+    if args.config:
+        import json
+
+        config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    aggregate(args.table, args.inputs, args.out, config=config)
+
+
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from initlab.study.manifest import write_manifest
+
+    manifest = write_manifest(args.tables, args.config, args.out)
+    rows = ", ".join(f"{name} {entry['rows']}/{entry['rows_expected']}" for name, entry in manifest["tables"].items())
+    print(f"initlab manifest: rows found/expected: {rows}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from initlab.study.manifest import verify
+
+    differences = verify(args.results)
+    for line in differences:
+        print(f"initlab verify: {line}", file=sys.stderr)
+    if differences:
+        print(f"initlab verify: {args.results} does NOT match its manifest and config ({len(differences)} difference(s))",
+              file=sys.stderr)
+        return 1
+    print(f"initlab verify: {args.results} matches its manifest and config: every table complete, every byte as recorded")
+    return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
@@ -308,8 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
     p.add_argument("--table", required=True, help="signal_probe, training, curves, ablation or timings")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--config", help="the study's validated config (results/config.json): check every row it promises is there once"
+    )
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("manifest", help="check every table against the config; write MANIFEST.json (rows, columns, SHA-256)")
+    p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
+    p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
+    p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("verify", help="re-check a results folder against its manifest and config (exit 1 if not)")
+    p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("figures", help="draw the report's figures from the tables")
     p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
@@ -342,8 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except ValueError as err:
         print(f"initlab {args.command}: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0

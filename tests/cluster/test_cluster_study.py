@@ -41,7 +41,7 @@ PROFILE = REPO / "workflow/profiles/slurm"
 FAULTS = Path(__file__).with_name("faults.smk")
 TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
 # The workflow's local rules (localrules: in workflow/rules/*.smk) plus the test workflow's.
-LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "figures",
+LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "manifest", "figures",
                "report", "all", "all_with_flaky", "all_with_hold"}
 
 # A study small enough for the failure paths: one SLURM job each for lab_replay, probe, train.

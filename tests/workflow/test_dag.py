@@ -27,6 +27,7 @@ def test_jobs_per_rule(tmp_path, seeds, block, train_jobs, probe_jobs):
         "effective_config": 1,
         "theory": 1,
         "theory_start": 1,
+        "manifest": 1,
         "figures": 1,
         "report": 1,
         "all": 1,

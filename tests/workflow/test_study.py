@@ -66,6 +66,7 @@ def test_adding_a_seed_runs_only_its_jobs(study, tmp_path):
         "aggregate": 4,
         "aggregate_timings": 1,
         "effective_config": 1,
+        "manifest": 1,
         "figures": 1,
         "report": 1,
         "all": 1,

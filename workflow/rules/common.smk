@@ -7,8 +7,14 @@ from snakemake.utils import min_version, validate
 from initlab.study.ablations import ablation_name, check_ablations
 from initlab.study.blocks import seed_blocks
 from initlab.study.configcheck import explain_validation_error
+from initlab.study.configlimits import check_finite, check_sizes
 
 min_version("9.19")
+
+try:
+    check_finite(config)  # before the schema: NaN passes its bounds (every comparison with NaN is false)
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 
 try:
     validate(config, "../schemas/config.schema.yaml")
@@ -94,3 +100,16 @@ def optimizer_lr(wildcards):
 def config_json(wildcards=None):
     """The validated config (defaults filled in), for the report's provenance section."""
     return json.dumps(config, sort_keys=True)
+
+
+def check_job_sizes():
+    """Refuse a config whose biggest probe or train job would exceed its rule's declared
+    resources (called from the Snakefile once every rule is defined)."""
+    declared = {
+        name: {key: r.value for key, r in getattr(rules, name).rule.resources.items() if not r.is_evaluable()}
+        for name in ("probe", "train")
+    }
+    try:
+        check_sizes(config, declared)
+    except ValueError as err:
+        raise WorkflowError(str(err)) from None

@@ -2,6 +2,12 @@
 # theory (initlab.study.theory), milliseconds per network, so no job per cell.
 
 
+# Theory takes seconds and no data beyond the config: never worth a cluster job.
+localrules:
+    theory,
+    theory_start,
+
+
 rule theory:
     output:
         "results/tables/theory.csv",

@@ -24,26 +24,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from initlab.engine.ablation_plan import ALL_A, ALL_B, SWAP, Variant, variants  # noqa: F401 (re-exported)
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
 from initlab.engine.train import MAX_STACK, TrainResult, TrainSpec, build_initialized, train_models
-
-#: Variant names; ``swap`` rows carry the swapped layer's number, the other two layer 0.
-ALL_A, SWAP, ALL_B = "all_a", "swap", "all_b"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One ablation variant: which layer (if any) comes from B."""
-
-    name: str
-    layer: int  # 1-based Linear index for SWAP; 0 for ALL_A and ALL_B
-
-
-def variants(depth: int) -> list[Variant]:
-    """all-A, one swap per Linear (``depth`` hidden + the output layer), all-B."""
-    return [Variant(ALL_A, 0), *(Variant(SWAP, layer) for layer in range(1, depth + 2)), Variant(ALL_B, 0)]
-
 
 def splice(model_a: nn.Sequential, model_b: nn.Sequential, layer: int) -> nn.Sequential:
     """``model_a`` with Linear ``layer`` (1-based) taken from ``model_b`` (weight and bias), in place."""

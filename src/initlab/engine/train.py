@@ -32,12 +32,8 @@ from initlab.engine.seeding import generator
 
 # The lesson's quick debugging probe looks at the first 32 training samples.
 DEBUG_PROBE_SAMPLES = 32
-# Models per stack in ``train_cell``. Measured on the 2-core x86 machine (one thread, the 110
-# models of a depth-16 cell, 40 steps, best of two): stacks of 8 / 11 / 16 / 22 / 33 ran at
-# 0.56 / 0.57 / 0.59 / 0.56 / 0.54 of the single-thread matmul peak, and one stack of 110 slower
-# still (its activations no longer fit in cache). A stack's numbers do not depend on its mates,
-# so this changes speed (and memory) only.
-MAX_STACK = 16
+# Models per stack: initlab.engine.stacking says why 16 (and the config check estimates memory from it).
+from initlab.engine.stacking import MAX_STACK  # noqa: E402
 
 OptimizerFactory = Callable[[Iterable[torch.Tensor], float], "optim.Adam | optim.SGD"]
 

@@ -377,6 +377,31 @@ def provenance(
     }
 
 
+def manifest_context(tables_dir: str | Path) -> dict[str, object] | None:
+    """The tables' manifest for Provenance (None for a folder without one): per table the rows
+    found against the rows the config expects, and the SHA-256 that ``initlab verify`` re-checks.
+    """
+    from initlab.study.manifest import MANIFEST_NAME, load_manifest
+
+    manifest = load_manifest(Path(tables_dir) / MANIFEST_NAME)
+    if manifest is None:
+        return None
+    return {
+        "config_sha256": manifest["config"]["sha256"],
+        "tables": [
+            {
+                "file": entry["file"],
+                "rows": entry["rows"],
+                "rows_expected": entry["rows_expected"],
+                "check": "rows expected = rows found" if entry["rows"] == entry["rows_expected"] else "INCOMPLETE",
+                "columns": len(entry["columns"]),
+                "sha256": entry["sha256"],
+            }
+            for entry in manifest["tables"].values()
+        ],
+    }
+
+
 # --------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------
@@ -449,6 +474,7 @@ def build_report(
         "provenance": provenance(tables, config, timings, extra_provenance),
         "thresholds": thresholds(),
     }
+    context["provenance"]["manifest"] = manifest_context(tables_dir)  # type: ignore[index]
     html = environment.get_template(TEMPLATE_NAME).render(**context)
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
