@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from initlab.report.answers.criteria import criteria_text
 from initlab.report.answers.runs import (
     LESSON_DEPTH,
     LESSON_LR,
@@ -36,6 +37,13 @@ FRAGILITY_COLUMNS = [
     "activation", "optimizer", "depth", "width", "steps", "init", "lr", "lesson_lr",
     "failing", "seeds", "failure_rate", "median_end_loss", "mode",
 ]
+
+
+#: The map's criterion, as the report prints it.
+FRAGILITY_CRITERION = (
+    "an init trains at a learning rate when none of its seeds fails; a run fails when "
+    f"{criteria_text(RUN_FAILURES)}; the other axes sit at the lesson's point (closest depth, width, steps)"
+)
 
 
 @dataclass(frozen=True)
