@@ -70,9 +70,14 @@ def test_failure_below_the_largest_training_lr_is_reported():
         "mode": ["no clear improvement", "", ""],
     })
     text, first = init_sentence("tiny", curve)
-    assert text == ("tiny trains in every seed up to the largest learning rate tried, lr 0.1; below that it "
+    assert text == ("tiny trains in every seed from lr 0.01 up to the largest learning rate tried, lr 0.1; below that it "
                     "fails at lr 0.001 (no clear improvement in 3/3 seeds).")
     assert math.isnan(first)
+    only = curve.assign(failure_rate=[1.0, 0.0, 1.0], failing=[3, 0, 2], mode=["no clear improvement", "", "diverged"])
+    text, first = init_sentence("tiny", only)
+    assert text == ("tiny trains in every seed only at lr 0.01 and first fails at lr 0.1 (diverged in 2/3 seeds); "
+                    "below that it fails at lr 0.001 (no clear improvement in 3/3 seeds).")
+    assert first == 0.1
 
 
 def test_first_failure_table_is_init_by_cell():

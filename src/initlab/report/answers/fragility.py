@@ -141,12 +141,15 @@ def init_sentence(init: str, curve: pd.DataFrame) -> tuple[str, float]:
     while hi + 1 < len(curve) and ok[hi + 1]:
         hi += 1
     top = curve.loc[hi, "lr"]
+    # "up to" when the range starts at the smallest lr; "from" or "only at" when it starts higher.
+    span = "up to" if lo == 0 else (f"from lr {curve.loc[lo, 'lr']:g} up to" if lo < hi else "only at")
     if hi + 1 == len(curve):
-        text = f"{init} trains in every seed up to the largest learning rate tried, lr {top:g}"
+        largest = "the largest learning rate tried, " if span != "only at" else ""
+        text = f"{init} trains in every seed {span} {largest}lr {top:g}"
         first = math.nan
     else:
         row = curve.loc[hi + 1]
-        text = f"{init} trains in every seed up to lr {top:g} and first fails at {failing_text(row)}"
+        text = f"{init} trains in every seed {span} lr {top:g} and first fails at {failing_text(row)}"
         first = float(row["lr"])
         again = curve.loc[hi + 2:][ok.loc[hi + 2:]]
         if not again.empty:
