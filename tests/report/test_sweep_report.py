@@ -58,3 +58,14 @@ def test_no_sweep_sections_without_lists(tmp_path):
                      "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="fragility-map"' not in page and 'id="widths"' not in page and 'id="custom-inits"' not in page
+
+
+def test_exercise_1_names_the_width_it_used_only_for_a_width_sweep():
+    from initlab.report.answers import exercise_1
+
+    one = syn.signal_probe_table(depths=(2, 8), width=128)
+    assert "Probe width" not in exercise_1(one).sentence
+    swept = pd.concat([one, one.assign(width=512)], ignore_index=True)
+    assert "(Probe width 128, the probed width closest to the lesson's 128.)" in exercise_1(swept).sentence
+    narrow = pd.concat([one.assign(width=16), one.assign(width=64)], ignore_index=True)
+    assert "(Probe width 64, the probed width closest to the lesson's 128.)" in exercise_1(narrow).sentence
