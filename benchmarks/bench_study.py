@@ -169,10 +169,10 @@ def main() -> None:
     torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
     peak = matmul_peak_gflops()
     tr = config["training"]
-    # job label: train/<activation>/<optimizer>/<depth>/<seed block>
+    # job label: train/<activation>/<optimizer>/lr<lr>/width<width>/<depth>/<seed block>
     label = train.job.str.split("/")
-    train["depth"] = label.str[3].astype(int)
-    n_models = label.str[4].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
+    train["depth"] = label.str[-2].astype(int)
+    n_models = label.str[-1].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
     data = config["dataset"]
     n_train = data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
     train["gflops"] = [

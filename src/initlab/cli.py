@@ -103,7 +103,10 @@ def cmd_probe(args: argparse.Namespace) -> None:
         from initlab.engine.probe import probe_grid
         from initlab.study.tables import PROBE_COLUMNS, write_csv
 
-        rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
         # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
         from initlab.study.completeness import check_job_output
@@ -126,7 +129,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
         from initlab.engine.train import train_cell
 
-        rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
         write_csv(args.out, TRAINING_COLUMNS, rows)
         write_csv(args.curves, CURVE_COLUMNS, curves)
         # Before exiting: both files hold exactly the rows this job promises (initlab.study.completeness).
@@ -137,7 +143,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
         check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
 
-    _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
+    # The label names every job axis: learning rate and width are axes too (config lists).
+    label = f"train/{args.activation}/{args.optimizer}/lr{args.lr:g}/width{args.width}/{args.depth}/{format_seeds(args.seeds)}"
+    _timed(args, label, work)
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
@@ -262,6 +270,14 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
 
+def _add_custom_inits(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--custom-inits",
+        default="{}",
+        help="JSON of the config's custom_inits ({name: {kind: ..., ...}}): makes those names valid --inits",
+    )
+
+
 def _add_timings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
 
@@ -297,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--seeds", type=_seeds, required=True, help="seed runs, e.g. 0-9 or 3_7_40-41")
     p.add_argument("--out", required=True)
+    _add_custom_inits(p)
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_probe)
@@ -314,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_seeds, required=True)
     p.add_argument("--out", required=True, help="training rows CSV")
     p.add_argument("--curves", required=True, help="loss-curve rows CSV")
+    _add_custom_inits(p)
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_train)

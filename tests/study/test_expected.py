@@ -53,9 +53,12 @@ def test_axes_accept_scalars_and_lists():
     assert len(expected_keys("signal_probe", listed)) == 2 * len(expected_keys("signal_probe", CONFIG))
 
 
-def test_custom_inits_join_the_init_axis():
-    assert init_names(CONFIG | {"custom_inits": {"mine": {}, "he": {}}}) == ["he", "zeros", "lsuv", "mine"]
-    assert init_names(CONFIG | {"custom_inits": [{"name": "mine"}]}) == ["he", "zeros", "lsuv", "mine"]
+def test_custom_inits_run_when_inits_lists_them():
+    # The jobs run exactly config["inits"] (the workflow's INITS); a defined but unlisted custom
+    # init promises no rows, a listed one does.
+    custom = {"mine": {"kind": "normal", "std": 0.05}}
+    assert init_names(CONFIG | {"custom_inits": custom}) == ["he", "zeros", "lsuv"]
+    assert init_names(CONFIG | {"custom_inits": custom, "inits": ["he", "mine"]}) == ["he", "mine"]
 
 
 def test_lab_reproduction_keys_are_the_lessons_tables():

@@ -4,9 +4,11 @@ import json
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from initlab.engine.initspec import custom_inits_json
+from initlab.study import axes
 from initlab.study.ablations import ablation_name, check_ablations
 from initlab.study.blocks import seed_blocks
-from initlab.study.configcheck import explain_validation_error
+from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
 
 min_version("9.19")
@@ -22,6 +24,11 @@ except WorkflowError as err:
     raise WorkflowError(explain_validation_error(err)) from None
 
 try:
+    check_study(config)
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
+
+try:
     check_ablations(config["ablations"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
@@ -30,31 +37,35 @@ SEED_BLOCKS = seed_blocks(config["seeds"], config["seed_block_size"])
 INITS = ",".join(config["inits"])
 PROBE = config["probe"]
 TRAINING = config["training"]
+# The config's custom inits, as the JSON every probe and train job gets (--custom-inits).
+CUSTOM_INITS = custom_inits_json(config["custom_inits"])
 
 
 wildcard_constraints:
     activation="[a-z_]+",
     optimizer="[a-z_]+",
     depth=r"\d+",
+    # Optional path segments of list-valued axes (empty when the config gives one value).
+    lrdir=r"(/lr[0-9.e+-]+)?",
+    widthdir=r"(/width\d+)?",
     seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
     ablation=r"[A-Za-z0-9_.+-]+",
 
 
 def probe_jobs(pattern):
-    """``pattern`` for every probe job: activation x seed block."""
-    return expand(pattern, activation=PROBE["activations"], seeds=SEED_BLOCKS)
+    """``pattern`` for every probe job: activation x width x seed block."""
+    return [
+        pattern.format(seeds=block, **cell) for cell in axes.probe_cells(PROBE) for block in SEED_BLOCKS
+    ]
 
 
 def train_jobs(pattern, **fixed):
-    """``pattern`` for every training job: activation x optimizer x depth x seed block."""
-    return expand(
-        pattern,
-        activation=TRAINING["activations"],
-        optimizer=list(TRAINING["optimizers"]),
-        depth=TRAINING["depths"],
-        seeds=SEED_BLOCKS,
-        **fixed,
-    )
+    """``pattern`` for every training job: activation x optimizer x lr x width x depth x seed block."""
+    return [
+        pattern.format(seeds=block, **cell, **fixed)
+        for cell in axes.train_cells(TRAINING)
+        for block in SEED_BLOCKS
+    ]
 
 
 #: Configured layer-swap ablations by job name (rule ``ablation``).
@@ -69,16 +80,16 @@ def ablation_jobs(pattern):
 def timing_files(wildcards=None):
     """Every compute job's timings file."""
     return (
-        probe_jobs("results/timings/probe/{activation}/seeds_{seeds}.csv")
-        + train_jobs("results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv")
+        probe_jobs("results/timings/probe/{activation}{widthdir}/seeds_{seeds}.csv")
+        + train_jobs("results/timings/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/seeds_{seeds}.csv")
         + ["results/timings/lab_replay.csv"]
         + ablation_jobs("results/timings/ablation/{ablation}/seeds_{seeds}.csv")
     )
 
 
-TRAIN_TABLE = "results/train/{activation}/{optimizer}/depth{depth}/{kind}_seeds_{seeds}.csv"
+TRAIN_TABLE = "results/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/{kind}_seeds_{seeds}.csv"
 TABLE_INPUTS = {
-    "signal_probe": probe_jobs("results/probe/{activation}/seeds_{seeds}.csv"),
+    "signal_probe": probe_jobs("results/probe/{activation}{widthdir}/seeds_{seeds}.csv"),
     "training": train_jobs(TRAIN_TABLE, kind="training"),
     "curves": train_jobs(TRAIN_TABLE, kind="curves"),
     "ablation": ablation_jobs("results/ablation/{ablation}/seeds_{seeds}.csv"),
@@ -93,8 +104,18 @@ def table_inputs(wildcards):
 
 
 def optimizer_lr(wildcards):
-    """The learning rate configured for the job's optimizer."""
-    return TRAINING["optimizers"][wildcards.optimizer]
+    """The learning rate the job's path names (the optimizer's only one when no ``lr`` segment)."""
+    return axes.lookup_lr(TRAINING, wildcards.optimizer, wildcards.lrdir)
+
+
+def train_width(wildcards):
+    """The training width the job's path names (the only one when no ``width`` segment)."""
+    return axes.lookup_width(TRAINING, wildcards.widthdir)
+
+
+def probe_width(wildcards):
+    """The probe width the job's path names (the only one when no ``width`` segment)."""
+    return axes.lookup_width(PROBE, wildcards.widthdir)
 
 
 def config_json(wildcards=None):

@@ -29,6 +29,7 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from initlab.report import answers, stats, style  # noqa: E402
+from initlab.report.answers import fragility, runs  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
 
 #: Resolution of every PNG: readable when embedded at page width, small in base64.
@@ -516,3 +517,142 @@ def render_figures(tables: answers.Tables, out_dir: str | Path) -> list[Path]:
             plt.close(fig)
             written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------
+# Sweeps (issue 13): learning-rate fragility map and widths. Each file is always written (a
+# placeholder says when the study has one learning rate or one width); the report shows the
+# figure only when the sweep is there.
+# --------------------------------------------------------------------------
+
+
+def fig_fragility_map(tables: answers.Tables) -> Figure:
+    """Init x learning rate -> failure rate over seeds, per activation (rows) and optimizer (columns);
+    each cell shows failing/seeds and the median end loss; the lesson's learning rate is starred."""
+    table = fragility.fragility_table(tables.training)
+    if table.empty:
+        return _placeholder("one learning rate per optimizer: no fragility map (give training.optimizers a list)")
+    activations = sorted(table["activation"].unique())
+    optimizers = sorted(table["optimizer"].unique())
+    n_inits = table["init"].nunique()
+    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False,
+                             figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)))
+    for r, activation in enumerate(activations):
+        for c, optimizer in enumerate(optimizers):
+            ax = axes[r][c]
+            part = table[(table["activation"] == activation) & (table["optimizer"] == optimizer)]
+            if part.empty:
+                ax.axis("off")
+                continue
+            order = answers.init_order(part["init"])
+            rate = part.pivot(index="init", columns="lr", values="failure_rate").reindex(order)
+            text = part.assign(label=[
+                f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
+                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float))
+            ]).pivot(index="init", columns="lr", values="label").reindex(order)
+            sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
+                        annot_kws={"fontsize": 6}, cbar=c == len(optimizers) - 1,
+                        cbar_kws={"label": "failure rate over seeds"})
+            lesson = part["lesson_lr"].iloc[0]
+            ax.set_xticklabels([f"{lr:g}" + (" ★" if lr == lesson else "") for lr in rate.columns], rotation=0)
+            if lesson in list(rate.columns):
+                j = list(rate.columns).index(lesson)
+                ax.add_patch(plt.Rectangle((j, 0), 1, len(rate), fill=False, ec="#4C72B0", lw=2))
+            ax.tick_params(axis="y", rotation=0)
+            ax.set_xlabel("learning rate (★ the lesson's)")
+            ax.set_ylabel(activation if c == 0 else "")
+            first = part.iloc[0]
+            ax.set_title(f"{activation}, {optimizer} (depth {first['depth']}, width {first['width']})", fontsize=9)
+    fig.suptitle("Fragility map: failing seeds / seeds and median end loss per init and learning rate")
+    fig.tight_layout()
+    return fig
+
+
+def fig_width_signal(tables: answers.Tables) -> Figure:
+    """Last-layer std of the deepest probe per width (log-log), one line per init, per activation."""
+    probe = tables.signal_probe
+    if probe.empty or probe["width"].nunique() < 2:
+        return _placeholder("one probe width: no width figure (give probe.width a list)")
+    deepest = probe[probe["depth"] == probe["depth"].max()]
+    last = deepest[deepest["layer"] == deepest["depth"]]
+    last = last.assign(std=_positive_finite(last["std"]))
+    summary = last.groupby(["activation", "init", "width"])["std"].agg(["median", "min", "max"]).reset_index()
+    activations = sorted(summary["activation"].unique())
+    palette = init_palette(list(summary["init"].unique()))
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.4 * len(activations), 3.6), squeeze=False, sharey=True)
+    for c, activation in enumerate(activations):
+        ax = axes[0][c]
+        for init in answers.init_order(summary.loc[summary["activation"] == activation, "init"]):
+            line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
+            ax.plot(line["width"], line["median"], marker="o", color=palette[init], label=init, lw=1.3)
+            ax.fill_between(line["width"], line["min"], line["max"], color=palette[init], alpha=0.12, lw=0)
+        for level in (answers.VANISHED_STD, answers.EXPLODED_STD):
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sorted(summary["width"].unique()), [str(w) for w in sorted(summary["width"].unique())])
+        ax.set_title(activation)
+        ax.set_xlabel("probe width")
+    axes[0][0].set_ylabel(f"last-layer std, depth {int(deepest['depth'].iloc[0])} (median, min–max)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle("Signal at the deepest probe layer by width (dashed: vanished / exploded thresholds)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_width_training(tables: answers.Tables) -> Figure:
+    """Median end loss per width at the lesson's depth and learning rate, one line per init;
+    rows = activations, columns = optimizers; open markers: widths where some seed failed."""
+    training = tables.training
+    if training.empty or training["width"].nunique() < 2:
+        return _placeholder("one training width: no width figure (give training.width a list)")
+    pairs = training[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
+    activations, optimizers = sorted(pairs["activation"].unique()), sorted(pairs["optimizer"].unique())
+    palette = init_palette(list(training["init"].unique()))
+    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False, sharex=True,
+                             figsize=(4.2 * len(optimizers), 3.0 * len(activations)))
+    for r, activation in enumerate(activations):
+        for c, optimizer in enumerate(optimizers):
+            ax = axes[r][c]
+            rows = training[(training["activation"] == activation) & (training["optimizer"] == optimizer)]
+            for col, target in (("depth", runs.LESSON_DEPTH), ("steps", runs.LESSON_STEPS),
+                                ("lr", runs.LESSON_LR.get(optimizer, float("nan")))):
+                if len(rows) and np.isfinite(target):
+                    rows = rows[rows[col] == answers.closest(rows[col].unique(), target)]
+            if rows.empty:
+                ax.axis("off")
+                continue
+            scored = answers.with_run_failure(rows).assign(loss=_positive_finite(rows["end_loss"]))
+            summary = scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            for init in answers.init_order(summary["init"]):
+                line = summary[summary["init"] == init]
+                ax.plot(line["width"], line["loss"], color=palette[init], label=init, lw=1.2, marker="o", ms=3)
+                bad = line[line["failed"]]
+                ax.scatter(bad["width"], bad["loss"], facecolors="none", edgecolors=palette[init], s=40)
+            first = rows.iloc[0]
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            widths = sorted(summary["width"].unique())
+            ax.set_xticks(widths, [str(w) for w in widths])
+            ax.set_title(f"{activation}, {optimizer} lr {first['lr']:g}, depth {first['depth']}", fontsize=9)
+    handles, labels = {}, {}
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    order = answers.init_order(handles)
+    fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.supxlabel("hidden width")
+    fig.supylabel("median end loss over seeds (finite runs)")
+    fig.suptitle("Training by width at the lesson's depth and learning rate (open circle: some seed failed)")
+    fig.tight_layout()
+    return fig
+
+
+#: Figures the report shows only for a sweep (several learning rates or widths); always written.
+SWEEP_FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
+    "fragility_map.png": fig_fragility_map,
+    "width_signal.png": fig_width_signal,
+    "width_training.png": fig_width_training,
+}
+FIGURES.update(SWEEP_FIGURES)

@@ -31,7 +31,7 @@ import yaml
 from markupsafe import Markup
 
 from initlab.report import answers, figures, seedtables, stats
-from initlab.report.answers import claims
+from initlab.report.answers import claims, fragility
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers import theory_start
 
@@ -288,6 +288,46 @@ def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     }
 
 
+def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures_dir: Path) -> dict[str, object]:
+    """Learning-rate and width sweeps (issue 13): the fragility map with a computed sentence per
+    init when a cell has two or more learning rates, the width figures when a width list was run,
+    and the config's custom inits with their definitions (for Provenance). Empty parts are None,
+    so the report shows a sweep section only for a sweep."""
+    from initlab.engine.initspec import describe, parse_custom_inits  # pure Python
+
+    cells = fragility.fragility_cells(tables.training)
+    fragility_part = None
+    if cells:
+        fragility_part = {
+            "cells": [
+                {"title": f"{c.activation}, {c.optimizer}", "point": c.point, "sentences": list(c.sentences.values())}
+                for c in cells
+            ],
+            "first_failure": html_table(fragility.first_failure_table(cells)),
+            "numbers": html_table(fragility.fragility_table(tables.training)),
+            "criterion": fragility.FRAGILITY_CRITERION,
+            "figure": {"name": "fragility_map.png", "src": embed_png(figures_dir / "fragility_map.png")},
+        }
+    width_figs = [
+        {"name": name, "src": embed_png(figures_dir / name)}
+        for name, table in (("width_signal.png", tables.signal_probe), ("width_training.png", tables.training))
+        if table["width"].nunique() > 1
+    ]
+    custom = parse_custom_inits(config.get("custom_inits") if config else None)
+    return {
+        "fragility": fragility_part,
+        "widths": {
+            "figures": width_figs,
+            "probe_widths": ", ".join(map(str, sorted(tables.signal_probe["width"].unique()))),
+            "training_widths": ", ".join(map(str, sorted(tables.training["width"].unique()))),
+        } if width_figs else None,
+        "custom_inits": [
+            {"name": name, "definition": json.dumps(s.as_dict(), sort_keys=True), "meaning": describe(s)}
+            for name, s in custom.items()
+        ],
+    }
+
+
 # --------------------------------------------------------------------------
 # Provenance
 # --------------------------------------------------------------------------
@@ -472,6 +512,7 @@ def build_report(
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
         "claims": claims_context(claims.check_claims(tables, config.get("ablations"))),  # type: ignore[arg-type]
         "provenance": provenance(tables, config, timings, extra_provenance),
+        "sweeps": sweeps_section(tables, config, figures_dir),
         "thresholds": thresholds(),
     }
     context["provenance"]["manifest"] = manifest_context(tables_dir)  # type: ignore[index]

@@ -70,11 +70,9 @@ def seeds(config: Config) -> list[int]:
 
 
 def init_names(config: Config) -> list[str]:
-    """``inits``, then the names of ``custom_inits`` (a mapping or a list of ``{name: ...}``) not already listed."""
-    names = list(config["inits"])
-    custom = config.get("custom_inits") or {}
-    extra = list(custom) if isinstance(custom, Mapping) else [c["name"] for c in custom]
-    return names + [n for n in extra if n not in names]
+    """``inits``: every init a job runs, built-in or custom (a ``custom_inits`` name runs only when
+    ``inits`` lists it, as the workflow's jobs are told; ``check_study`` refuses unknown names)."""
+    return list(config["inits"])
 
 
 def probe_widths(config: Config) -> list[int]:

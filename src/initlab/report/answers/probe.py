@@ -185,6 +185,10 @@ def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -
         verdicts.append(verdict)
         agreements.append(agreement)
     agree, total = min(agreements)
+    widths = sorted(signal_probe["width"].unique())
+    if len(widths) > 1:  # a width sweep: say which width the answer used (the others: section "Widths")
+        used = closest(widths, LESSON_PROBE_WIDTH)
+        parts.append(f"(Probe width {used}, the probed width closest to the lesson's {LESSON_PROBE_WIDTH}.)")
     return Answer(
         question=EX1_QUESTION,
         criterion=EX1_CRITERION,
