@@ -158,7 +158,11 @@ def cmd_ablate(args: argparse.Namespace) -> None:
         from initlab.engine.data import load_split
         from initlab.study.tables import ABLATION_COLUMNS, write_csv
 
-        write_csv(args.out, ABLATION_COLUMNS, ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds))
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows = ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds)
+        write_csv(args.out, ABLATION_COLUMNS, rows)
         # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
         from initlab.study.completeness import check_job_output
         from initlab.study.expected import ablation_job_keys
@@ -348,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--seeds", type=_seeds, required=True)
     p.add_argument("--out", required=True, help="ablation rows CSV")
+    _add_custom_inits(p)
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_ablate)

@@ -176,3 +176,13 @@ def test_workflow_refuses_a_custom_init_before_any_job(repo, tmp_path):
     assert "invalid config: custom_inits.large: the name 'large' is a built-in init; choose another name" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_an_ablation_init_must_be_known():
+    from initlab.study.configcheck import check_study
+
+    config = {"inits": ["he"], "custom_inits": {}, "ablations": [{"init_a": "he", "init_b": "glorot"}]}
+    with pytest.raises(ValueError, match=r"^invalid config: ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of "):
+        check_study(config)
+    custom = {"mine": {"kind": "normal", "std": 0.05}}
+    check_study({"inits": ["he"], "custom_inits": custom, "ablations": [{"init_a": "he", "init_b": "mine"}]})

@@ -11,6 +11,7 @@ rule ablation:
         timings="results/timings/ablation/{ablation}/seeds_{seeds}.csv",
     params:
         entry=lambda wildcards: ABLATIONS[wildcards.ablation],
+        custom_inits=CUSTOM_INITS,
     log:
         "results/logs/ablation/{ablation}/seeds_{seeds}.log",
     threads: 1
@@ -23,5 +24,6 @@ rule ablation:
         "initlab ablate --threads {threads} --data {input.data} --init-a {params.entry[init_a]} "
         "--init-b {params.entry[init_b]} --depth {params.entry[depth]} --width {params.entry[width]} "
         "--activation {params.entry[activation]} --optimizer {params.entry[optimizer]} "
-        "--lr {params.entry[lr]} --steps {params.entry[steps]} --seeds {wildcards.seeds} "
+        "--lr {params.entry[lr]} --steps {params.entry[steps]} --custom-inits {params.custom_inits:q} "
+        "--seeds {wildcards.seeds} "
         "--out {output.table} --timings {output.timings} > {log} 2>&1"

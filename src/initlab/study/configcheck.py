@@ -84,9 +84,16 @@ def check_study(config: Mapping[str, Any]) -> None:
     except ValueError as err:
         raise ValueError(f"invalid config: {err}") from None
     known = [*BUILTIN_SPECS, *custom]
-    for i, name in enumerate(config.get("inits", [])):
+    hint = "" if custom else " (or a name defined in custom_inits)"
+    named = [(f"inits[{i}]", name) for i, name in enumerate(config.get("inits", []))]
+    named += [
+        (f"ablations[{i}].{side}", entry[side])
+        for i, entry in enumerate(config.get("ablations", []))
+        for side in ("init_a", "init_b")
+        if side in entry
+    ]
+    for key, name in named:
         if name not in known:
-            hint = "" if custom else " (or a name defined in custom_inits)"
             raise ValueError(
-                f"invalid config: inits[{i}] = {name!r} is not allowed; expected one of {', '.join(known)}{hint}"
+                f"invalid config: {key} = {name!r} is not allowed; expected one of {', '.join(known)}{hint}"
             )
