@@ -53,3 +53,22 @@ def test_file_set_does_not_depend_on_the_data(tmp_path):
     files = rendered(tmp_path / "figures")
     assert set(files) == set(figures.FIGURES)
     assert all(content.startswith(PNG_SIGNATURE) for content in files.values())
+
+
+def test_a_flat_linear_panel_is_not_magnified():
+    import matplotlib.pyplot as plt
+
+    from initlab.report.figures import MIN_LINEAR_SPAN, _keep_visible_range
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [0.0, 1e-75, 0.0])
+    _keep_visible_range(ax)
+    low, high = ax.get_ylim()
+    assert high - low >= MIN_LINEAR_SPAN and low < 0 < high
+    ax.plot([1, 2, 3], [0.1, 0.5, 0.9])
+    ax.relim()
+    ax.autoscale_view()
+    before = ax.get_ylim()
+    _keep_visible_range(ax)
+    assert ax.get_ylim() == before  # a real spread is left alone
+    plt.close(fig)

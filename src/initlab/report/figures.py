@@ -77,6 +77,20 @@ def _deepest_theory(tables: answers.Tables, data: pd.DataFrame) -> pd.DataFrame 
     return theory[keep] if keep.any() else None
 
 
+#: A linear panel whose values (measured and predicted) span less than this is drawn over a window
+#: of that width instead: otherwise matplotlib magnifies e.g. theory's 1e-75 zero fraction of
+#: sigmoid/large into a full-height spike above an axis labelled "1e-75".
+MIN_LINEAR_SPAN = 0.1
+
+
+def _keep_visible_range(ax) -> None:
+    """Widen a linear y axis to at least ``MIN_LINEAR_SPAN`` around its data."""
+    low, high = ax.get_ylim()
+    if high - low < MIN_LINEAR_SPAN:
+        middle = (low + high) / 2
+        ax.set_ylim(middle - MIN_LINEAR_SPAN / 2, middle + MIN_LINEAR_SPAN / 2)
+
+
 def _per_layer_lines(
     data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None,
     predicted: pd.DataFrame | None = None,
@@ -114,6 +128,8 @@ def _per_layer_lines(
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             if log:
                 ax.set_yscale("log")
+            else:
+                _keep_visible_range(ax)
             ax.set_title(f"{activation}" if r == 0 else "")
             ax.set_ylabel(metric if c == 0 else "")
             ax.set_xlabel("layer" if r == len(metrics) - 1 else "")
