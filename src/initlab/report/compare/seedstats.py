@@ -122,14 +122,16 @@ def compare_metric(name: str, metric: Metric, tables_a: Tables, tables_b: Tables
     cell = list(metric.cell)
     a = metric.select(getattr(tables_a, metric.table))
     b = metric.select(getattr(tables_b, metric.table))
-    groups_b = {key: group for key, group in b.groupby(cell, sort=True)}
+    seeds_a, values_a = a["seed"].to_numpy(), a[metric.column].to_numpy(dtype=float)
+    seeds_b, values_b = b["seed"].to_numpy(), b[metric.column].to_numpy(dtype=float)
+    groups_b = b.groupby(cell, sort=True).indices
     rows = []
-    for key, group_a in a.groupby(cell, sort=True):
-        group_b = groups_b.get(key)
-        if group_b is None:
+    for key, rows_a in a.groupby(cell, sort=True).indices.items():
+        rows_b = groups_b.get(key)
+        if rows_b is None:
             continue
-        va = group_a.set_index("seed")[metric.column].astype(float)
-        vb = group_b.set_index("seed")[metric.column].astype(float)
+        va = pd.Series(values_a[rows_a], index=seeds_a[rows_a])
+        vb = pd.Series(values_b[rows_b], index=seeds_b[rows_b])
         paired = set(va.index) == set(vb.index)
         if paired:
             vb = vb.reindex(va.index)
