@@ -17,8 +17,9 @@ from initlab.report.compare.inputs import ResultSet
 #: Config keys that decide how jobs are cut, never a number (README: the tables do not
 #: depend on ``seed_block_size``; the stacked trainer is bit-identical to the lone loop).
 LAYOUT_KEYS = frozenset({"seed_block_size"})
-#: Provenance rows that differ between any two runs and say nothing about the numbers.
-VOLATILE_ROWS = frozenset({"total run time"})
+#: Report provenance rows not compared: the run time differs between any two runs and says
+#: nothing about the numbers; the seeds are compared in the config and the tables' rows.
+SKIPPED_ROWS = frozenset({"total run time", "seeds"})
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ def compare_provenance(a: ResultSet, b: ResultSet) -> ProvenanceDiff:
         unavailable.append("config (config.json missing in " + _sides(a.config is None, b.config is None) + ")")
     if a.provenance is not None and b.provenance is not None:
         for group in ("packages", "run", "thresholds"):
-            rows_a = {k: v for k, v in a.provenance.get(group, {}).items() if k not in VOLATILE_ROWS}
-            rows_b = {k: v for k, v in b.provenance.get(group, {}).items() if k not in VOLATILE_ROWS}
+            rows_a = {k: v for k, v in a.provenance.get(group, {}).items() if k not in SKIPPED_ROWS}
+            rows_b = {k: v for k, v in b.provenance.get(group, {}).items() if k not in SKIPPED_ROWS}
             differences += _diff(group, rows_a, rows_b, {})
     else:
         unavailable.append(
