@@ -79,6 +79,8 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
     for v in comparison.verdicts:
         if v.status == "same":
             line = f"  same     {v.key}: {v.a.verdict} (A {_agree(v.a)}, B {_agree(v.b)})"
+            if v.flip_chance > 0:  # NaN (same seeds, seed-free) and 0 (unanimous) say nothing
+                line += f"; flip chance {v.flip_chance:.2g}"
         else:
             a_text = f"{v.a.verdict} ({_agree(v.a)})" if v.a else "—"
             b_text = f"{v.b.verdict} ({_agree(v.b)})" if v.b else "—"
