@@ -153,7 +153,7 @@ def compare_one(kind: str, a: Verdict | None, b: Verdict | None, same_seeds: boo
     counts = _support_for_a(a, b)
     chance, p = flip_chance(*counts), support_p_value(*counts)
     if status == "same":
-        note = f"two seed sets of these sizes disagree with probability {chance:.2g}"
+        note = ""  # the flip chance says it
     elif p < SUPPORT_ALPHA:
         note = (f"the seeds' support moved (Fisher p = {p:.2g}): more than seed noise; "
                 f"at the pooled support two such seed sets disagree with probability {chance:.2g}")
