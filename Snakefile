@@ -11,7 +11,12 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/lesson.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/ablation.smk"
+include: "workflow/rules/theory.smk"
 include: "workflow/rules/report.smk"
+
+
+check_job_sizes()
 
 
 rule all:

@@ -21,8 +21,14 @@ Runs, in a fresh folder, with the repository's Snakefile:
    aggregation's peak memory on tables of that size (the cold run's per-job CSVs replicated
    under new seeds).
 
+6. against the machine itself: the study's matrix-multiply FLOPs (training, probe and ablations,
+   computed from the config: ``study_flops``) over what the cores could do in the cold run's wall
+   time at the single-thread matmul peak measured in this run (``limit_fraction``), and the
+   trainer's in-study GFLOP/s per depth and the probe's, as fractions of that peak.
+
 Last line: speedup_vs_naive=<x> efficiency=<x> noop_rerun_s=<x> add_seed_jobs=<n>
-add_seed_expected_jobs=<n> add_seed_s=<x> report_s=<x> dag_ms_per_job=<x>
+add_seed_expected_jobs=<n> add_seed_s=<x> report_s=<x> dag_ms_per_job=<x> limit_fraction=<x>
+peak_fraction_depth<d>=<x> ... peak_fraction_probe=<x>
 """
 
 from __future__ import annotations
@@ -44,8 +50,12 @@ import torch
 import yaml
 from bench_train import matmul_peak_gflops, training_flops
 
-from initlab.study.blocks import parse_seeds
+from initlab.engine.ablation_plan import variants
+from initlab.engine.probe import BATCH_SIZE as PROBE_BATCH
+from initlab.engine.probe import IN_FEATURES as PROBE_IN_FEATURES
 from initlab.engine.train import TrainSpec
+from initlab.study.blocks import parse_seeds
+from initlab.study.expected import optimizer_lrs, probe_widths, training_widths
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,6 +147,40 @@ def aggregation_peak_mb(workdir: Path, scale: int) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
+def probe_network_flops(depth: int, width: int) -> float:
+    """Matmul FLOPs of one probe network: a forward over the batch (2*B*in*out per layer) and a
+    backward twice that (gradients of the weights and of the layer inputs)."""
+    sizes = [PROBE_IN_FEATURES] + [width] * depth
+    forward = sum(2 * PROBE_BATCH * i * o for i, o in zip(sizes, sizes[1:]))
+    return 3 * forward
+
+
+def n_train_samples(config: dict) -> int:
+    data = config["dataset"]
+    return data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
+
+
+def study_flops(config: dict) -> dict[str, float]:
+    """The study's matmul FLOPs by part, from the (validated) config: every probe network, every
+    trained model (``bench_train.training_flops``) and every ablation variant. LSUV's few extra
+    forward passes and the elementwise work are left out, so the fraction is a lower bound."""
+    seeds, inits = len(config["seeds"]), len(config["inits"])
+    pr, tr = config["probe"], config["training"]
+    probe = seeds * inits * len(pr["activations"]) * sum(
+        probe_network_flops(d, w) for w in probe_widths(config) for d in pr["depths"]
+    )
+    n_train = n_train_samples(config)
+    training = seeds * inits * len(tr["activations"]) * sum(
+        training_flops(TrainSpec(depth=d, width=w, steps=tr["steps"]), n_train)
+        for _opt, _lr in optimizer_lrs(config) for w in training_widths(config) for d in tr["depths"]
+    )
+    ablation = seeds * sum(
+        len(variants(e["depth"])) * training_flops(TrainSpec(depth=e["depth"], width=e["width"], steps=e["steps"]), n_train)
+        for e in config.get("ablations", [])
+    )
+    return {"training": training, "probe": probe, "ablation": ablation}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=REPO / "config/config.yaml")
@@ -169,14 +213,13 @@ def main() -> None:
     torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
     peak = matmul_peak_gflops()
     tr = config["training"]
-    # job label: train/<activation>/<optimizer>/<depth>/<seed block>
+    # job label: train/<activation>/<optimizer>/lr<lr>/width<width>/<depth>/<seed block>
     label = train.job.str.split("/")
-    train["depth"] = label.str[3].astype(int)
-    n_models = label.str[4].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
-    data = config["dataset"]
-    n_train = data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
+    train["depth"] = label.str[-2].astype(int)
+    n_models = label.str[-1].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
+    n_train = n_train_samples(config)
     train["gflops"] = [
-        training_flops(TrainSpec(depth=d, width=tr["width"], steps=tr["steps"]), n_train) * k / w / 1e9
+        training_flops(TrainSpec(depth=d, width=training_widths(config)[0], steps=tr["steps"]), n_train) * k / w / 1e9
         for d, k, w in zip(train.depth, n_models, train.work_seconds)
     ]
     deepest = train[train.depth == train.depth.max()]
@@ -184,6 +227,16 @@ def main() -> None:
           f"(work CPU seconds), {deepest.gflops.mean() / peak:.2f} of the single-thread matmul peak "
           f"{peak:.1f} GFLOP/s measured now; by depth: "
           + ", ".join(f"{d}: {g:.0f}" for d, g in train.groupby("depth").gflops.mean().items()))
+    by_depth = train.groupby("depth").gflops.mean()
+    probe_jobs = timings[timings.job.str.startswith("probe/")]
+    flops = study_flops(config)
+    probe_gflops = flops["probe"] / probe_jobs.work_seconds.sum() / 1e9
+    limit_fraction = sum(flops.values()) / (cold_s * machine_cores * peak * 1e9)
+    print(f"against the machine: {sum(flops.values()) / 1e12:.2f} TFLOP of matmul work (training "
+          f"{flops['training'] / 1e12:.2f}, probe {flops['probe'] / 1e12:.2f}, ablations {flops['ablation'] / 1e12:.2f}); "
+          f"floor at the peak on {machine_cores} cores {sum(flops.values()) / (machine_cores * peak * 1e9):.0f} s; "
+          f"cold run {cold_s:.0f} s: limit_fraction {limit_fraction:.2f}; probe {probe_gflops:.1f} GFLOP/s "
+          f"({probe_gflops / peak:.2f} of peak)")
     train_span = train.finished_at.max() - train.started_at.min()
     sample, n_grid = naive_sample(config, args.naive_sample)
     naive_s, lines = run_naive(sample, args.cores)
@@ -209,9 +262,13 @@ def main() -> None:
     _, jobs = planned_jobs(workdir, more_path)
     n_cells = (len(config["training"]["activations"]) * len(config["training"]["optimizers"])
                * len(config["training"]["depths"]))
-    # one job per probe activation and per training cell hold the new seed; then
-    # aggregate x3, aggregate_timings, effective_config, figures, report, all
-    expected = len(config["probe"]["activations"]) + n_cells + 3 + 1 + 1 + 1 + 1 + 1
+    n_cells *= len(optimizer_lrs(config)) // len(config["training"]["optimizers"]) * len(training_widths(config))
+    n_probe = len(config["probe"]["activations"]) * len(probe_widths(config))
+    n_ablations = len(config.get("ablations", []))
+    # one job per probe activation x width, per training cell and per ablation hold the new seed;
+    # then aggregate (x3, +1 with ablations), aggregate_timings, effective_config, manifest,
+    # figures, report, all (theory depends on no seed)
+    expected = n_probe + n_cells + n_ablations + 3 + (1 if n_ablations else 0) + 1 + 1 + 1 + 1 + 1 + 1
     add_jobs = sum(jobs.values())
     add_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores))
     print(f"add one seed: {add_jobs} jobs planned (expected {expected}: {jobs}); ran in {add_s:.1f} s "
@@ -236,7 +293,9 @@ def main() -> None:
     print(
         f"speedup_vs_naive={speedup:.1f} efficiency={efficiency:.2f} noop_rerun_s={noop_s:.2f} "
         f"add_seed_jobs={add_jobs} add_seed_expected_jobs={expected} add_seed_s={add_s:.1f} "
-        f"report_s={report_s:.1f} dag_ms_per_job={dag_ms:.1f}"
+        f"report_s={report_s:.1f} dag_ms_per_job={dag_ms:.1f} limit_fraction={limit_fraction:.2f} "
+        + " ".join(f"peak_fraction_depth{d}={g / peak:.2f}" for d, g in by_depth.items())
+        + f" peak_fraction_probe={probe_gflops / peak:.2f}"
     )
 
 

@@ -226,3 +226,29 @@ def write_tables(
     if with_timings:
         timings_table().to_csv(directory / "timings.csv", index=False)
     return directory
+
+
+#: (optimizer, init) -> the learning rate from which the init diverges in every seed (issue 13).
+SWEEP_BREAKS: dict[tuple[str, str], float] = {("adam", "large"): 0.1, ("sgd", "large"): 0.1, ("sgd", "he"): 1.0}
+
+
+def sweep_training_table(
+    lrs: Mapping[str, Iterable[float]] = {"adam": (0.001, 0.01, 0.1, 1.0), "sgd": (0.01, 0.1, 1.0, 10.0)},
+    breaks: Mapping[tuple[str, str], float] = SWEEP_BREAKS,
+    seeds: Iterable[int] = range(3),
+    widths: Iterable[int] = (64,),
+) -> pd.DataFrame:
+    """The lesson-like training runs at depth 2 repeated over learning rates (and widths); an init
+    diverges from its ``breaks`` learning rate on (zeros never improves, as in the lesson)."""
+    parts = []
+    for optimizer, values in lrs.items():
+        base = training_table(seeds=seeds, depths=(2,), optimizers=(optimizer,))
+        for lr in values:
+            for width in widths:
+                part = base.assign(lr=lr, width=width)
+                for (opt, init), start in breaks.items():
+                    if opt == optimizer and lr >= start:
+                        part = set_runs(part, {"init": init}, end_loss=math.nan, val_acc=math.nan,
+                                        diverged=True, diverged_step=10.0)
+                parts.append(part)
+    return pd.concat(parts, ignore_index=True)

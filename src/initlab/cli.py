@@ -103,8 +103,18 @@ def cmd_probe(args: argparse.Namespace) -> None:
         from initlab.engine.probe import probe_grid
         from initlab.study.tables import PROBE_COLUMNS, write_csv
 
-        rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
         write_csv(args.out, PROBE_COLUMNS, rows)
+        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import probe_job_keys
+
+        check_job_output(
+            args.out, "signal_probe", probe_job_keys(args.seeds, args.activation, args.inits, args.depths, args.width)
+        )
 
     _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
 
@@ -119,17 +129,104 @@ def cmd_train(args: argparse.Namespace) -> None:
         from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
         from initlab.engine.train import train_cell
 
-        rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
         write_csv(args.out, TRAINING_COLUMNS, rows)
         write_csv(args.curves, CURVE_COLUMNS, curves)
+        # Before exiting: both files hold exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import curve_job_keys, training_job_keys
 
-    _timed(args, f"train/{args.activation}/{args.optimizer}/{args.depth}/{format_seeds(args.seeds)}", work)
+        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
+        check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
+
+    # The label names every job axis: learning rate and width are axes too (config lists).
+    label = f"train/{args.activation}/{args.optimizer}/lr{args.lr:g}/width{args.width}/{args.depth}/{format_seeds(args.seeds)}"
+    _timed(args, label, work)
+
+
+def cmd_ablate(args: argparse.Namespace) -> None:
+    from initlab.engine.train import TrainSpec
+
+    spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps)
+
+    def work() -> None:
+        from initlab.engine.ablation import ablate_cell
+        from initlab.engine.data import load_split
+        from initlab.study.tables import ABLATION_COLUMNS, write_csv
+
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows = ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds)
+        write_csv(args.out, ABLATION_COLUMNS, rows)
+        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
+        from initlab.study.completeness import check_job_output
+        from initlab.study.expected import ablation_job_keys
+
+        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        check_job_output(args.out, "ablation", ablation_job_keys(*cell, args.init_a, args.init_b))
+
+    job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
+    _timed(args, job, work)
+
+
+def cmd_theory(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.study.tables import THEORY_COLUMNS, write_csv
+        from initlab.study.theory import theory_grid
+
+        write_csv(args.out, THEORY_COLUMNS, theory_grid(args.activations, args.inits, args.depths, args.width))
+
+    _timed(args, "theory", work)
+
+
+def cmd_theory_start(args: argparse.Namespace) -> None:
+    def work() -> None:
+        from initlab.engine.data import load_split
+        from initlab.study.tables import THEORY_START_COLUMNS, write_csv
+        from initlab.study.theory import moon_start_grid
+
+        rows = moon_start_grid(load_split(args.data).x_train, args.activations, args.inits, args.depths, args.width)
+        write_csv(args.out, THEORY_START_COLUMNS, rows)
+
+    _timed(args, "theory_start", work)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from initlab.study.aggregate import aggregate
 
-    aggregate(args.table, args.inputs, args.out)
+    config = None
+    if args.config:
+        import json
+
+        config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    aggregate(args.table, args.inputs, args.out, config=config)
+
+
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from initlab.study.manifest import write_manifest
+
+    manifest = write_manifest(args.tables, args.config, args.out)
+    rows = ", ".join(f"{name} {entry['rows']}/{entry['rows_expected']}" for name, entry in manifest["tables"].items())
+    print(f"initlab manifest: rows found/expected: {rows}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from initlab.study.manifest import verify
+
+    differences = verify(args.results)
+    for line in differences:
+        print(f"initlab verify: {line}", file=sys.stderr)
+    if differences:
+        print(f"initlab verify: {args.results} does NOT match its manifest and config ({len(differences)} difference(s))",
+              file=sys.stderr)
+        return 1
+    print(f"initlab verify: {args.results} matches its manifest and config: every table complete, every byte as recorded")
+    return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
@@ -163,8 +260,43 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return exit_status(comparison, args.require_identical)
 
 
+def cmd_inspect(args: argparse.Namespace) -> None:
+    """``initlab inspect FILE.py:FACTORY``: the signal probe and init check on a user's model."""
+    from initlab.engine.inspect import InspectError, inspect
+    from initlab.engine.usermodel import build_model, load_inputs, parse_shape, random_inputs
+    from initlab.report.inspect_text import format_terminal, write_json, write_layers_csv
+
+    _set_threads(args.threads)
+    if (args.input_shape is None) == (args.inputs is None):
+        raise InspectError("give exactly one of --input-shape (e.g. 64,3,32,32) or --inputs FILE.pt")
+    inputs = random_inputs(parse_shape(args.input_shape), args.seed) if args.inputs is None else load_inputs(args.inputs)
+    model = build_model(args.model, args.seed)
+    started = time.perf_counter()
+    inspection = inspect(model, inputs, seed=args.seed)
+    source = f"--inputs {args.inputs}" if args.inputs else f"N(0, 1) inputs of shape {args.input_shape}"
+    title = f"initlab inspect {args.model}: {source}, seed {args.seed}"
+    print(format_terminal(inspection, title), end="")
+    if args.csv:
+        write_layers_csv(inspection, args.csv)
+    if args.json:
+        write_json(inspection, args.json, {"model": args.model, "inputs": source, "seed": args.seed})
+    if args.html:
+        from initlab.report.inspect_page import write_page
+
+        write_page(inspection, args.html, title)
+    print(f"inspected in {time.perf_counter() - started:.2f} s")
+
+
 def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+
+
+def _add_custom_inits(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--custom-inits",
+        default="{}",
+        help="JSON of the config's custom_inits ({name: {kind: ..., ...}}): makes those names valid --inits",
+    )
 
 
 def _add_timings(p: argparse.ArgumentParser) -> None:
@@ -202,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--seeds", type=_seeds, required=True, help="seed runs, e.g. 0-9 or 3_7_40-41")
     p.add_argument("--out", required=True)
+    _add_custom_inits(p)
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_probe)
@@ -219,15 +352,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_seeds, required=True)
     p.add_argument("--out", required=True, help="training rows CSV")
     p.add_argument("--curves", required=True, help="loss-curve rows CSV")
+    _add_custom_inits(p)
     _add_threads(p)
     _add_timings(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
-    p.add_argument("--table", required=True, help="signal_probe, training, curves or timings")
+    p = sub.add_parser("ablate", help="layer-swap ablation: init A everywhere but one layer of init B, each layer in turn")
+    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    p.add_argument("--init-a", required=True, help="the init of every other layer")
+    p.add_argument("--init-b", required=True, help="the init of the swapped layer")
+    p.add_argument("--depth", type=int, required=True)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--activation", required=True)
+    p.add_argument("--optimizer", required=True)
+    p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--seeds", type=_seeds, required=True)
+    p.add_argument("--out", required=True, help="ablation rows CSV")
+    _add_custom_inits(p)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_ablate)
+    p = sub.add_parser("theory", help="mean-field predictions for every probe layer (theory.csv)")
+    p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths")
+    p.add_argument("--width", type=int, required=True)
     p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_theory)
+
+    p = sub.add_parser("theory-start", help="MoonMLP's predicted logit std and start loss (theory_start.csv)")
+    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
+    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
+    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths (hidden layers)")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--out", required=True)
+    _add_threads(p)
+    _add_timings(p)
+    p.set_defaults(func=cmd_theory_start)
+
+    p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
+    p.add_argument("--table", required=True, help="signal_probe, training, curves, ablation or timings")
+    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--config", help="the study's validated config (results/config.json): check every row it promises is there once"
+    )
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("manifest", help="check every table against the config; write MANIFEST.json (rows, columns, SHA-256)")
+    p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
+    p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
+    p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("verify", help="re-check a results folder against its manifest and config (exit 1 if not)")
+    p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("figures", help="draw the report's figures from the tables")
     p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
@@ -252,14 +436,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser("inspect", help="signal probe, verdicts and init check on your own PyTorch model")
+    p.add_argument("model", help="FILE.py:FACTORY, a function returning the torch.nn.Module")
+    p.add_argument("--input-shape", help="random N(0, 1) inputs of this shape, e.g. 64,3,32,32")
+    p.add_argument("--inputs", help="inputs saved with torch.save: a tensor or a list of tensors")
+    p.add_argument("--seed", type=int, default=0, help="seeds the model's init, the inputs and the probe loss")
+    p.add_argument("--csv", help="write the per-layer table to this CSV file")
+    p.add_argument("--json", help="write everything (layers, verdicts, init checks) to this JSON file")
+    p.add_argument("--html", help="write a self-contained HTML page with the per-layer figures")
+    _add_threads(p)
+    p.set_defaults(func=cmd_inspect)
+
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        status = args.func(args)
+        code = args.func(args)
     except ValueError as err:
         print(f"initlab {args.command}: error: {err}", file=sys.stderr)
         return 2
-    return status or 0
+    return code or 0

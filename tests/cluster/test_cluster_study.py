@@ -41,7 +41,7 @@ PROFILE = REPO / "workflow/profiles/slurm"
 FAULTS = Path(__file__).with_name("faults.smk")
 TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
 # The workflow's local rules (localrules: in workflow/rules/*.smk) plus the test workflow's.
-LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "figures",
+LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "manifest", "figures",
                "report", "all", "all_with_flaky", "all_with_hold"}
 
 # A study small enough for the failure paths: one SLURM job each for lab_replay, probe, train.
@@ -226,10 +226,10 @@ def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -
     planned, group_jobs = dry_run(folder, config)
     remote = {(rule, wc) for rule, wc in planned if rule not in LOCAL_RULES}
     expected = expected_submissions(remote)
-    # quick.yaml, one seed per job: 16 train + 6 probe + 1 lab_replay jobs would be 23 sbatch
-    # calls; grouped (train: 8, probe: 10 per group) they are 2 + 1 + 1.
-    assert len(remote) == 23
-    assert expected == 4
+    # quick.yaml, one seed per job: 16 train + 4 ablation + 6 probe + 1 lab_replay jobs would be
+    # 27 sbatch calls; grouped (train and ablation: 8, probe: 10 per group) they are 3 + 1 + 1.
+    assert len(remote) == 27
+    assert expected == 5
     assert sum(group_jobs.values()) + sum(1 for r, _ in remote if r not in profile()["groups"]) == expected
 
     start = time.monotonic()

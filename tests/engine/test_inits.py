@@ -117,3 +117,86 @@ def test_unknown_init_names_the_value_and_the_valid_ones():
 def test_linear_layers_in_forward_order():
     model = build_probe_net(3, 5, "relu", generator(0))
     assert [layer.in_features for layer in linear_layers(model)] == [32, 5, 5]
+
+
+# ---- parametric kinds and custom inits (issue 13) -------------------------------------------
+
+from initlab.engine.inits import custom_inits  # noqa: E402
+
+# A config-defined scheme equal to a built-in must draw bit-identical weights: one code path.
+SAME_AS_BUILTIN = {
+    "tiny": {"kind": "normal", "std": 0.01},
+    "large": {"kind": "normal", "std": 1},
+    "lecun": {"kind": "fan_in", "scale": 1},
+    "he": {"kind": "fan_in", "scale": 2, "distribution": "normal"},
+    "he_uniform": {"kind": "fan_in", "scale": 2, "distribution": "uniform"},
+    "xavier": {"kind": "fan_avg", "scale": 1},
+    "xavier_uniform": {"kind": "fan_avg", "scale": 1, "distribution": "uniform"},
+    "orthogonal": {"kind": "scaled", "base": "orthogonal", "factor": 1},
+}
+
+
+@pytest.mark.parametrize("builtin", sorted(SAME_AS_BUILTIN))
+def test_custom_init_equal_to_a_builtin_draws_bit_identical_weights(builtin):
+    with custom_inits({"mine": SAME_AS_BUILTIN[builtin]}):
+        for activation in ("relu", "tanh"):
+            mine, theirs = _weight("mine", activation, 4), _weight(builtin, activation, 4)
+            assert torch.equal(mine, theirs)
+    assert "mine" not in INITS  # the registry is restored after the block
+
+
+def test_builtins_equal_direct_nn_init_calls():
+    """The parametric kinds reproduce the direct torch calls the built-ins used to make."""
+    direct = {
+        "tiny": lambda w, g: nn.init.normal_(w, 0.0, 0.01, generator=g),
+        "he": lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=g),
+        "he_uniform": lambda w, g: nn.init.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu", generator=g),
+        "xavier": lambda w, g: nn.init.xavier_normal_(w, generator=g),
+        "xavier_uniform": lambda w, g: nn.init.xavier_uniform_(w, generator=g),
+        "lecun": lambda w, g: nn.init.normal_(w, 0.0, 1.0 / math.sqrt(w.shape[1]), generator=g),
+    }
+    for name, call in direct.items():
+        w = torch.empty(FAN_OUT, FAN_IN)
+        call(w, generator(4))
+        assert torch.equal(_weight(name, "relu", 4), w), name
+
+
+def test_scaled_init_multiplies_the_base_draw_and_json_reaches_the_registry():
+    with custom_inits('{"he07": {"kind": "scaled", "base": "he", "factor": 0.7}}') as schemes:
+        assert [s.name for s in schemes] == ["he07"]
+        assert torch.equal(_weight("he07"), _weight("he") * 0.7)
+        assert get_init("he07").weight_variance(FAN_IN, FAN_OUT, get_activation("relu")) == pytest.approx(0.49 * 2 / FAN_IN)
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"kind": "normal", "std": 0.05},
+        {"kind": "uniform", "bound": 0.1},
+        {"kind": "fan_out", "scale": 2.0},
+        {"kind": "fan_avg", "scale": 3.0, "distribution": "uniform"},
+        {"kind": "orthogonal", "gain": 1.5},
+    ],
+)
+def test_custom_init_variance_method_matches_its_draw(definition):
+    with custom_inits({"mine": definition}):
+        scheme = get_init("mine")
+        expected = scheme.weight_variance(FAN_IN, FAN_OUT, get_activation("relu"))
+        assert _weight("mine").var().item() == pytest.approx(expected, rel=0.05)
+        assert scheme.bias_variance(FAN_IN, FAN_OUT) == 0.0
+
+
+def test_every_builtin_has_the_variance_methods():
+    act = get_activation("tanh")
+    for name, scheme in INITS.items():
+        v = scheme.weight_variance(FAN_IN, FAN_OUT, act)
+        assert (v is None) == (name == "lsuv")
+        assert scheme.bias_variance(FAN_IN, FAN_OUT) == (pytest.approx(1 / (3 * FAN_IN)) if name == "default" else 0.0)
+    assert INITS["orthogonal"].weight_variance(FAN_IN, FAN_OUT, act) == pytest.approx(act.gain() ** 2 / FAN_IN)
+
+
+def test_custom_init_with_a_builtin_name_is_refused():
+    with pytest.raises(ValueError, match="'tiny' is a built-in init"):
+        with custom_inits({"tiny": {"kind": "normal", "std": 0.05}}):
+            pass
+    assert INITS["tiny"].spec.kind == "normal"

@@ -13,7 +13,7 @@ import synthetic as syn
 from initlab.report import answers, figures, render as report
 from initlab import cli
 SECTION_IDS = (
-    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth",
+    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth", "theory",
     "training", "comparing-seeds", "evidence-to-keep", "provenance",
 )
 
@@ -55,13 +55,13 @@ def test_report_is_self_contained(page):
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page)
     assert "<script" not in page and "<link" not in page
     images = re.findall(r'<img\s+src="([^"]*)"', page)
-    assert len(images) == len(figures.FIGURES)
+    assert len(images) == len(figures.FIGURES) - len(figures.SWEEP_FIGURES)  # no sweep in these tables
     assert all(src.startswith("data:image/png;base64,") for src in images)
 
 
 def test_every_figure_is_placed_in_a_section():
     placed = [name for names in report.SECTION_FIGURES.values() for name in names]
-    assert sorted(placed) == sorted(figures.FIGURES)
+    assert sorted(placed + list(figures.SWEEP_FIGURES)) == sorted(figures.FIGURES)  # sweeps: their own sections
 
 
 def test_answer_sentences_are_the_computed_ones(page):

@@ -11,7 +11,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from initlab.engine.activations import ACTIVATIONS
-from initlab.study.configcheck import explain_validation_error
+from initlab.engine.initspec import KINDS
+from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.engine.inits import INITS
 from initlab.engine.train import OPTIMIZERS
 
@@ -35,16 +36,20 @@ def _error(config, schema_path) -> str:
 def test_schema_names_are_the_library_registries(repo):
     schema = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())
     props = schema["properties"]
-    assert set(props["inits"]["items"]["enum"]) == set(INITS)
-    assert set(props["inits"]["default"]) == set(INITS)
+    assert set(props["inits"]["default"]) == set(INITS)  # names are checked by check_study (custom_inits)
+    assert set(props["custom_inits"]["additionalProperties"]["properties"]["kind"]["enum"]) == {
+        k for k, kind in KINDS.items() if kind.configurable
+    }
     for section in ("probe", "training"):
         assert set(props[section]["properties"]["activations"]["items"]["enum"]) == set(ACTIVATIONS)
     assert set(props["training"]["properties"]["optimizers"]["properties"]) == set(OPTIMIZERS)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "quick.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "quick.yaml", "sweep.yaml"])
 def test_shipped_configs_validate(repo, schema_path, name):
-    validate(yaml.safe_load((repo / "config" / name).read_text()), schema_path)
+    config = yaml.safe_load((repo / "config" / name).read_text())
+    validate(config, schema_path)
+    check_study(config)
 
 
 def test_empty_config_gets_the_default_study(schema_path, default_config):
@@ -66,12 +71,19 @@ def _with(config, path, value):
     "path, value, expected",
     [
         (("probe", "activations"), ["relu", "swish"], "probe.activations[1] = 'swish' is not allowed; expected one of relu, tanh"),
-        (("inits",), ["he", "glorot"], "inits[1] = 'glorot' is not allowed; expected one of default, zeros"),
         (("training", "optimizers"), {"rmsprop": 0.1}, "unknown key(s) 'rmsprop' in training.optimizers; allowed: only the keys adam, sgd"),
         (("training", "depths"), [2, 0], "training.depths[1] = 0 is not allowed; expected a number >= 1"),
         (("probe", "width"), 0, "probe.width = 0 is not allowed; expected a number >= 1"),
         (("training", "optimizers", "sgd"), 0, "training.optimizers.sgd = 0 is not allowed; expected a number > 0"),
         (("training", "optimizers", "adam"), -0.01, "training.optimizers.adam = -0.01 is not allowed; expected a number > 0"),
+        (("training", "optimizers", "adam"), [0.01, 0], "training.optimizers.adam[1] = 0 is not allowed; expected a number > 0"),
+        (("training", "optimizers", "adam"), [], "training.optimizers.adam = [] is not allowed; expected a list of at least 1"),
+        (("training", "optimizers", "sgd"), [0.1, 0.1], "training.optimizers.sgd = [0.1, 0.1] is not allowed; expected a list without repeated"),
+        (("training", "optimizers", "sgd"), "fast", "training.optimizers.sgd = 'fast' is not allowed; expected a value of type number or array"),
+        (("training", "width"), [16, 0], "training.width[1] = 0 is not allowed; expected a number >= 1"),
+        (("probe", "width"), [], "probe.width = [] is not allowed; expected a list of at least 1"),
+        (("probe", "width"), 12.5, "probe.width = 12.5 is not allowed; expected a value of type integer or array"),
+        (("custom_inits",), {"mine": {"kind": "cauchy"}}, "custom_inits.mine.kind = 'cauchy' is not allowed; expected one of normal, uniform"),
         (("training", "steps"), 0, "training.steps = 0 is not allowed; expected a number >= 1"),
         (("seeds",), [0, 1.5], "seeds[1] = 1.5 is not allowed; expected a value of type integer"),
         (("seeds",), ["a"], "seeds[0] = 'a' is not allowed; expected a value of type integer"),
@@ -121,3 +133,56 @@ def test_workflow_stops_on_malformed_yaml(repo, tmp_path):
     # Snakemake reads --configfile before the workflow's code runs, so this message is its own.
     assert "Config file is not valid JSON or YAML" in run.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("training", "optimizers"), {"adam": [0.001, 0.01, 0.1], "sgd": 0.1}),
+        (("training", "optimizers"), {"adam": 0.01, "sgd": [0.1]}),
+        (("training", "width"), [16, 64, 256]),
+        (("training", "width"), 32),
+        (("probe", "width"), [16, 512]),
+        (("custom_inits",), {"n005": {"kind": "normal", "std": 0.05}, "he07": {"kind": "scaled", "base": "he", "factor": 0.7}}),
+    ],
+)
+def test_new_keys_accept_scalar_and_list_forms(schema_path, default_config, path, value):
+    config = _with(default_config, path, value)
+    validate(config, schema_path)
+    check_study(config)
+
+
+@pytest.mark.parametrize(
+    "custom, inits, expected",
+    [
+        ({}, ["he", "glorot"], "invalid config: inits[1] = 'glorot' is not allowed; expected one of default, zeros"),
+        ({"n005": {"kind": "normal", "std": 0.05}}, ["he", "n01"], "inits[1] = 'n01' is not allowed; expected one of default"),
+        ({"tiny": {"kind": "normal", "std": 0.05}}, ["he"], "invalid config: custom_inits.tiny: the name 'tiny' is a built-in init"),
+        ({"x": {"kind": "normal", "std": 0}}, ["x"], "invalid config: custom_inits.x.std = 0 is not allowed; expected a number > 0"),
+        ({"x": {"kind": "scaled", "base": "he", "factor": -1}}, ["x"], "custom_inits.x.factor = -1 is not allowed; expected a number > 0"),
+        ({"x": {"kind": "cauchy"}}, ["x"], "invalid config: custom_inits.x.kind = 'cauchy' is not allowed"),
+    ],
+)
+def test_init_names_and_custom_inits_are_checked_after_the_schema(schema_path, default_config, custom, inits, expected):
+    config = default_config | {"custom_inits": custom, "inits": inits}
+    with pytest.raises(ValueError) as err:
+        check_study(config)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_workflow_refuses_a_custom_init_before_any_job(repo, tmp_path):
+    run = _snakemake(repo, tmp_path, "custom_inits:\n  large: {kind: normal, std: 2}\ninits: [he, large]\n")
+    assert run.returncode != 0
+    assert "invalid config: custom_inits.large: the name 'large' is a built-in init; choose another name" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_an_ablation_init_must_be_known():
+    from initlab.study.configcheck import check_study
+
+    config = {"inits": ["he"], "custom_inits": {}, "ablations": [{"init_a": "he", "init_b": "glorot"}]}
+    with pytest.raises(ValueError, match=r"^invalid config: ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of "):
+        check_study(config)
+    custom = {"mine": {"kind": "normal", "std": 0.05}}
+    check_study({"inits": ["he"], "custom_inits": custom, "ablations": [{"init_a": "he", "init_b": "mine"}]})

@@ -12,8 +12,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 SECTION_IDS = [
-    "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
-    "signal-through-depth", "training", "comparing-seeds", "evidence-to-keep", "provenance",
+    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
+    "signal-through-depth", "theory", "training", "comparing-seeds", "evidence-to-keep", "provenance",
 ]
 
 
@@ -27,13 +27,17 @@ def quick_config() -> dict:
     return yaml.safe_load((REPO / "config/quick.yaml").read_text())
 
 
-def snakemake(folder: Path, config: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """``snakemake ARGS --configfile CONFIG`` run in ``folder`` with the repository's Snakefile."""
-    cmd = [
+def snakemake_command(folder: Path, config: Path, *args: str) -> list[str]:
+    """The command line of ``snakemake ARGS --configfile CONFIG`` in ``folder`` with the repository's Snakefile."""
+    return [
         sys.executable, "-m", "snakemake", *args,
         "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder), "--configfile", str(config),
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def snakemake(folder: Path, config: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``snakemake ARGS --configfile CONFIG`` run in ``folder`` with the repository's Snakefile."""
+    return subprocess.run(snakemake_command(folder, config, *args), capture_output=True, text=True, timeout=timeout)
 
 
 def planned_jobs(folder: Path, config: Path, *targets: str) -> dict[str, int]:

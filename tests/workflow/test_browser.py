@@ -75,3 +75,60 @@ def test_screenshot_is_not_blank(study, chromium, tmp_path):
     image = Image.open(shot).convert("L")
     lo, hi = image.getextrema()
     assert hi - lo > 100  # text and figures, not an empty page
+
+
+# --------------------------------------------------------------------------
+# Layout at a reader's window width (issue 15): tables fit the text column
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report_100_seeds(tmp_path_factory):
+    """A report from synthetic tables with 100 seeds and all eleven built-in inits."""
+    import synthetic as syn
+    from initlab import cli
+    from initlab.report import answers
+
+    base = tmp_path_factory.mktemp("seeds100")
+    seeds, inits = range(100), answers.INIT_ORDER
+    training = syn.training_table(seeds=seeds, inits=inits)
+    probe = syn.signal_probe_table(seeds=seeds, inits=inits, depths=(2, 8, 20))
+    tables = syn.write_tables(base / "tables", seeds=seeds, training=training, signal_probe=probe)
+    (base / "config.json").write_text('{"study": "synthetic, 100 seeds"}', encoding="utf-8")
+    assert cli.main(["figures", "--tables", str(tables), "--out", str(base / "figures")]) == 0
+    assert cli.main(["report", "--tables", str(tables), "--figures", str(base / "figures"),
+                     "--config", str(base / "config.json"), "--out", str(base / "report.html")]) == 0
+    return base / "report.html"
+
+
+def test_quick_study_tables_fit_the_column_at_1280_px(study, chromium, tmp_path):
+    from tests.workflow.layout import layout_problems, measure_layout
+
+    folder, _, _ = study
+    layout = measure_layout(chromium, FLAGS, folder / "results/report.html", tmp_path)
+    assert layout["tables"] and layout["column"] < layout["viewport"]
+    assert layout_problems(layout) == []
+
+
+def test_100_seed_report_reads_at_1280_px(report_100_seeds, chromium, tmp_path):
+    """Every summary on screen without scrolling sideways; the per-seed detail stays complete."""
+    from tests.workflow.layout import layout_problems, measure_layout
+
+    layout = measure_layout(chromium, FLAGS, report_100_seeds, tmp_path)
+    assert layout_problems(layout) == []
+    html = report_100_seeds.read_text(encoding="utf-8")
+    assert "seed 99" not in html  # no column per seed
+    detail = html.split("End loss in every seed (one row per seed)")[1].split("</table>")[0]
+    assert detail.count("<tr") == 1 + 100  # header + one row per seed
+
+
+def test_layout_check_catches_a_table_that_grows_across(report_100_seeds, chromium, tmp_path):
+    """The check has teeth: a table with a column per seed, shown open, is reported."""
+    from tests.workflow.layout import layout_problems, measure_layout
+
+    wide = "<table class='data'><tr>" + "".join(f"<td>0.0{s:03d}</td>" for s in range(100)) + "</tr></table>"
+    page = tmp_path / "wide.html"
+    page.write_text(report_100_seeds.read_text(encoding="utf-8").replace(
+        '<section id="comparing-seeds">', f'<section id="comparing-seeds"><h3>wide</h3><div class="scroll">{wide}</div>'))
+    problems = layout_problems(measure_layout(chromium, FLAGS, page, tmp_path))
+    assert len(problems) == 1 and "comparing-seeds: 'wide'" in problems[0]

@@ -62,9 +62,11 @@ def test_adding_a_seed_runs_only_its_jobs(study, tmp_path):
     assert jobs == {
         "probe": 3,  # the new block "10", one per probe activation
         "train": 8,  # the new block "10", one per training cell
-        "aggregate": 3,
+        "ablation": 2,  # the new block "10", one per configured ablation
+        "aggregate": 4,
         "aggregate_timings": 1,
         "effective_config": 1,
+        "manifest": 1,
         "figures": 1,
         "report": 1,
         "all": 1,
@@ -97,3 +99,22 @@ def test_snakemake_own_report(study):
 def test_lint_is_clean(tmp_path):
     run = snakemake(tmp_path, REPO / "config/quick.yaml", "--lint")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ablation_all_a_and_all_b_are_the_training_rows_to_the_bit(study):
+    """The quick study runs the default ablations: their all-A and all-B rows print the very
+    numbers of training.csv's rows of A and B (same seeds, same weights)."""
+    folder, _, _ = study
+    ablation = pd.read_csv(folder / "results/tables/ablation.csv", dtype=str)
+    training = pd.read_csv(folder / "results/tables/training.csv", dtype=str)
+    cell = ["seed", "depth", "width", "activation", "optimizer", "lr", "steps"]
+    values = ["start_loss", "end_loss", "val_acc", "diverged", "diverged_step"]
+    assert len(ablation.groupby(["init_a", "init_b", "activation"])) == 2
+    for variant, init_col in (("all_a", "init_a"), ("all_b", "init_b")):
+        ends = ablation[ablation["variant"] == variant].rename(columns={init_col: "init"})
+        joined = ends.merge(training, on=[*cell, "init"], suffixes=("", "_train"), validate="one_to_one")
+        assert len(joined) == len(ends) > 0
+        for col in values:
+            assert (joined[col].fillna("") == joined[f"{col}_train"].fillna("")).all(), (variant, col)
+    html = (folder / "results/report.html").read_text()
+    assert 'id="claim-exercise-2"' in html and "Layer-swap ablation (tanh, depth 2" in html

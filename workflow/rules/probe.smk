@@ -4,14 +4,15 @@
 
 rule probe:
     output:
-        table="results/probe/{activation}/seeds_{seeds}.csv",
-        timings="results/timings/probe/{activation}/seeds_{seeds}.csv",
+        table="results/probe/{activation}{widthdir}/seeds_{seeds}.csv",
+        timings="results/timings/probe/{activation}{widthdir}/seeds_{seeds}.csv",
     params:
         inits=INITS,
         depths=",".join(map(str, PROBE["depths"])),
-        width=PROBE["width"],
+        width=probe_width,
+        custom_inits=CUSTOM_INITS,
     log:
-        "results/logs/probe/{activation}/seeds_{seeds}.log",
+        "results/logs/probe/{activation}{widthdir}/seeds_{seeds}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -21,4 +22,5 @@ rule probe:
     shell:
         "initlab probe --threads {threads} --activation {wildcards.activation} "
         "--inits {params.inits} --depths {params.depths} --width {params.width} "
-        "--seeds {wildcards.seeds} --out {output.table} --timings {output.timings} > {log} 2>&1"
+        "--custom-inits {params.custom_inits:q} --seeds {wildcards.seeds} "
+        "--out {output.table} --timings {output.timings} > {log} 2>&1"

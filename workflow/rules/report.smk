@@ -4,6 +4,7 @@
 localrules:
     effective_config,
     aggregate,
+    manifest,
     aggregate_timings,
     figures,
     report,
@@ -28,7 +29,8 @@ rule effective_config:
 
 rule aggregate:
     input:
-        table_inputs,
+        jobs=table_inputs,
+        config="results/config.json",
     output:
         report(
             "results/tables/{table}.csv",
@@ -37,7 +39,7 @@ rule aggregate:
             labels={"table": "{table}"},
         ),
     wildcard_constraints:
-        table="signal_probe|training|curves",
+        table="signal_probe|training|curves|ablation",
     log:
         "results/logs/aggregate/{table}.log",
     threads: 1
@@ -47,7 +49,8 @@ rule aggregate:
     conda:
         "../../environment.yml"
     shell:
-        "initlab aggregate --table {wildcards.table} --out {output} {input} > {log} 2>&1"
+        "initlab aggregate --table {wildcards.table} --config {input.config} --out {output} "
+        "{input.jobs} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule aggregate_timings:
@@ -69,8 +72,30 @@ rule aggregate_timings:
 
 TABLES = expand(
     "results/tables/{table}.csv",
-    table=["signal_probe", "training", "curves", "lab_reproduction"],
+    table=["signal_probe", "training", "curves", "lab_reproduction", "theory", "theory_start"],
 )
+
+
+# Every table checked against the config once more, then fingerprinted: the report shows the
+# manifest, and `initlab verify results` re-checks a results folder against it.
+rule manifest:
+    input:
+        tables=TABLES,
+        ablation=ABLATION_TABLE,
+        config="results/config.json",
+    output:
+        "results/tables/MANIFEST.json",
+    log:
+        "results/logs/manifest.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab manifest --tables results/tables --config {input.config} --out {output} "
+        "> {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
 rule figures:
@@ -100,9 +125,11 @@ rule figures:
 rule report:
     input:
         tables=TABLES,
+        ablation=ABLATION_TABLE,
         figures="results/figures",
         config="results/config.json",
         timings="results/timings.csv",
+        manifest="results/tables/MANIFEST.json",
     output:
         report(
             "results/report.html",

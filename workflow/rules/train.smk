@@ -6,17 +6,18 @@ rule train:
     input:
         data="results/data/moons.npz",
     output:
-        table="results/train/{activation}/{optimizer}/depth{depth}/training_seeds_{seeds}.csv",
-        curves="results/train/{activation}/{optimizer}/depth{depth}/curves_seeds_{seeds}.csv",
-        timings="results/timings/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.csv",
+        table="results/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/training_seeds_{seeds}.csv",
+        curves="results/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/curves_seeds_{seeds}.csv",
+        timings="results/timings/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/seeds_{seeds}.csv",
     params:
         inits=INITS,
         lr=optimizer_lr,
-        width=TRAINING["width"],
+        width=train_width,
+        custom_inits=CUSTOM_INITS,
         steps=TRAINING["steps"],
         curve_stride=TRAINING["curve_stride"],
     log:
-        "results/logs/train/{activation}/{optimizer}/depth{depth}/seeds_{seeds}.log",
+        "results/logs/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/seeds_{seeds}.log",
     threads: 1
     resources:
         mem_mb=1500,
@@ -27,5 +28,6 @@ rule train:
         "initlab train --threads {threads} --data {input.data} --depth {wildcards.depth} "
         "--width {params.width} --activation {wildcards.activation} "
         "--optimizer {wildcards.optimizer} --lr {params.lr} --steps {params.steps} "
-        "--curve-stride {params.curve_stride} --inits {params.inits} --seeds {wildcards.seeds} "
+        "--curve-stride {params.curve_stride} --inits {params.inits} "
+        "--custom-inits {params.custom_inits:q} --seeds {wildcards.seeds} "
         "--out {output.table} --curves {output.curves} --timings {output.timings} > {log} 2>&1"

@@ -6,21 +6,32 @@ That rule is what makes a stacked run draw exactly the same weights as a lone ru
 the study seed every configuration on its own (see ``initlab.engine.seeding``).
 
 Biases are zeroed by every scheme except ``default``, as in the lesson.
+
+Every scheme is an instance of a parametric *kind* (``initlab.engine.initspec``): ``tiny`` is
+``normal`` with std 0.01, ``he`` is ``fan_in`` with variance 2/fan_in, and so on. Built-in and
+config-defined (``custom_inits``) schemes take one code path, :data:`KIND_DRAWS`; the built-ins'
+weights are bit-identical to the direct ``nn.init`` calls they replaced (tests/engine/test_inits.py).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from initlab.engine import initspec
 from initlab.engine.activations import Activation
+from initlab.engine.initspec import BUILTIN_SPECS, InitSpec, parse_custom_init
 from initlab.engine.registry import lookup
 
-LayerInit = Callable[[torch.Tensor, Activation, torch.Generator], None]
+#: One kind's draw: (weight, activation, generator, the spec's parameters) -> None, in place.
+KindDraw = Callable[[torch.Tensor, Activation, torch.Generator, Mapping[str, Any]], None]
 
 # LSUV (Mishkin & Matas 2015): stop rescaling a layer once its output variance is this close to 1 ...
 LSUV_TOLERANCE = 0.1
@@ -45,45 +56,48 @@ def default_linear_init(layer: nn.Linear, generator: torch.Generator) -> None:
     nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
-def _zeros(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.zeros_(w)
+def _fan_std(w: torch.Tensor, mode: str, scale: float) -> float:
+    """Std of variance ``scale / fan``, computed exactly as torch's xavier/kaiming calls compute it.
+
+    The arithmetic (not just the value) matches: ``he`` = ``kaiming_normal_``'s
+    ``sqrt(2) / sqrt(fan_in)``, ``xavier`` = ``xavier_normal_``'s ``1.0 * sqrt(2 / (fan_in + fan_out))``,
+    ``lecun`` = ``1 / sqrt(fan_in)``; so the built-ins defined through this kind draw bit-identical weights.
+    """
+    fan_out, fan_in = w.shape
+    if mode == "fan_avg":
+        return math.sqrt(scale) * math.sqrt(2.0 / float(fan_in + fan_out))
+    return math.sqrt(scale) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
-def _tiny(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.normal_(w, 0.0, 0.01, generator=g)
+def _draw_fan(mode: str) -> KindDraw:
+    def draw(w: torch.Tensor, act: Activation, g: torch.Generator, p: Mapping[str, Any]) -> None:
+        std = _fan_std(w, mode, p["scale"])
+        if p.get("distribution", "normal") == "uniform":
+            bound = math.sqrt(3.0) * std  # U(+-sqrt(3) std) has variance std^2 (torch's own formula)
+            nn.init.uniform_(w, -bound, bound, generator=g)
+        else:
+            nn.init.normal_(w, 0.0, std, generator=g)
+
+    return draw
 
 
-def _large(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.normal_(w, 0.0, 1.0, generator=g)
+def _draw_scaled(w: torch.Tensor, act: Activation, g: torch.Generator, p: Mapping[str, Any]) -> None:
+    base = BUILTIN_SPECS[p["base"]]
+    KIND_DRAWS[base.kind](w, act, g, base.p)
+    w.mul_(p["factor"])
 
 
-def _xavier(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.xavier_normal_(w, generator=g)
-
-
-def _xavier_uniform(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.xavier_uniform_(w, generator=g)
-
-
-def _he(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    # The lesson's call: He/Kaiming for ReLU whatever the activation, which is the point of Exercise 2.
-    nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=g)
-
-
-def _he_uniform(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu", generator=g)
-
-
-def _lecun(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.normal_(w, 0.0, 1.0 / math.sqrt(w.shape[1]), generator=g)
-
-
-def _orthogonal(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.orthogonal_(w, gain=act.gain(), generator=g)
-
-
-def _orthonormal(w: torch.Tensor, act: Activation, g: torch.Generator) -> None:
-    nn.init.orthogonal_(w, gain=1.0, generator=g)
+#: How each kind of ``initlab.engine.initspec.KINDS`` draws one weight matrix (in place, from ``g``).
+#: ``default`` has none (PyTorch's own draw is kept); ``lsuv`` draws orthonormal, then rescales on data.
+KIND_DRAWS: dict[str, KindDraw] = {
+    "zeros": lambda w, act, g, p: nn.init.zeros_(w),
+    "normal": lambda w, act, g, p: nn.init.normal_(w, 0.0, p["std"], generator=g),
+    "uniform": lambda w, act, g, p: nn.init.uniform_(w, -p["bound"], p["bound"], generator=g),
+    **{mode: _draw_fan(mode) for mode in ("fan_in", "fan_out", "fan_avg")},
+    "orthogonal": lambda w, act, g, p: nn.init.orthogonal_(w, gain=p.get("gain", act.gain()), generator=g),
+    "scaled": _draw_scaled,
+    "lsuv": lambda w, act, g, p: nn.init.orthogonal_(w, gain=1.0, generator=g),
+}
 
 
 def lsuv_rescale(model: nn.Sequential, batch: torch.Tensor) -> list[float]:
@@ -112,12 +126,29 @@ def lsuv_rescale(model: nn.Sequential, batch: torch.Tensor) -> list[float]:
 
 @dataclass(frozen=True)
 class InitScheme:
-    """A named initialization: how each Linear weight is drawn, and whether data rescales it after."""
+    """A named initialization: an :class:`~initlab.engine.initspec.InitSpec` (kind + parameters).
+
+    Built-in and config-defined (``custom_inits``) schemes are the same thing and take the same
+    code path: the kind's draw from :data:`KIND_DRAWS`, biases zeroed (except ``default``), and
+    for ``lsuv`` the data rescaling after.
+    """
 
     name: str
     description: str
-    weight_init: LayerInit | None  # None: keep PyTorch's default draw (weights and biases)
-    data_dependent: bool = False  # True: rescaled on a data batch after the weight draw (LSUV)
+    spec: InitSpec
+
+    @property
+    def data_dependent(self) -> bool:
+        """True: rescaled on a data batch after the weight draw (LSUV)."""
+        return self.spec.kind == "lsuv"
+
+    def weight_variance(self, fan_in: int, fan_out: int, activation: Activation) -> float | None:
+        """Var of one weight entry as the scheme draws it; None when data-dependent (lsuv)."""
+        return initspec.weight_variance(self.spec, fan_in, fan_out, activation)
+
+    def bias_variance(self, fan_in: int, fan_out: int) -> float:
+        """Var of one bias entry: 1/(3 fan_in) for ``default`` (PyTorch's U(+-1/sqrt(fan_in))), else 0."""
+        return initspec.bias_variance(self.spec, fan_in, fan_out)
 
     def apply(
         self,
@@ -127,41 +158,61 @@ class InitScheme:
         batch: torch.Tensor | None = None,
     ) -> None:
         """Initialize ``model`` in place (weights in layer order, then biases zeroed)."""
-        if self.weight_init is None:
-            return
+        if self.spec.kind == "default":
+            return  # keep PyTorch's default draw (weights and biases)
         if self.data_dependent and batch is None:
             raise ValueError(f"init {self.name!r} needs a data batch")
+        draw, params = KIND_DRAWS[self.spec.kind], self.spec.p
         with torch.no_grad():
             for layer in linear_layers(model):
-                self.weight_init(layer.weight, activation, generator)
+                draw(layer.weight, activation, generator, params)
                 nn.init.zeros_(layer.bias)
         if self.data_dependent:
             lsuv_rescale(model, batch)
 
 
-INITS: dict[str, InitScheme] = {
-    s.name: s
-    for s in (
-        InitScheme("default", "PyTorch's nn.Linear default (kaiming_uniform a=sqrt(5), uniform bias)", None),
-        InitScheme("zeros", "all weights 0", _zeros),
-        InitScheme("tiny", "N(0, 0.01^2)", _tiny),
-        InitScheme("large", "N(0, 1)", _large),
-        InitScheme("xavier", "xavier_normal_: N(0, 2/(fan_in+fan_out))", _xavier),
-        InitScheme("he", "kaiming_normal_(fan_in, relu): N(0, 2/fan_in)", _he),
-        InitScheme("xavier_uniform", "xavier_uniform_: U(+-sqrt(6/(fan_in+fan_out)))", _xavier_uniform),
-        InitScheme("he_uniform", "kaiming_uniform_(fan_in, relu): U(+-sqrt(6/fan_in))", _he_uniform),
-        InitScheme("lecun", "N(0, 1/fan_in)", _lecun),
-        InitScheme("orthogonal", "orthogonal_ with gain calculate_gain(activation)", _orthogonal),
-        InitScheme(
-            "lsuv",
-            "LSUV: orthonormal, then each layer rescaled to unit output variance on a data batch",
-            _orthonormal,
-            data_dependent=True,
-        ),
-    )
+_DESCRIPTIONS = {
+    "default": "PyTorch's nn.Linear default (kaiming_uniform a=sqrt(5), uniform bias)",
+    "zeros": "all weights 0",
+    "tiny": "N(0, 0.01^2)",
+    "large": "N(0, 1)",
+    "xavier": "xavier_normal_: N(0, 2/(fan_in+fan_out))",
+    "he": "kaiming_normal_(fan_in, relu): N(0, 2/fan_in)",
+    "xavier_uniform": "xavier_uniform_: U(+-sqrt(6/(fan_in+fan_out)))",
+    "he_uniform": "kaiming_uniform_(fan_in, relu): U(+-sqrt(6/fan_in))",
+    "lecun": "N(0, 1/fan_in)",
+    "orthogonal": "orthogonal_ with gain calculate_gain(activation)",
+    "lsuv": "LSUV: orthonormal, then each layer rescaled to unit output variance on a data batch",
 }
+
+INITS: dict[str, InitScheme] = {name: InitScheme(name, _DESCRIPTIONS[name], s) for name, s in BUILTIN_SPECS.items()}
 
 
 def get_init(name: str) -> InitScheme:
     """Return the registered scheme ``name``; unknown names raise a ``ValueError`` listing the valid ones."""
     return lookup(INITS, name, "init")
+
+
+def custom_scheme(name: str, definition: Mapping[str, Any]) -> InitScheme:
+    """A config-defined scheme (checked by :func:`initlab.engine.initspec.parse_custom_init`)."""
+    s = parse_custom_init(name, definition)
+    return InitScheme(name, initspec.describe(s), s)
+
+
+@contextmanager
+def custom_inits(definitions: Mapping[str, Any] | str | None) -> Iterator[list[InitScheme]]:
+    """Register a config's ``custom_inits`` (a mapping, or its JSON) in :data:`INITS` for the block.
+
+    A job gets them as JSON on its command line (``--custom-inits``) and resolves every init by
+    name as usual inside this block; the registry is restored after, so tests stay independent.
+    """
+    if isinstance(definitions, str):
+        definitions = json.loads(definitions) if definitions.strip() else {}
+    schemes = [custom_scheme(name, d) for name, d in (definitions or {}).items()]
+    added = [s.name for s in schemes]
+    INITS.update({s.name: s for s in schemes})
+    try:
+        yield schemes
+    finally:
+        for name in added:
+            INITS.pop(name, None)

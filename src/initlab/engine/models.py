@@ -13,6 +13,10 @@ from torch import nn
 from initlab.engine.activations import get_activation
 from initlab.engine.inits import default_linear_init
 
+#: Lab 2's MoonMLP: make_moons points (2 features) -> 2 class logits. Theory reads them too.
+MOON_IN_FEATURES = 2
+MOON_CLASSES = 2
+
 
 def check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is an integer >= 1, else raise a ``ValueError`` naming it."""
@@ -66,8 +70,8 @@ def build_moon_mlp(
     width: int,
     activation: str,
     generator: torch.Generator,
-    in_features: int = 2,
-    classes: int = 2,
+    in_features: int = MOON_IN_FEATURES,
+    classes: int = MOON_CLASSES,
 ) -> nn.Sequential:
     """Lab 2's ``MoonMLP``: ``depth`` hidden layers of ``width`` with the activation between, then a
     Linear to ``classes`` logits. The lesson's network is depth 2, width 64, ReLU."""

@@ -32,12 +32,8 @@ from initlab.engine.seeding import generator
 
 # The lesson's quick debugging probe looks at the first 32 training samples.
 DEBUG_PROBE_SAMPLES = 32
-# Models per stack in ``train_cell``. Measured on the 2-core x86 machine (one thread, the 110
-# models of a depth-16 cell, 40 steps, best of two): stacks of 8 / 11 / 16 / 22 / 33 ran at
-# 0.56 / 0.57 / 0.59 / 0.56 / 0.54 of the single-thread matmul peak, and one stack of 110 slower
-# still (its activations no longer fit in cache). A stack's numbers do not depend on its mates,
-# so this changes speed (and memory) only.
-MAX_STACK = 16
+# Models per stack: initlab.engine.stacking says why 16 (and the config check estimates memory from it).
+from initlab.engine.stacking import MAX_STACK  # noqa: E402
 
 OptimizerFactory = Callable[[Iterable[torch.Tensor], float], "optim.Adam | optim.SGD"]
 
@@ -248,8 +244,21 @@ def train_stacked(split: Split, spec: TrainSpec, runs: Sequence[tuple[str, int]]
     """Train one model per ``(init, seed)`` in ``runs`` as one stacked model; results in that order."""
     if not runs:
         raise ValueError("runs must name at least one (init, seed) pair")
+    x_train = _tensors(split)[0]
+    return train_models(split, spec, [build_initialized(spec, init, seed, x_train) for init, seed in runs], runs)
+
+
+def train_models(
+    split: Split, spec: TrainSpec, models: Sequence[nn.Sequential], runs: Sequence[tuple[str, int]]
+) -> list[TrainResult]:
+    """Train already-initialized MoonMLPs of ``spec``'s shape as one stack; ``runs`` labels them.
+
+    ``train_stacked`` builds its models by the seeding rule and calls this; the layer-swap
+    ablation (``initlab.engine.ablation``) hands in spliced models, which train exactly alike.
+    """
+    if len(models) != len(runs) or not runs:
+        raise ValueError(f"need one (label, seed) per model, got {len(runs)} for {len(models)} models")
     x_train, y_train, x_val, y_val = _tensors(split)
-    models = [build_initialized(spec, init, seed, x_train) for init, seed in runs]
     net = StackedMLP(models, get_activation(spec.activation))
     optimizer = get_optimizer(spec.optimizer)(net.parameters(), spec.lr)
     losses = torch.empty(spec.steps + 1, net.k)

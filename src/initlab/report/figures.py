@@ -28,7 +28,9 @@ import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from initlab.report import answers, stats  # noqa: E402
+from initlab.report import answers, stats, style  # noqa: E402
+from initlab.report.answers import fragility, runs  # noqa: E402
+from initlab.report.answers import theory as theory_answers  # noqa: E402
 
 #: Resolution of every PNG: readable when embedded at page width, small in base64.
 DPI = 100
@@ -39,11 +41,9 @@ PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": 
 
 
 def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
-    """A fixed colour per init in :data:`answers.INIT_ORDER` order, so an init looks the same in every figure."""
-    ordered = answers.init_order(set(answers.INIT_ORDER) | set(names))
-    tab20 = sns.color_palette("tab20", 20)
-    colours = tab20[0::2] + tab20[1::2]  # ten distinct strong colours before any light twin
-    return {name: colours[i % len(colours)] for i, name in enumerate(ordered)}
+    """A fixed colour per init, so an init looks the same in every figure: its family's hue
+    (:func:`style.init_styles`; line figures also take the family member's line style and marker)."""
+    return {name: s.color for name, s in style.init_styles(names).items()}
 
 
 def _placeholder(message: str) -> Figure:
@@ -68,12 +68,25 @@ def _deepest_probe(signal_probe: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["depth"] == rows["depth"].max()]
 
 
+def _deepest_theory(tables: answers.Tables, data: pd.DataFrame) -> pd.DataFrame | None:
+    """Theory's rows for the probe networks in ``data`` (same width and depth); None without a theory table."""
+    if tables.theory is None or tables.theory.empty or data.empty:
+        return None
+    theory = tables.theory
+    keep = (theory["width"] == data["width"].iloc[0]) & (theory["depth"] == data["depth"].iloc[0])
+    return theory[keep] if keep.any() else None
+
+
 def _per_layer_lines(
-    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None
+    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None,
+    predicted: pd.DataFrame | None = None,
 ) -> Figure:
-    """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations."""
+    """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations.
+
+    ``predicted``: theory's rows (``theory.csv``) for the same networks, drawn dashed in the init's colour.
+    """
     activations = sorted(data["activation"].unique())
-    palette = init_palette(list(data["init"].unique()))
+    styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
         len(metrics), len(activations), figsize=(4.2 * len(activations), 3.2 * len(metrics)),
         squeeze=False, sharex=True,
@@ -86,8 +99,17 @@ def _per_layer_lines(
             ax = axes[r][c]
             for init in answers.init_order(summary.loc[summary["activation"] == activation, "init"]):
                 line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
-                ax.plot(line["layer"], line["median"], color=palette[init], label=init, lw=1.5)
-                ax.fill_between(line["layer"], line["min"], line["max"], color=palette[init], alpha=0.15, lw=0)
+                ax.plot(line["layer"], line["median"], label=init, lw=1.5, **styles[init].line_kwargs(len(line)))
+                ax.fill_between(line["layer"], line["min"], line["max"], color=styles[init].color, alpha=0.12, lw=0)
+                if predicted is not None:
+                    # Theory: a thin dashed line without markers in the init's hue (measured lines are
+                    # thicker and, for family members, carry markers).
+                    theory = predicted[(predicted["activation"] == activation) & (predicted["init"] == init)]
+                    values = pd.to_numeric(theory[metric], errors="coerce")
+                    ax.plot(
+                        theory["layer"], _positive_finite(values) if log else values,
+                        color=styles[init].color, ls="--", lw=1.0, alpha=0.85,
+                    )
             for level in (thresholds or {}).get(metric, []):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             if log:
@@ -95,11 +117,17 @@ def _per_layer_lines(
             ax.set_title(f"{activation}" if r == 0 else "")
             ax.set_ylabel(metric if c == 0 else "")
             ax.set_xlabel("layer" if r == len(metrics) - 1 else "")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    # each panel has its own y range; a vanished init dominates a log range as much as an exploded one
+    clipping = style.Clipping.merge(style.clip_exploding([ax], low=True) for ax in axes.flat)
+    style.legend_outside(fig, axes, answers.init_order(data["init"]))
     fig.suptitle(title)
     fig.tight_layout()
+    style.add_caption(fig, clipping.caption())
     return fig
+
+
+#: Appended to a per-layer figure's title when theory's prediction is drawn in it.
+_THEORY_NOTE = "\ndashed in the init's colour: mean-field theory's prediction"
 
 
 def fig_signal_std(tables: answers.Tables) -> Figure:
@@ -110,8 +138,10 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
     depth = data["depth"].iloc[0]
     return _per_layer_lines(
         data, ["std"], log=True,
-        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)",
+        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
         thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -122,8 +152,10 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["zero_ratio", "saturated_ratio"], log=False,
-        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe",
+        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
         thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -134,7 +166,9 @@ def fig_gradient_norms(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["grad_norm", "act_grad_norm"], log=True,
-        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)",
+        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)"
+        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
+        predicted=_deepest_theory(tables, data),
     )
 
 
@@ -166,7 +200,7 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
         ax.set_xlabel("")
         ax.set_ylabel("first failing depth" if ax is axes[0][0] else "")
         ax.tick_params(axis="x", rotation=60)
-    axes[0][0].legend(loc="lower right", fontsize="small")
+    style.legend_outside(fig, axes[:, :1])
     fig.suptitle("Exercise 1: depth at which each init's probe network first fails (dashed: depth 8 and 20)")
     fig.tight_layout()
     return fig
@@ -185,6 +219,8 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
                   estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
                   palette=palette, color=None if hue else "black", legend=False)
+    if ax.get_legend() is not None:  # legends never cover data (issue 15)
+        sns.move_legend(ax, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
 
 
 def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
@@ -254,7 +290,7 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
     summary = curves.groupby(["activation", "optimizer", "depth", "init", "step"])["loss"].median().reset_index()
     panels = summary[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     depths = sorted(summary["depth"].unique())
-    palette = init_palette(list(summary["init"].unique()))
+    styles = style.init_styles(summary["init"].unique())
     fig, axes = plt.subplots(len(panels), len(depths), figsize=(3.1 * len(depths), 2.4 * len(panels)),
                              squeeze=False, sharex=True, sharey=True)
     for r, (activation, optimizer) in enumerate(panels.itertuples(index=False)):
@@ -263,18 +299,16 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
             cell = summary[(summary["activation"] == activation) & (summary["optimizer"] == optimizer)
                            & (summary["depth"] == depth)]
             for init, line in cell.groupby("init", sort=False):
-                ax.plot(line["step"], line["loss"], color=palette[init], label=init, lw=1.2)
+                ax.plot(line["step"], line["loss"], label=init, lw=1.2, **styles[init].line_kwargs(len(line)))
             ax.set_yscale("log")
             ax.set_title(f"{activation} {optimizer} depth {depth}", fontsize=8)
-    handles, labels = {}, {}
-    for ax in axes.flat:
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
-    order = answers.init_order(handles)
-    fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    # the panels share one y range: one diverging init (large at depth 16) would set it for all
+    clipping = style.clip_exploding(axes)
+    style.legend_outside(fig, axes, answers.init_order(summary["init"]))
     fig.supxlabel("step")
     fig.supylabel("training loss (median over seeds)")
     fig.tight_layout()
+    style.add_caption(fig, clipping.caption())
     return fig
 
 
@@ -311,6 +345,8 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
     sns.barplot(data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette,
                 errorbar=None)
     axes[0].set_ylabel("failure rate")
+    if axes[0].get_legend() is not None:  # the strip plot's legend, outside the panels, names the same hues
+        axes[0].get_legend().remove()
     axes[0].set_ylim(0, 1.05)
     _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
                        hue="optimizer")
@@ -329,11 +365,11 @@ def fig_next_probe(tables: answers.Tables) -> Figure:
     rates = answers.depth_failure_rates(tables.training)
     if rates.empty:
         return _placeholder("no training rows of the lesson's activation/optimizer")
-    palette = init_palette(list(rates["init"].unique()))
+    styles = style.init_styles(rates["init"].unique())
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for init in answers.init_order(rates["init"]):
         line = rates[rates["init"] == init]
-        ax.plot(line["depth"], line["failure_rate"], marker="o", color=palette[init], label=init)
+        ax.plot(line["depth"], line["failure_rate"], label=init, **styles[init].line_kwargs())
     ax.axhline(0.5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log", base=2)
     depths = sorted(rates["depth"].unique())
@@ -369,6 +405,66 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     return fig
 
 
+#: The last (tables, comparison) computed: both theory figures read the same comparison.
+_THEORY_COMPARISON: list[tuple[answers.Tables, pd.DataFrame]] = []
+
+
+def _theory_comparison(tables: answers.Tables) -> pd.DataFrame:
+    """:func:`theory_answers.theory_comparison` of ``tables``, computed once per tables object."""
+    if not _THEORY_COMPARISON or _THEORY_COMPARISON[0][0] is not tables:
+        _THEORY_COMPARISON[:] = [(tables, theory_answers.theory_comparison(tables.signal_probe, tables.theory))]
+    return _THEORY_COMPARISON[0][1]
+
+
+def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
+    """Predicted vs measured failure depth per (activation, init); 'never' drawn above the deepest probe."""
+    comparison = _theory_comparison(tables)
+    if comparison.empty:
+        return _placeholder("no theory table (theory.csv) or no signal-probe rows")
+    deepest = float(tables.signal_probe["depth"].max())
+    never = deepest * 1.4
+    activations = sorted(comparison["activation"].unique())
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.6 * len(activations), 3.6), squeeze=False, sharey=True)
+    for ax, activation in zip(axes[0], activations):
+        rows = comparison[comparison["activation"] == activation].reset_index(drop=True)
+        x = np.arange(len(rows))
+        measured = rows["measured_depth"].astype(float).replace(np.inf, never)
+        predicted = rows["predicted_depth"].astype(float).replace(np.inf, never)
+        ax.scatter(x, measured, s=60, color="#4C72B0", label="measured (majority of seeds)", zorder=2)
+        ax.scatter(x, predicted, s=70, marker="x", color="#C44E52", label="theory", zorder=3)
+        ax.axhline(never, color="grey", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ticks = sorted(tables.signal_probe["depth"].unique())
+        ax.set_yticks([*ticks, never], [f"{d:g}" for d in ticks] + ["never"])
+        ax.minorticks_off()
+        ax.set_xticks(x, rows["init"], rotation=60, ha="right")
+        ax.set_title(activation)
+    axes[0][0].set_ylabel(f"failure depth (top line: healthy to depth {deepest:g})")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.08), ncol=2, frameon=False)
+    fig.suptitle("Failure depth: theory (x) against the probe (dot)", y=1.12)
+    fig.tight_layout()
+    return fig
+
+
+def fig_theory_agreement(tables: answers.Tables) -> Figure:
+    """Median relative error of the predicted post-activation std per (init, activation)."""
+    comparison = _theory_comparison(tables)
+    if comparison.empty:
+        return _placeholder("no theory table (theory.csv) or no signal-probe rows")
+    matrix = comparison.pivot(index="init", columns="activation", values="median_rel_error")
+    matrix = matrix.reindex(answers.init_order(matrix.index))
+    fig, ax = plt.subplots(figsize=(1.8 + 1.1 * matrix.shape[1], 1.0 + 0.4 * matrix.shape[0]))
+    sns.heatmap(matrix.astype(float), ax=ax, vmin=0, vmax=2 * theory_answers.AGREEMENT_TOLERANCE, cmap="rocket_r",
+                annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar_kws={"label": "median relative error"})
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Post-activation std: theory vs probe\n(median over layers, depths and seeds)")
+    fig.tight_layout()
+    return fig
+
+
 #: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
 FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "signal_std.png": fig_signal_std,
@@ -382,6 +478,8 @@ FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "exercise3_fragility.png": fig_exercise_3,
     "next_probe_depth.png": fig_next_probe,
     "seed_beat_probability.png": fig_seed_beat_probability,
+    "theory_failure_depth.png": fig_theory_failure_depth,
+    "theory_agreement.png": fig_theory_agreement,
 }
 
 
@@ -419,3 +517,142 @@ def render_figures(tables: answers.Tables, out_dir: str | Path) -> list[Path]:
             plt.close(fig)
             written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------
+# Sweeps (issue 13): learning-rate fragility map and widths. Each file is always written (a
+# placeholder says when the study has one learning rate or one width); the report shows the
+# figure only when the sweep is there.
+# --------------------------------------------------------------------------
+
+
+def fig_fragility_map(tables: answers.Tables) -> Figure:
+    """Init x learning rate -> failure rate over seeds, per activation (rows) and optimizer (columns);
+    each cell shows failing/seeds and the median end loss; the lesson's learning rate is starred."""
+    table = fragility.fragility_table(tables.training)
+    if table.empty:
+        return _placeholder("one learning rate per optimizer: no fragility map (give training.optimizers a list)")
+    activations = sorted(table["activation"].unique())
+    optimizers = sorted(table["optimizer"].unique())
+    n_inits = table["init"].nunique()
+    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False,
+                             figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)))
+    for r, activation in enumerate(activations):
+        for c, optimizer in enumerate(optimizers):
+            ax = axes[r][c]
+            part = table[(table["activation"] == activation) & (table["optimizer"] == optimizer)]
+            if part.empty:
+                ax.axis("off")
+                continue
+            order = answers.init_order(part["init"])
+            rate = part.pivot(index="init", columns="lr", values="failure_rate").reindex(order)
+            text = part.assign(label=[
+                f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
+                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float))
+            ]).pivot(index="init", columns="lr", values="label").reindex(order)
+            sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
+                        annot_kws={"fontsize": 6}, cbar=c == len(optimizers) - 1,
+                        cbar_kws={"label": "failure rate over seeds"})
+            lesson = part["lesson_lr"].iloc[0]
+            ax.set_xticklabels([f"{lr:g}" + (" ★" if lr == lesson else "") for lr in rate.columns], rotation=0)
+            if lesson in list(rate.columns):
+                j = list(rate.columns).index(lesson)
+                ax.add_patch(plt.Rectangle((j, 0), 1, len(rate), fill=False, ec="#4C72B0", lw=2))
+            ax.tick_params(axis="y", rotation=0)
+            ax.set_xlabel("learning rate (★ the lesson's)")
+            ax.set_ylabel(activation if c == 0 else "")
+            first = part.iloc[0]
+            ax.set_title(f"{activation}, {optimizer} (depth {first['depth']}, width {first['width']})", fontsize=9)
+    fig.suptitle("Fragility map: failing seeds / seeds and median end loss per init and learning rate")
+    fig.tight_layout()
+    return fig
+
+
+def fig_width_signal(tables: answers.Tables) -> Figure:
+    """Last-layer std of the deepest probe per width (log-log), one line per init, per activation."""
+    probe = tables.signal_probe
+    if probe.empty or probe["width"].nunique() < 2:
+        return _placeholder("one probe width: no width figure (give probe.width a list)")
+    deepest = probe[probe["depth"] == probe["depth"].max()]
+    last = deepest[deepest["layer"] == deepest["depth"]]
+    last = last.assign(std=_positive_finite(last["std"]))
+    summary = last.groupby(["activation", "init", "width"])["std"].agg(["median", "min", "max"]).reset_index()
+    activations = sorted(summary["activation"].unique())
+    palette = init_palette(list(summary["init"].unique()))
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.4 * len(activations), 3.6), squeeze=False, sharey=True)
+    for c, activation in enumerate(activations):
+        ax = axes[0][c]
+        for init in answers.init_order(summary.loc[summary["activation"] == activation, "init"]):
+            line = summary[(summary["activation"] == activation) & (summary["init"] == init)]
+            ax.plot(line["width"], line["median"], marker="o", color=palette[init], label=init, lw=1.3)
+            ax.fill_between(line["width"], line["min"], line["max"], color=palette[init], alpha=0.12, lw=0)
+        for level in (answers.VANISHED_STD, answers.EXPLODED_STD):
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sorted(summary["width"].unique()), [str(w) for w in sorted(summary["width"].unique())])
+        ax.set_title(activation)
+        ax.set_xlabel("probe width")
+    axes[0][0].set_ylabel(f"last-layer std, depth {int(deepest['depth'].iloc[0])} (median, min–max)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle("Signal at the deepest probe layer by width (dashed: vanished / exploded thresholds)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_width_training(tables: answers.Tables) -> Figure:
+    """Median end loss per width at the lesson's depth and learning rate, one line per init;
+    rows = activations, columns = optimizers; open markers: widths where some seed failed."""
+    training = tables.training
+    if training.empty or training["width"].nunique() < 2:
+        return _placeholder("one training width: no width figure (give training.width a list)")
+    pairs = training[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
+    activations, optimizers = sorted(pairs["activation"].unique()), sorted(pairs["optimizer"].unique())
+    palette = init_palette(list(training["init"].unique()))
+    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False, sharex=True,
+                             figsize=(4.2 * len(optimizers), 3.0 * len(activations)))
+    for r, activation in enumerate(activations):
+        for c, optimizer in enumerate(optimizers):
+            ax = axes[r][c]
+            rows = training[(training["activation"] == activation) & (training["optimizer"] == optimizer)]
+            for col, target in (("depth", runs.LESSON_DEPTH), ("steps", runs.LESSON_STEPS),
+                                ("lr", runs.LESSON_LR.get(optimizer, float("nan")))):
+                if len(rows) and np.isfinite(target):
+                    rows = rows[rows[col] == answers.closest(rows[col].unique(), target)]
+            if rows.empty:
+                ax.axis("off")
+                continue
+            scored = answers.with_run_failure(rows).assign(loss=_positive_finite(rows["end_loss"]))
+            summary = scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            for init in answers.init_order(summary["init"]):
+                line = summary[summary["init"] == init]
+                ax.plot(line["width"], line["loss"], color=palette[init], label=init, lw=1.2, marker="o", ms=3)
+                bad = line[line["failed"]]
+                ax.scatter(bad["width"], bad["loss"], facecolors="none", edgecolors=palette[init], s=40)
+            first = rows.iloc[0]
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            widths = sorted(summary["width"].unique())
+            ax.set_xticks(widths, [str(w) for w in widths])
+            ax.set_title(f"{activation}, {optimizer} lr {first['lr']:g}, depth {first['depth']}", fontsize=9)
+    handles, labels = {}, {}
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    order = answers.init_order(handles)
+    fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.supxlabel("hidden width")
+    fig.supylabel("median end loss over seeds (finite runs)")
+    fig.suptitle("Training by width at the lesson's depth and learning rate (open circle: some seed failed)")
+    fig.tight_layout()
+    return fig
+
+
+#: Figures the report shows only for a sweep (several learning rates or widths); always written.
+SWEEP_FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
+    "fragility_map.png": fig_fragility_map,
+    "width_signal.png": fig_width_signal,
+    "width_training.png": fig_width_training,
+}
+FIGURES.update(SWEEP_FIGURES)

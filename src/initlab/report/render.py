@@ -30,18 +30,24 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from initlab.report import answers, figures, stats
+from initlab.report import answers, figures, seedtables, stats
+from initlab.report.answers import claims, fragility
+from initlab.report.answers import theory as theory_answers
+from initlab.report.answers import theory_start
+
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
 
 #: Report sections in page order: (HTML id, title). The ids are stable anchors.
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("lesson-claims", "The lesson's claims, checked"),
     ("lesson-reproduced", "Lesson reproduced"),
     ("exercise-1", "Exercise 1: deeper probe"),
     ("exercise-2", "Exercise 2: Tanh and Xavier"),
     ("exercise-3", "Exercise 3: SGD with lr = 0.1"),
     ("next-probe", "Next probe: deeper MoonMLP"),
     ("signal-through-depth", "Signal through depth"),
+    ("theory", "Theory beside measurement"),
     ("training", "Training"),
     ("comparing-seeds", "Comparing seeds"),
     ("evidence-to-keep", "Evidence to keep"),
@@ -55,6 +61,7 @@ SECTION_FIGURES: dict[str, tuple[str, ...]] = {
     "exercise-3": ("exercise3_fragility.png",),
     "next-probe": ("next_probe_depth.png",),
     "signal-through-depth": ("signal_std.png", "signal_ratios.png", "gradient_norms.png"),
+    "theory": ("theory_failure_depth.png", "theory_agreement.png"),
     "training": ("training_lesson_cell.png", "training_cells.png", "loss_curves.png"),
     "comparing-seeds": ("seed_beat_probability.png",),
 }
@@ -146,6 +153,24 @@ def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     return {"failing": html_table(wide), "criterion": answers.EX1_CRITERION}
 
 
+def theory_section(tables: answers.Tables) -> dict[str, object]:
+    """Theory beside measurement: the computed sentence, the causes it may name, and the comparison table."""
+    comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
+    shown = comparison.rename(columns={"median_rel_error": "std median rel. error"})
+    start = theory_start.start_loss_comparison(tables.training, tables.theory_start)
+    return {
+        "start_sentence": theory_start.start_loss_sentence(start),
+        "start": html_table(start),
+        "sentence": theory_answers.theory_sentence(comparison),
+        "criterion": (
+            f"Theory and probe part where the median relative error of the post-activation std exceeds "
+            f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
+            f"{theory_answers.CAUSES_TEXT}."
+        ),
+        "comparison": html_table(shown),
+    }
+
+
 def training_section(training: pd.DataFrame) -> dict[str, object]:
     """The lesson's debugging probe at the start of training, per init, in the lesson's cell."""
     rows = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
@@ -168,13 +193,12 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     lesson = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if lesson.empty:
         empty = html_table(pd.DataFrame())
-        return {"sentence": "No training rows.", "per_seed": empty, "spread": empty, "stability": empty,
+        return {"sentence": "No training rows.", "per_seed": empty, "per_seed_detail": empty, "spread": empty,
+                "stability": empty,
                 "flips": empty, "holds": empty, "stability_sentence": ""}
-    per_seed = lesson.pivot_table(index="init", columns="seed", values="end_loss", aggfunc="first")
-    per_seed.columns = [f"seed {c}" for c in per_seed.columns]
-    ci = stats.bootstrap_by_cell(lesson, ["init"], "end_loss").set_index("init")
-    per_seed = per_seed.join(ci[["mean", "ci_low", "ci_high", "ci_note"]])
-    per_seed = per_seed.reindex(answers.init_order(per_seed.index)).reset_index()
+    # Summary first, every seed on demand (seeds down the rows): readable at any seed count.
+    per_seed = seedtables.seed_summary(lesson, "end_loss")
+    per_seed_detail = seedtables.seed_detail(lesson, "end_loss")
 
     spread = stats.spread_by_cell(training, [*cell_cols, "init"], "end_loss")
     cis = stats.bootstrap_by_cell(training, [*cell_cols, "init"], "end_loss")
@@ -196,6 +220,7 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     return {
         "sentence": sentence,
         "per_seed": html_table(per_seed),
+        "per_seed_detail": html_table(per_seed_detail),
         "spread": html_table(spread),
         "stability": html_table(stability),
         "stability_sentence": (
@@ -219,6 +244,39 @@ def answer_context(answer: answers.Answer) -> dict[str, object]:
     }
 
 
+def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
+    """The lesson's claims with their verdicts, ablation answers, and the reference answer per exercise."""
+    items = []
+    for c in checks:
+        pairwise = c.claim.pair is not None
+        items.append(
+            {
+                "key": c.claim.key,
+                "source": c.claim.source,
+                "paraphrase": c.claim.paraphrase,
+                "criterion": c.claim.criterion,
+                "detail": c.claim.detail,
+                "verdict": c.verdict,
+                "css": c.verdict.replace(" ", "-"),
+                "sentence": c.sentence,
+                "numbers": html_table(c.numbers),
+                "seeds_agreeing": c.seeds_agreeing,
+                "seeds_total": c.seeds_total,
+                "ablations": [{"sentence": a.sentence, "numbers": html_table(a.numbers)} for a in c.ablations],
+                "missing": list(c.missing_ablations),
+                "no_ablation": c.verdict in (claims.IN_PART, claims.DOES_NOT_HOLD) and not pairwise,
+            }
+        )
+    by_key = {item["key"]: item for item in items}
+    counts = {v: sum(1 for c in checks if c.verdict == v) for v in (claims.HOLDS, claims.IN_PART, claims.DOES_NOT_HOLD)}
+    return {
+        "items": items,
+        "reference": {ex: by_key.get(key) for ex, key in claims.REFERENCE_ANSWERS.items()},
+        "summary": ", ".join(f"{n} {v}" for v, n in counts.items()),
+        "carries_share": claims.CARRIES_SHARE,
+    }
+
+
 def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     return {
         "cell": evidence.cell,
@@ -227,6 +285,46 @@ def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
             for i in evidence.items
         ],
         "numbers": html_table(evidence.numbers),
+    }
+
+
+def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures_dir: Path) -> dict[str, object]:
+    """Learning-rate and width sweeps (issue 13): the fragility map with a computed sentence per
+    init when a cell has two or more learning rates, the width figures when a width list was run,
+    and the config's custom inits with their definitions (for Provenance). Empty parts are None,
+    so the report shows a sweep section only for a sweep."""
+    from initlab.engine.initspec import describe, parse_custom_inits  # pure Python
+
+    cells = fragility.fragility_cells(tables.training)
+    fragility_part = None
+    if cells:
+        fragility_part = {
+            "cells": [
+                {"title": f"{c.activation}, {c.optimizer}", "point": c.point, "sentences": list(c.sentences.values())}
+                for c in cells
+            ],
+            "first_failure": html_table(fragility.first_failure_table(cells)),
+            "numbers": html_table(fragility.fragility_table(tables.training)),
+            "criterion": fragility.FRAGILITY_CRITERION,
+            "figure": {"name": "fragility_map.png", "src": embed_png(figures_dir / "fragility_map.png")},
+        }
+    width_figs = [
+        {"name": name, "src": embed_png(figures_dir / name)}
+        for name, table in (("width_signal.png", tables.signal_probe), ("width_training.png", tables.training))
+        if table["width"].nunique() > 1
+    ]
+    custom = parse_custom_inits(config.get("custom_inits") if config else None)
+    return {
+        "fragility": fragility_part,
+        "widths": {
+            "figures": width_figs,
+            "probe_widths": ", ".join(map(str, sorted(tables.signal_probe["width"].unique()))),
+            "training_widths": ", ".join(map(str, sorted(tables.training["width"].unique()))),
+        } if width_figs else None,
+        "custom_inits": [
+            {"name": name, "definition": json.dumps(s.as_dict(), sort_keys=True), "meaning": describe(s)}
+            for name, s in custom.items()
+        ],
     }
 
 
@@ -319,6 +417,31 @@ def provenance(
     }
 
 
+def manifest_context(tables_dir: str | Path) -> dict[str, object] | None:
+    """The tables' manifest for Provenance (None for a folder without one): per table the rows
+    found against the rows the config expects, and the SHA-256 that ``initlab verify`` re-checks.
+    """
+    from initlab.study.manifest import MANIFEST_NAME, load_manifest
+
+    manifest = load_manifest(Path(tables_dir) / MANIFEST_NAME)
+    if manifest is None:
+        return None
+    return {
+        "config_sha256": manifest["config"]["sha256"],
+        "tables": [
+            {
+                "file": entry["file"],
+                "rows": entry["rows"],
+                "rows_expected": entry["rows_expected"],
+                "check": "rows expected = rows found" if entry["rows"] == entry["rows_expected"] else "INCOMPLETE",
+                "columns": len(entry["columns"]),
+                "sha256": entry["sha256"],
+            }
+            for entry in manifest["tables"].values()
+        ],
+    }
+
+
 # --------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------
@@ -383,12 +506,16 @@ def build_report(
         "answers": computed,
         "lesson": lesson_section(tables.lab_reproduction),
         "signal": signal_section(tables.signal_probe),
+        "theory": theory_section(tables),
         "training": training_section(tables.training),
         "seeds": seeds_section(tables.training),
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
+        "claims": claims_context(claims.check_claims(tables, config.get("ablations"))),  # type: ignore[arg-type]
         "provenance": provenance(tables, config, timings, extra_provenance),
+        "sweeps": sweeps_section(tables, config, figures_dir),
         "thresholds": thresholds(),
     }
+    context["provenance"]["manifest"] = manifest_context(tables_dir)  # type: ignore[index]
     html = environment.get_template(TEMPLATE_NAME).render(**context)
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
@@ -404,6 +531,7 @@ def thresholds() -> list[dict[str, str]]:
             ("VANISHED_STD", answers.VANISHED_STD),
             ("EXPLODED_STD", answers.EXPLODED_STD),
             ("SATURATED_FRACTION", answers.SATURATED_FRACTION),
+            ("AGREEMENT_TOLERANCE", theory_answers.AGREEMENT_TOLERANCE),
             ("NO_IMPROVEMENT_RATIO", answers.NO_IMPROVEMENT_RATIO),
             ("NEAR_CHANCE_ACCURACY", answers.NEAR_CHANCE_ACCURACY),
             ("WARNING_START_LOSS", answers.WARNING_START_LOSS),

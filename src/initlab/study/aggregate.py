@@ -8,9 +8,12 @@ write byte-identical tables.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 import pandas as pd
 
+from initlab.study.completeness import check_files, read_table
+from initlab.study.expected import expected_keys
 from initlab.study.tables import TABLES, TIMING_COLUMNS
 
 # name -> (columns, sort keys, float format). Timings are wall-clock readings: kept, but outside
@@ -20,10 +23,20 @@ _ALL = {name: (columns, keys, "%.9g") for name, (columns, keys) in TABLES.items(
 _ALL["timings"] = (TIMING_COLUMNS, ["job"], None)
 
 
-def aggregate(table: str, inputs: list[str | Path], out: str | Path) -> pd.DataFrame:
-    """Concatenate ``inputs`` (CSVs of ``table``'s columns), sort by its keys, write ``out``."""
+def aggregate(
+    table: str, inputs: list[str | Path], out: str | Path, config: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Concatenate ``inputs`` (CSVs of ``table``'s columns), sort by its keys, write ``out``.
+
+    With ``config`` (the validated study config), first check the inputs hold exactly the rows
+    it promises (``initlab.study.completeness``): a lost, doubled or stray row stops here, with
+    the file to redo, instead of becoming a smaller report.
+    """
     if table not in _ALL:
         raise ValueError(f"unknown table {table!r}; valid tables: {', '.join(sorted(_ALL))}")
+    if config is not None and table in TABLES:
+        files = [read_table(path, table) for path in inputs]
+        check_files(files, expected_keys(table, config), config["seed_block_size"])
     columns, keys, float_format = _ALL[table]
     frames = [pd.read_csv(path) for path in inputs]
     for path, frame in zip(inputs, frames):

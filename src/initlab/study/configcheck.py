@@ -7,6 +7,7 @@ Pure Python (no torch), because the workflow calls it while building the DAG.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import jsonschema
@@ -25,7 +26,9 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     v = error.validator
     rules: dict[str, Callable[[], str]] = {
         "enum": lambda: "one of " + ", ".join(map(str, schema["enum"])),
-        "type": lambda: f"a value of type {schema['type']}",
+        "type": lambda: "a value of type " + (
+            " or ".join(schema["type"]) if isinstance(schema["type"], list) else str(schema["type"])
+        ),
         "minimum": lambda: f"a number >= {schema['minimum']}",
         "exclusiveMinimum": lambda: f"a number > {schema['exclusiveMinimum']}",
         "maximum": lambda: f"a number <= {schema['maximum']}",
@@ -34,6 +37,7 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         "minProperties": lambda: f"at least {schema['minProperties']} entry(ies)",
         "uniqueItems": lambda: "a list without repeated items",
         "additionalProperties": lambda: "only the keys " + ", ".join(sorted(schema.get("properties", {}))),
+        "required": lambda: "an entry with the keys " + ", ".join(schema["required"]),
     }
     return rules[v]() if v in rules else error.message
 
@@ -66,3 +70,30 @@ def explain_validation_error(err: BaseException) -> str:
         pending.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
         pending.extend(c for c in (e.__cause__, e.__context__) if c is not None)
     return str(err)
+
+
+def check_study(config: Mapping[str, Any]) -> None:
+    """What the schema cannot say, checked after it (defaults filled in): ``custom_inits``
+    definitions (see :func:`initlab.engine.initspec.parse_custom_init`) and every name in ``inits``
+    a built-in or a custom init. Raises ``ValueError`` with one line: ``invalid config: ...``.
+    """
+    from initlab.engine.initspec import BUILTIN_SPECS, parse_custom_inits  # pure Python, no torch
+
+    try:
+        custom = parse_custom_inits(config.get("custom_inits"))
+    except ValueError as err:
+        raise ValueError(f"invalid config: {err}") from None
+    known = [*BUILTIN_SPECS, *custom]
+    hint = "" if custom else " (or a name defined in custom_inits)"
+    named = [(f"inits[{i}]", name) for i, name in enumerate(config.get("inits", []))]
+    named += [
+        (f"ablations[{i}].{side}", entry[side])
+        for i, entry in enumerate(config.get("ablations", []))
+        for side in ("init_a", "init_b")
+        if side in entry
+    ]
+    for key, name in named:
+        if name not in known:
+            raise ValueError(
+                f"invalid config: {key} = {name!r} is not allowed; expected one of {', '.join(known)}{hint}"
+            )

@@ -27,8 +27,33 @@ TRAINING_COLUMNS = TRAINING_KEYS + [
 CURVE_KEYS = ["seed", "depth", "width", "activation", "optimizer", "lr", "init", "step"]
 CURVE_COLUMNS = CURVE_KEYS + ["loss"]
 
+# The layer-swap ablation (initlab.engine.ablation): variant all_a / swap / all_b; layer is the
+# swapped Linear (1-based, 0 for all_a and all_b), fan_in .. weight_std_b describe that layer.
+ABLATION_KEYS = [
+    "seed", "depth", "width", "activation", "optimizer", "lr", "steps", "init_a", "init_b", "variant", "layer",
+]
+ABLATION_COLUMNS = ABLATION_KEYS + [
+    "fan_in", "fan_out", "weight_std_a", "weight_std_b", "start_loss", "end_loss", "val_acc", "diverged",
+    "diverged_step",
+]
+
 LAB_KEYS = ["lab", "row", "metric"]
 LAB_COLUMNS = LAB_KEYS + ["lesson_value", "measured_value", "matches"]
+
+# Theory's prediction per probe layer (initlab.study.theory): signal_probe's columns less the
+# seed, plus the pre-activation variance q, the backward factor chi, whether the init is
+# data-dependent (LSUV: predicted as unit pre-activation variance by construction), whether the
+# signal left float32's range, and the failure theory predicts for the whole network.
+THEORY_KEYS = ["activation", "init", "depth", "width", "layer"]
+THEORY_COLUMNS = THEORY_KEYS + [
+    "data_dependent", "q", "mean", "std", "zero_ratio", "saturated_ratio", "grad_norm", "act_grad_norm",
+    "chi", "out_of_range", "failure",
+]
+
+# Theory's MoonMLP at initialisation (initlab.study.theory.moon_start_grid): the logits' std and
+# the expected cross-entropy, to hold against training.csv's start_loss.
+THEORY_START_KEYS = ["activation", "init", "depth", "width"]
+THEORY_START_COLUMNS = THEORY_START_KEYS + ["data_dependent", "logit_std", "start_loss"]
 
 # import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
 TIMING_COLUMNS = ["job", "import_seconds", "work_seconds", "work_wall_seconds", "started_at", "finished_at"]
@@ -38,6 +63,7 @@ TABLES: dict[str, tuple[list[str], list[str]]] = {
     "signal_probe": (PROBE_COLUMNS, PROBE_KEYS),
     "training": (TRAINING_COLUMNS, TRAINING_KEYS),
     "curves": (CURVE_COLUMNS, CURVE_KEYS),
+    "ablation": (ABLATION_COLUMNS, ABLATION_KEYS),
 }
 
 

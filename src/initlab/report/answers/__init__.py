@@ -24,6 +24,8 @@ What lives where:
 - ``deeper``: the Next Probe (deeper nets, fragility).
 - ``evidence``: the "Evidence to keep" record.
 - ``lab``: lesson reproduction, every mismatch sized.
+- ``claims``: the lesson's own claims (:data:`claims.CLAIMS`), each with its criterion and verdict.
+- ``ablation``: the layer-swap ablation read: each layer's share of an A-vs-B gap.
 
 This module re-exports the names the report, the figures and the tests use,
 and holds :data:`ANSWERS`, the registry of report sections.
@@ -113,7 +115,7 @@ __all__ = [
 
 #: Section id of the report -> the answer computed for it.
 ANSWERS: dict[str, Callable[[Tables], Answer]] = {
-    "exercise-1": lambda t: exercise_1(t.signal_probe),
+    "exercise-1": lambda t: exercise_1(t.signal_probe, t.theory),
     "exercise-2": lambda t: exercise_2(t.training),
     "exercise-3": lambda t: exercise_3(t.training),
     "next-probe": lambda t: next_probe(t.training),

@@ -15,6 +15,7 @@ from initlab.engine.health import (  # the thresholds, re-exported for the answe
     VANISHED_STD,
 )
 from initlab.report import stats
+from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.tables import closest, init_order
 from initlab.report.answers.text import names, verb
@@ -164,7 +165,7 @@ EX1_CRITERION = (
 )
 
 
-def exercise_1(signal_probe: pd.DataFrame) -> Answer:
+def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -> Answer:
     """"Change the probe depth from 8 to 20. Which initialization fails first?"
 
     Answered per activation twice: which init fails first as depth grows at
@@ -175,14 +176,19 @@ def exercise_1(signal_probe: pd.DataFrame) -> Answer:
         return unanswerable(EX1_QUESTION, EX1_CRITERION, "the signal-probe table has no rows")
     per_seed = probe_failure_depths(signal_probe)
     summary = probe_failure_summary(per_seed)
+    predicted = predicted_failure_depths(theory)
     parts, verdicts, agreements = [], [], []
     for activation, act_seeds in per_seed.groupby("activation", sort=True):
         act_summary = summary[summary["activation"] == activation]
-        sentence, verdict, agreement = _exercise_1_part(activation, act_seeds, act_summary)
+        sentence, verdict, agreement = _exercise_1_part(activation, act_seeds, act_summary, predicted)
         parts.append(sentence)
         verdicts.append(verdict)
         agreements.append(agreement)
     agree, total = min(agreements)
+    widths = sorted(signal_probe["width"].unique())
+    if len(widths) > 1:  # a width sweep: say which width the answer used (the others: section "Widths")
+        used = closest(widths, LESSON_PROBE_WIDTH)
+        parts.append(f"(Probe width {used}, the probed width closest to the lesson's {LESSON_PROBE_WIDTH}.)")
     return Answer(
         question=EX1_QUESTION,
         criterion=EX1_CRITERION,
@@ -195,7 +201,7 @@ def exercise_1(signal_probe: pd.DataFrame) -> Answer:
 
 
 def _exercise_1_part(
-    activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame
+    activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame, predicted: pd.DataFrame | None = None
 ) -> tuple[str, str, tuple[int, int]]:
     """Sentence, verdict and (agreeing, total) seeds for one activation; agreement is the weaker of the two claims."""
     max_depth = per_seed["max_depth"].max()
@@ -208,7 +214,7 @@ def _exercise_1_part(
         )
     sentence = (
         f"{activation}: {names(named)} {verb(named)} first, at depth {depth:g} "
-        f"({_failure_detail(summary, named)}), first in {agree}/{total} seeds."
+        f"({_failure_detail(summary, named, predicted)}), first in {agree}/{total} seeds."
     )
     healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
     if not healthy:
@@ -221,7 +227,7 @@ def _exercise_1_part(
     if deep:
         sentence += (
             f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {names(deep)} {verb(deep)} first on the "
-            f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep)}), "
+            f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep, predicted)}), "
             f"first in {deep_agree}/{total} seeds."
         )
         verdict = f"{activation}: {names(named)}, then {names(deep)}"
@@ -234,10 +240,13 @@ def _exercise_1_part(
     return sentence, verdict, (min(agree, deep_agree), total)
 
 
-def _failure_detail(summary: pd.DataFrame, inits: list[str]) -> str:
-    """'init: mode, evidence' for each named init, e.g. 'tiny: vanished, last-layer std 1e-06'."""
+def _failure_detail(summary: pd.DataFrame, inits: list[str], predicted: pd.DataFrame | None = None) -> str:
+    """'init: mode, evidence' for each named init, e.g. 'tiny: vanished, last-layer std 1e-06', followed
+    by theory's prediction for it where there is a theory table ('theory: fails at depth 2 (vanished)')."""
     rows = summary.set_index("init").loc[inits]
-    return "; ".join(
-        f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
-        for init, row in rows.iterrows()
-    )
+    parts = []
+    for init, row in rows.iterrows():
+        text = f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
+        cite = theory_citation(predicted, row["activation"], init) if predicted is not None else ""
+        parts.append(f"{text}, {cite}" if cite else text)
+    return "; ".join(parts)

@@ -15,12 +15,14 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     **{name: tuple(columns) for name, (columns, _keys) in schema.TABLES.items()},
     "lab_reproduction": tuple(schema.LAB_COLUMNS),
     "timings": tuple(schema.TIMING_COLUMNS),
+    "theory": tuple(schema.THEORY_COLUMNS),
+    "theory_start": tuple(schema.THEORY_START_COLUMNS),
 }
 #: Tables that may be missing: run times are not reproducible, so a rerun
 #: from cached tables may not have them.
-OPTIONAL_TABLES = frozenset({"timings"})
+OPTIONAL_TABLES = frozenset({"timings", "ablation", "theory", "theory_start"})  # theory: tables made before it existed
 #: Columns holding True/False flags (CSV gives strings when NaN is mixed in).
-BOOL_COLUMNS = ("diverged", "probe_all_finite", "matches")
+BOOL_COLUMNS = ("diverged", "probe_all_finite", "matches", "data_dependent", "out_of_range")
 #: Columns whose *printed form* carries information (the number of decimals
 #: is the resolution of the lesson's print), so they are kept as text.
 TEXT_COLUMNS = ("lesson_value", "measured_value", "row", "lab", "metric")
@@ -41,6 +43,10 @@ class Tables:
     curves: pd.DataFrame
     lab_reproduction: pd.DataFrame
     timings: pd.DataFrame | None
+    #: The layer-swap ablation; None when the study configured no ``ablations``.
+    ablation: pd.DataFrame | None = None
+    theory: pd.DataFrame | None = None  # theory.csv (initlab.study.theory); None: not made
+    theory_start: pd.DataFrame | None = None  # theory_start.csv (MoonMLP at init); None: not made
 
 
 def load_tables(tables_dir: str | Path) -> Tables:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from initlab.report.answers.tables import TABLE_COLUMNS, TEXT_COLUMNS, Tables, normalise_table
+from initlab.report.answers.tables import TABLE_COLUMNS, TEXT_COLUMNS, Tables, load_tables
 
 #: The tables compared cell by cell: every reproducible table. ``timings`` holds wall-clock
 #: times, which differ between any two runs, so it is never compared.
@@ -92,7 +92,10 @@ def open_result_set(path: str | Path, label: str) -> ResultSet:
             f"{', '.join(f'{m}.csv' for m in missing)} in {tables_dir}"
         )
     frames = {name: read_frame(tables_dir / f"{name}.csv", name) for name in COMPARED_TABLES}
-    tables = Tables(**{name: normalise_table(name, frame) for name, frame in frames.items()}, timings=None)
+    try:  # the answers read the tables as the report loads them (optional tables included)
+        tables = load_tables(tables_dir)
+    except (OSError, ValueError) as error:
+        raise UnreadableInput(f"{label} = {root}: {str(error).splitlines()[0]}") from None
     # A results folder holds config.json and report.html; a tables folder may sit inside one.
     around = [root, tables_dir.parent] if tables_dir != root else [root, root.parent]
     return ResultSet(

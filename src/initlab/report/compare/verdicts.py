@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from scipy import stats as scipy_stats
 
 from initlab.report import answers
+from initlab.report.answers.claims import check_claims
 from initlab.report.answers.tables import Tables
 
 #: A changed verdict whose seeds' support differs with Fisher p below this is more than
@@ -71,10 +72,19 @@ def lesson_verdict(tables: Tables) -> list[Verdict]:
                     0, 0)]
 
 
+def claim_verdicts(tables: Tables) -> list[Verdict]:
+    """The lesson's claims checked (:mod:`initlab.report.answers.claims`): holds / fails / untested."""
+    return [
+        Verdict(f"claim/{c.claim.key}", c.claim.paraphrase, c.verdict, c.seeds_agreeing, c.seeds_total)
+        for c in check_claims(tables)
+    ]
+
+
 #: Kind of conclusion -> its verdicts from one side's tables. Order is display order.
 VERDICTS: dict[str, Callable[[Tables], list[Verdict]]] = {
     "lesson": lesson_verdict,
     "answers": answer_verdicts,
+    "claims": claim_verdicts,
     "evidence": evidence_verdicts,
 }
 

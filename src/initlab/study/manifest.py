@@ -1,0 +1,127 @@
+"""The manifest: which exact tables a report was made from, and ``initlab verify``.
+
+After the aggregation, ``initlab manifest`` checks every table against the config (each key the
+config promises present once, nothing else: ``initlab.study.completeness``) and writes
+``results/tables/MANIFEST.json``: per table its row count, the rows the config expects, its
+columns and its SHA-256, plus the SHA-256 of the config it was checked against. The report
+shows it in Provenance, so a report can be matched to the bytes behind it; ``initlab verify
+RESULTS_DIR`` re-checks a results folder (copied, archived, edited by hand) against both.
+
+No pandas: the tables are read as text, which is what the hashes are of.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from initlab.study.completeness import CHECKED_TABLES, IncompleteTableError, check_files, read_table
+from initlab.study.expected import REDO_RULE, expected_keys
+
+MANIFEST_NAME = "MANIFEST.json"
+CONFIG_NAME = "config.json"
+#: The reproducible tables a report is made from (timings.csv is wall-clock time: not listed).
+MANIFEST_TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
+
+
+def manifest_tables(config: Mapping[str, Any]) -> list[str]:
+    """The tables a config's report is made from: the four above, plus ``ablation`` when configured."""
+    return MANIFEST_TABLES + (["ablation"] if config.get("ablations") else [])
+#: A changed SHA-256 is shown by this many leading hex digits: enough to tell two files apart.
+SHOWN_HEX = 12
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _rule(table: str) -> str:
+    """The rule to force after deleting a bad final table: the one that writes it."""
+    return REDO_RULE[table]
+
+
+def table_entry(path: str | Path, table: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``path`` as the whole ``table`` of ``config``; its manifest entry."""
+    found = read_table(path, table, rule=_rule(table))
+    expected = expected_keys(table, config)
+    check_files([found], expected, rule=_rule(table))
+    return {
+        "file": Path(path).name,
+        "rows": len(found.keys),
+        "rows_expected": len(expected),
+        "columns": CHECKED_TABLES[table][0],
+        "sha256": sha256_of(path),
+    }
+
+
+def build_manifest(tables_dir: str | Path, config_path: str | Path) -> dict[str, Any]:
+    """The manifest of ``tables_dir``, every table checked against the config in ``config_path`` (JSON)."""
+    config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    return {
+        "config": {"file": Path(config_path).name, "sha256": sha256_of(config_path)},
+        "tables": {t: table_entry(Path(tables_dir) / f"{t}.csv", t, config) for t in manifest_tables(config)},
+    }
+
+
+def write_manifest(tables_dir: str | Path, config_path: str | Path, out: str | Path) -> dict[str, Any]:
+    manifest = build_manifest(tables_dir, config_path)
+    Path(out).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def load_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest at ``path``, or None when there is none (a results folder from before manifests)."""
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def verify(results_dir: str | Path) -> list[str]:
+    """Differences between a results folder and its manifest and config; empty when it checks out.
+
+    Each table's bytes against its recorded SHA-256, and its rows against the config (which
+    also catches a table edited together with its manifest).
+    """
+    results_dir = Path(results_dir)
+    tables_dir = results_dir / "tables"
+    config_path = results_dir / CONFIG_NAME
+    manifest_path = tables_dir / MANIFEST_NAME
+    absent = [str(p) for p in (config_path, manifest_path) if not p.is_file()]
+    if absent:
+        return [f"{p}: missing (is {results_dir} a results folder of a finished run?)" for p in absent]
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    differences = []
+    recorded = manifest.get("config", {}).get("sha256")
+    now = sha256_of(config_path)
+    if now != recorded:
+        differences.append(f"{config_path}: SHA-256 {now[:SHOWN_HEX]}… is not the manifest's {str(recorded)[:SHOWN_HEX]}…")
+    for table in manifest_tables(config):
+        path = tables_dir / f"{table}.csv"
+        entry = manifest.get("tables", {}).get(table)
+        if entry is None:
+            differences.append(f"{manifest_path}: no entry for {table}")
+            continue
+        if not path.is_file():
+            differences.append(f"{path}: missing")
+            continue
+        digest = sha256_of(path)
+        if digest != entry["sha256"]:
+            differences.append(
+                f"{path}: SHA-256 {digest[:SHOWN_HEX]}… is not the manifest's {entry['sha256'][:SHOWN_HEX]}…: "
+                "the table changed after the run"
+            )
+        try:
+            again = table_entry(path, table, config)
+        except IncompleteTableError as err:
+            differences.append(str(err))
+            continue
+        for field in ("rows", "rows_expected", "columns"):
+            if again[field] != entry.get(field):
+                differences.append(f"{path}: {field} {again[field]} where the manifest says {entry.get(field)}")
+    return differences

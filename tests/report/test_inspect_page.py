@@ -1,0 +1,70 @@
+"""``initlab inspect --html``: the page's content follows the inspection, and it opens in a real
+headless Chromium offline with both figures decoded (as the report does in tests/workflow)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from initlab.engine.inspect import LAYER_COLUMNS, inspect
+from initlab.engine.seeding import generator
+from initlab.report.inspect_page import layers_frame, render_page, write_page
+from tests.workflow.test_browser import PROBE_SCRIPT, _browse, chromium  # noqa: F401  (fixture)
+
+SECTION_IDS = ["verdict", "init-check", "layers"]
+
+
+def _inspection(scale: float):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2))
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(scale)
+                m.bias.zero_()
+    return inspect(model, torch.randn(64, 16, generator=generator(0)))
+
+
+def test_layers_frame_is_the_table():
+    found = _inspection(1.0)
+    df = layers_frame(found)
+    assert list(df.columns) == LAYER_COLUMNS and len(df) == len(found.rows)
+    assert df["std"].tolist() == [r.std for r in found.rows]
+
+
+def test_page_states_what_the_inspection_found():
+    healthy = render_page(_inspection(1.0), "mlp")
+    assert '<span class="verdict">healthy</span>' in healthy and 'class="flag"' not in healthy
+    assert "2: Linear 32→32 then Tanh: Var(w)·fan_in = " in healthy
+    broken = render_page(_inspection(1e-4), "mlp")  # every layer shrinks the signal ×1e-4
+    assert '<span class="verdict">problems found</span>' in broken
+    assert '<span class="flag">vanished</span>' in broken
+    # tanh asks sigma_w2 = 1: LeCun's 1/fan_in for 16→32, and Xavier (first in the registry) ties with it at 32→32.
+    assert "0: Linear 16→32 then Tanh: Var(w)·fan_in = " in broken and "try `lecun`" in broken
+    assert "try `xavier`" in broken and "the signal shrinks ×" in broken
+
+
+def test_page_opens_offline_in_chromium_with_both_figures(chromium, tmp_path):  # noqa: F811
+    page = write_page(_inspection(1e-4), tmp_path / "page.html", "examples/mlp.py:build")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", PROBE_SCRIPT + "</body>"))
+    run = _browse(chromium, tmp_path, probe, "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    for section in SECTION_IDS:
+        assert f'id="{section}"' in dom, section
+    images = int(dom.split('data-images="')[1].split('"')[0])
+    decoded = int(dom.split('data-decoded="')[1].split('"')[0])
+    assert images == 2 and decoded == 2
+    assert int(dom.split('data-height="')[1].split('"')[0]) > 1000
+
+
+def test_page_screenshot_is_not_blank(chromium, tmp_path):  # noqa: F811
+    from PIL import Image
+
+    page = write_page(_inspection(1.0), tmp_path / "page.html", "mlp")
+    shot = tmp_path / "page.png"
+    run = _browse(chromium, tmp_path, page, f"--screenshot={shot}", "--window-size=1280,2000")
+    assert run.returncode == 0, run.stderr[-2000:]
+    lo, hi = Image.open(shot).convert("L").getextrema()
+    assert hi - lo > 100

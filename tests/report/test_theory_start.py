@@ -1,0 +1,36 @@
+"""MoonMLP's start loss, theory against measurement: the sentence follows the data."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import synthetic as syn
+from initlab.report.answers.theory_start import start_loss_comparison, start_loss_sentence
+from initlab.study.tables import THEORY_START_COLUMNS
+
+
+def theory_start_of(training: pd.DataFrame, scale: dict[str, float] | None = None) -> pd.DataFrame:
+    """Predictions equal to the measured median start loss, times ``scale[init]``."""
+    keys = ["activation", "init", "depth", "width"]
+    table = training.groupby(keys)["start_loss"].median().reset_index()
+    table["start_loss"] *= table["init"].map(scale or {}).fillna(1.0)
+    table["data_dependent"] = False
+    table["logit_std"] = table["start_loss"]
+    return table[THEORY_START_COLUMNS]
+
+
+def test_start_loss_agreement_flips():
+    training = syn.training_table()
+    comparison = start_loss_comparison(training, theory_start_of(training))
+    total = len(comparison)
+    sentence = start_loss_sentence(comparison)
+    assert f"for {total} of {total} (activation, init, depth) cells and inside the seeds' min-max range for {total}." in sentence
+    assert "is large's" in sentence  # the synthetic lesson cell's huge start
+    off = start_loss_comparison(training, theory_start_of(training, {"he": 3.0}))
+    he_cells = int((off["init"] == "he").sum())
+    assert f"for {total - he_cells} of {total}" in start_loss_sentence(off)
+    assert "is he's" in start_loss_sentence(start_loss_comparison(training, theory_start_of(training, {"he": 100.0})))
+
+
+def test_no_start_theory():
+    assert "No start-loss theory" in start_loss_sentence(start_loss_comparison(syn.training_table(), None))
