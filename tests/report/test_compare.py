@@ -33,8 +33,9 @@ def provenance_html(packages: dict[str, str], commit: str = "abc123") -> str:
     provenance = {"git_commit": commit, "seeds": "0, 1, 2", "machine": {"python": "3.11.9", "cpu count": "2"},
                   "run_time": None, "extra": {}, "packages": packages, "config_yaml": "seeds: [0, 1, 2]"}
     thresholds = [{"name": "VANISHED_STD", "value": "1e-05"}]
-    body = jinja2.Environment(autoescape=True).from_string(section).render(provenance=provenance,
-                                                                           thresholds=thresholds)
+    provenance["manifest"] = None
+    body = jinja2.Environment(autoescape=True).from_string(section).render(
+        provenance=provenance, thresholds=thresholds, sweeps={"custom_inits": []})
     return f"<!DOCTYPE html><html><body><main>{body}</main></body></html>"
 
 
