@@ -243,6 +243,23 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"initlab: the report is at {Path(out).resolve()}")
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``initlab compare A B``: 0 every verdict the same, 1 a verdict changed, 2 unreadable input."""
+    from initlab.report.compare import EXIT_UNREADABLE, UnreadableInput, compare, exit_status
+    from initlab.report.compare.output import render_html, terminal_summary
+
+    try:
+        comparison = compare(args.a, args.b)
+    except UnreadableInput as error:
+        print(f"initlab compare: unreadable input: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    sys.stdout.write(terminal_summary(comparison, args.require_identical))
+    if args.html is not None:
+        out = render_html(comparison, args.html, args.require_identical, args.templates)
+        print(f"initlab compare: the page is at {Path(out).resolve()}")
+    return exit_status(comparison, args.require_identical)
+
+
 def cmd_inspect(args: argparse.Namespace) -> None:
     """``initlab inspect FILE.py:FACTORY``: the signal probe and init check on a user's model."""
     from initlab.engine.inspect import InspectError, inspect
@@ -409,6 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
     p.add_argument("--out", required=True, type=Path, help="HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="compare two result sets: tables, verdicts, seeds, provenance")
+    p.add_argument("a", type=Path, help="result set A: a results/ folder or a folder of tables")
+    p.add_argument("b", type=Path, help="result set B: the same")
+    p.add_argument("--html", type=Path, default=None, help="also write the comparison as an HTML page")
+    p.add_argument("--require-identical", action="store_true",
+                   help="exit 1 also when a table is not byte-identical (a rerun elsewhere, e.g. on a cluster)")
+    p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("inspect", help="signal probe, verdicts and init check on your own PyTorch model")
     p.add_argument("model", help="FILE.py:FACTORY, a function returning the torch.nn.Module")

@@ -208,10 +208,16 @@ def test_quick_study_on_slurm(slurm_cluster: LocalSlurm, tmp_path: Path) -> None
         check_cluster_study(slurm_cluster, folder, config)
         # (c) the same tables as the local run: byte for byte
         assert ref.wait(timeout=300) == 0, tail(ref_log.read_text())
+    # `initlab compare --require-identical` exits 0 only when every verdict is the same and every
+    # table is byte-identical; it names any differing table, column and cell
+    compared = subprocess.run(
+        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(reference / "results"),
+         "--require-identical"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
     for table in TABLES:
-        cluster_bytes = (folder / f"results/tables/{table}.csv").read_bytes()
-        local_bytes = (reference / f"results/tables/{table}.csv").read_bytes()
-        assert cluster_bytes == local_bytes, f"{table}.csv differs between the SLURM and local runs"
+        assert re.search(rf"^  {table} +identical \(byte for byte\)$", compared.stdout, re.M), compared.stdout
 
 
 def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -> None:
