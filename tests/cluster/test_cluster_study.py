@@ -41,12 +41,14 @@ PROFILE = REPO / "workflow/profiles/slurm"
 FAULTS = Path(__file__).with_name("faults.smk")
 TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
 # The workflow's local rules (localrules: in workflow/rules/*.smk) plus the test workflow's.
-LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "manifest", "figures",
-               "report", "all", "all_with_flaky", "all_with_hold"}
+LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "theory", "theory_start",
+               "manifest", "figures", "report", "all", "all_with_flaky", "all_with_hold"}
 
-# A study small enough for the failure paths: one SLURM job each for lab_replay, probe, train.
+# A study small enough for the failure paths: one SLURM job each for lab_replay, probe, train
+# (no ablations: the quick study above sends those through SLURM).
 TINY = {
     "seeds": [0],
+    "ablations": [],
     "inits": ["xavier", "he"],
     "probe": {"activations": ["tanh"], "depths": [2], "width": 16},
     "training": {"activations": ["relu"], "depths": [2], "width": 16,

@@ -38,7 +38,6 @@ def test_an_entry_gets_the_lessons_net_by_default(schema_path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"init_b": "glorot"}, "ablations[0].init_b = 'glorot' is not allowed; expected one of default, zeros"),
         ({"activation": "swish"}, "ablations[0].activation = 'swish' is not allowed; expected one of relu"),
         ({"depth": 0}, "ablations[0].depth = 0 is not allowed; expected a number >= 1"),
         ({"lr": 0}, "ablations[0].lr = 0 is not allowed; expected a number > 0"),
@@ -50,6 +49,15 @@ def test_bad_entries_are_named(schema_path, change, expected):
     with pytest.raises(WorkflowError) as err:
         validate({"ablations": [{**XAVIER_HE, **change}]}, schema_path)
     assert expected in explain_validation_error(err.value)
+
+
+def test_an_unknown_init_is_named_before_any_job(schema_path):
+    # Init names are checked after the schema (they may be custom inits): initlab.study.configcheck.
+    from initlab.study.configcheck import check_study
+
+    config = _validated(schema_path, {"ablations": [{**XAVIER_HE, "init_b": "glorot"}]})
+    with pytest.raises(ValueError, match=r"ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of default, zeros"):
+        check_study(config)
 
 
 def test_a_missing_key_is_named(schema_path):

@@ -65,5 +65,6 @@ def test_adding_one_learning_rate_adds_only_its_jobs(tmp_path):
     assert (tmp_path / "results/train/relu/sgd/depth2/training_seeds_0.csv").exists()  # one lr: today's path
     config["training"]["optimizers"]["adam"] = [0.01, 0.1, 1.0]
     jobs = planned_jobs(tmp_path, write_config(tmp_path, config), "results/tables/training.csv")
-    # the new lr's job for each activation (relu, tanh), then the training table's aggregation
-    assert jobs == {"train": 2, "aggregate": 1}
+    # the new lr's job for each activation (relu, tanh), then the training table's aggregation, which
+    # checks it against the new config (results/config.json, rule effective_config)
+    assert jobs == {"train": 2, "aggregate": 1, "effective_config": 1}
