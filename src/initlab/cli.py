@@ -179,7 +179,11 @@ def cmd_theory(args: argparse.Namespace) -> None:
         from initlab.study.tables import THEORY_COLUMNS, write_csv
         from initlab.study.theory import theory_grid
 
-        write_csv(args.out, THEORY_COLUMNS, theory_grid(args.activations, args.inits, args.depths, args.width))
+        from initlab.engine.inits import custom_inits
+
+        with custom_inits(args.custom_inits):
+            rows = [r for w in args.width for r in theory_grid(args.activations, args.inits, args.depths, w)]
+        write_csv(args.out, THEORY_COLUMNS, rows)
 
     _timed(args, "theory", work)
 
@@ -190,7 +194,11 @@ def cmd_theory_start(args: argparse.Namespace) -> None:
         from initlab.study.tables import THEORY_START_COLUMNS, write_csv
         from initlab.study.theory import moon_start_grid
 
-        rows = moon_start_grid(load_split(args.data).x_train, args.activations, args.inits, args.depths, args.width)
+        from initlab.engine.inits import custom_inits
+
+        x_train = load_split(args.data).x_train
+        with custom_inits(args.custom_inits):
+            rows = [r for w in args.width for r in moon_start_grid(x_train, args.activations, args.inits, args.depths, w)]
         write_csv(args.out, THEORY_START_COLUMNS, rows)
 
     _timed(args, "theory_start", work)
@@ -378,8 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
         p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
         p.add_argument("--depths", type=_ints, required=True, help=depths)
-        p.add_argument("--width", type=int, required=True)
+        p.add_argument("--width", type=_ints, required=True, help="comma-separated widths")
         p.add_argument("--out", required=True)
+        _add_custom_inits(p)
         _add_threads(p)
         _add_timings(p)
 

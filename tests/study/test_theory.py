@@ -82,3 +82,17 @@ def test_moon_start_loss() -> None:
     assert he["logit_std"] == pytest.approx(1.0)
     large = moon_start("relu", "large", 2, 64, input_second_moment=0.5)
     assert large["start_loss"] > 10 * he["start_loss"]
+
+
+def test_cli_covers_every_width_and_custom_inits(tmp_path):
+    """A width sweep gets theory for each width; a custom init is predicted from its definition."""
+    import csv
+
+    from initlab.cli import main
+
+    out = tmp_path / "theory.csv"
+    custom = '{"mine": {"kind": "normal", "std": 0.05}}'
+    assert main(["theory", "--activations", "relu", "--inits", "he,mine", "--depths", "2", "--width", "16,64",
+                 "--custom-inits", custom, "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert {(r["init"], r["width"]) for r in rows} == {("he", "16"), ("he", "64"), ("mine", "16"), ("mine", "64")}

@@ -15,7 +15,8 @@ rule theory:
         activations=",".join(PROBE["activations"]),
         inits=INITS,
         depths=",".join(map(str, PROBE["depths"])),
-        width=PROBE["width"],
+        width=",".join(map(str, axes.as_list(PROBE["width"]))),
+        custom_inits=CUSTOM_INITS,
     log:
         "results/logs/theory.log",
     threads: 1
@@ -26,7 +27,8 @@ rule theory:
         "../../environment.yml"
     shell:
         "initlab theory --threads {threads} --activations {params.activations} --inits {params.inits} "
-        "--depths {params.depths} --width {params.width} --out {output} > {log} 2>&1"
+        "--depths {params.depths} --width {params.width} --custom-inits {params.custom_inits:q} "
+        "--out {output} > {log} 2>&1"
 
 
 rule theory_start:
@@ -38,7 +40,8 @@ rule theory_start:
         activations=",".join(TRAINING["activations"]),
         inits=INITS,
         depths=",".join(map(str, TRAINING["depths"])),
-        width=TRAINING["width"],
+        width=",".join(map(str, axes.as_list(TRAINING["width"]))),
+        custom_inits=CUSTOM_INITS,
     log:
         "results/logs/theory_start.log",
     threads: 1
@@ -49,4 +52,5 @@ rule theory_start:
         "../../environment.yml"
     shell:
         "initlab theory-start --threads {threads} --data {input.data} --activations {params.activations} "
-        "--inits {params.inits} --depths {params.depths} --width {params.width} --out {output} > {log} 2>&1"
+        "--inits {params.inits} --depths {params.depths} --width {params.width} "
+        "--custom-inits {params.custom_inits:q} --out {output} > {log} 2>&1"
