@@ -100,10 +100,9 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
 def cmd_probe(args: argparse.Namespace) -> None:
     def work() -> None:
+        from initlab.engine.inits import custom_inits
         from initlab.engine.probe import probe_grid
         from initlab.study.tables import PROBE_COLUMNS, write_csv
-
-        from initlab.engine.inits import custom_inits
 
         with custom_inits(args.custom_inits):
             rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
@@ -119,6 +118,11 @@ def cmd_probe(args: argparse.Namespace) -> None:
     _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
 
 
+def _cell_keys_args(args: argparse.Namespace) -> tuple:
+    """A training cell's arguments to ``initlab.study.expected``'s ``*_job_keys`` (seeds first)."""
+    return (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from initlab.engine.train import TrainSpec
 
@@ -126,10 +130,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     def work() -> None:
         from initlab.engine.data import load_split
-        from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
-        from initlab.engine.train import train_cell
-
         from initlab.engine.inits import custom_inits
+        from initlab.engine.train import train_cell
+        from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
 
         with custom_inits(args.custom_inits):
             rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
@@ -139,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         from initlab.study.completeness import check_job_output
         from initlab.study.expected import curve_job_keys, training_job_keys
 
-        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        cell = _cell_keys_args(args)
         check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
         check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
 
@@ -156,9 +159,8 @@ def cmd_ablate(args: argparse.Namespace) -> None:
     def work() -> None:
         from initlab.engine.ablation import ablate_cell
         from initlab.engine.data import load_split
-        from initlab.study.tables import ABLATION_COLUMNS, write_csv
-
         from initlab.engine.inits import custom_inits
+        from initlab.study.tables import ABLATION_COLUMNS, write_csv
 
         with custom_inits(args.custom_inits):
             rows = ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds)
@@ -167,7 +169,7 @@ def cmd_ablate(args: argparse.Namespace) -> None:
         from initlab.study.completeness import check_job_output
         from initlab.study.expected import ablation_job_keys
 
-        cell = (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+        cell = _cell_keys_args(args)
         check_job_output(args.out, "ablation", ablation_job_keys(*cell, args.init_a, args.init_b))
 
     job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
@@ -347,14 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timings(p)
     p.set_defaults(func=cmd_probe)
 
+    def add_training_cell(p: argparse.ArgumentParser) -> None:
+        """The arguments of one training cell (MoonMLP shape, optimizer, steps), shared by train and ablate."""
+        p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+        p.add_argument("--depth", type=int, required=True)
+        p.add_argument("--width", type=int, required=True)
+        p.add_argument("--activation", required=True)
+        p.add_argument("--optimizer", required=True)
+        p.add_argument("--lr", type=float, required=True)
+        p.add_argument("--steps", type=int, required=True)
+
     p = sub.add_parser("train", help="train every init x seed of one cell as one stacked model")
-    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
-    p.add_argument("--depth", type=int, required=True)
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--activation", required=True)
-    p.add_argument("--optimizer", required=True)
-    p.add_argument("--lr", type=float, required=True)
-    p.add_argument("--steps", type=int, required=True)
+    add_training_cell(p)
     p.add_argument("--curve-stride", type=int, default=1)
     p.add_argument("--inits", type=_names, required=True)
     p.add_argument("--seeds", type=_seeds, required=True)
@@ -366,15 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("ablate", help="layer-swap ablation: init A everywhere but one layer of init B, each layer in turn")
-    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+    add_training_cell(p)
     p.add_argument("--init-a", required=True, help="the init of every other layer")
     p.add_argument("--init-b", required=True, help="the init of the swapped layer")
-    p.add_argument("--depth", type=int, required=True)
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--activation", required=True)
-    p.add_argument("--optimizer", required=True)
-    p.add_argument("--lr", type=float, required=True)
-    p.add_argument("--steps", type=int, required=True)
     p.add_argument("--seeds", type=_seeds, required=True)
     p.add_argument("--out", required=True, help="ablation rows CSV")
     _add_custom_inits(p)

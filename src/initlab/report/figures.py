@@ -97,8 +97,11 @@ def _per_layer_lines(
 ) -> Figure:
     """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations.
 
-    ``predicted``: theory's rows (``theory.csv``) for the same networks, drawn dashed in the init's colour.
+    ``predicted``: theory's rows (``theory.csv``) for the same networks, drawn dashed in the init's colour
+    (the title then says so).
     """
+    if predicted is not None:
+        title += _THEORY_NOTE
     activations = sorted(data["activation"].unique())
     styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
@@ -154,8 +157,7 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
     depth = data["depth"].iloc[0]
     return _per_layer_lines(
         data, ["std"], log=True,
-        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)"
-        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
+        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)",
         thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
         predicted=_deepest_theory(tables, data),
     )
@@ -168,8 +170,7 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["zero_ratio", "saturated_ratio"], log=False,
-        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe"
-        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
+        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe",
         thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
         predicted=_deepest_theory(tables, data),
     )
@@ -182,8 +183,7 @@ def fig_gradient_norms(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
         data, ["grad_norm", "act_grad_norm"], log=True,
-        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)"
-        + _THEORY_NOTE * (_deepest_theory(tables, data) is not None),
+        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)",
         predicted=_deepest_theory(tables, data),
     )
 
