@@ -1,7 +1,7 @@
 """The whole study, measured side by side in one run (issue: performance).
 
     python benchmarks/bench_study.py [--config config/config.yaml | --quick] [--cores 8]
-                                     [--naive-sample 24] [--workdir DIR]
+                                     [--naive-sample 24] [--workdir DIR] [--cold-only]
 
 Runs, in a fresh folder, with the repository's Snakefile:
 
@@ -25,6 +25,9 @@ Runs, in a fresh folder, with the repository's Snakefile:
    computed from the config: ``study_flops``) over what the cores could do in the cold run's wall
    time at the single-thread matmul peak measured in this run (``limit_fraction``), and the
    trainer's in-study GFLOP/s per depth and the probe's, as fractions of that peak.
+
+``--cold-only`` stops after 1 and 6 (about a third of the time); its last line is
+cold_s=<x> efficiency=<x> limit_fraction=<x> peak_fraction_depth<d>=<x> ... peak_fraction_probe=<x>
 
 Last line: speedup_vs_naive=<x> efficiency=<x> noop_rerun_s=<x> add_seed_jobs=<n>
 add_seed_expected_jobs=<n> add_seed_s=<x> report_s=<x> dag_ms_per_job=<x> limit_fraction=<x>
@@ -188,6 +191,8 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=8, help="snakemake --cores, and naive processes at a time")
     parser.add_argument("--naive-sample", type=int, default=24, help="naive configurations actually run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the run here (default: a temp folder)")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="stop after the cold run and the figures against the machine (limit_fraction)")
     args = parser.parse_args()
     source = REPO / "config/quick.yaml" if args.quick else args.config
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="initlab-bench-"))
@@ -237,6 +242,12 @@ def main() -> None:
           f"floor at the peak on {machine_cores} cores {sum(flops.values()) / (machine_cores * peak * 1e9):.0f} s; "
           f"cold run {cold_s:.0f} s: limit_fraction {limit_fraction:.2f}; probe {probe_gflops:.1f} GFLOP/s "
           f"({probe_gflops / peak:.2f} of peak)")
+    fractions = (f"limit_fraction={limit_fraction:.2f} "
+                 + " ".join(f"peak_fraction_depth{d}={g / peak:.2f}" for d, g in by_depth.items())
+                 + f" peak_fraction_probe={probe_gflops / peak:.2f}")
+    if args.cold_only:
+        print(f"cold_s={cold_s:.1f} efficiency={efficiency:.2f} {fractions}")
+        return
     train_span = train.finished_at.max() - train.started_at.min()
     sample, n_grid = naive_sample(config, args.naive_sample)
     naive_s, lines = run_naive(sample, args.cores)
@@ -293,9 +304,7 @@ def main() -> None:
     print(
         f"speedup_vs_naive={speedup:.1f} efficiency={efficiency:.2f} noop_rerun_s={noop_s:.2f} "
         f"add_seed_jobs={add_jobs} add_seed_expected_jobs={expected} add_seed_s={add_s:.1f} "
-        f"report_s={report_s:.1f} dag_ms_per_job={dag_ms:.1f} limit_fraction={limit_fraction:.2f} "
-        + " ".join(f"peak_fraction_depth{d}={g / peak:.2f}" for d, g in by_depth.items())
-        + f" peak_fraction_probe={probe_gflops / peak:.2f}"
+        f"report_s={report_s:.1f} dag_ms_per_job={dag_ms:.1f} {fractions}"
     )
 
 

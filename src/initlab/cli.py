@@ -38,9 +38,13 @@ def _seeds(text: str) -> list[int]:
 
 
 def _set_threads(threads: int) -> None:
+    """Torch's thread count, and glibc told to keep freed memory (``initlab.engine.allocator``)."""
     import torch
 
+    from initlab.engine.allocator import keep_freed_memory
+
     torch.set_num_threads(threads)
+    keep_freed_memory()
 
 
 def _write_timing(path: str | None, job: str, import_cpu: float, work_cpu: float, work_wall: float) -> None:

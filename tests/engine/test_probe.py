@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from initlab.engine.probe import probe_config, probe_grid, probe_network
+from initlab.engine.probe import probe_config, probe_grid, probe_network, tensor_stats
 
 
 def _hand_model() -> nn.Sequential:
@@ -76,3 +76,37 @@ def test_bad_arguments(kwargs):
     args = dict(seed=0, activation="relu", init="he", depth=2, width=8) | kwargs
     with pytest.raises(ValueError):
         probe_config(**args)
+
+
+def _torch_ratios(h: torch.Tensor) -> dict[str, float]:
+    """The ratios as the probe computed them before numpy counted them (its numbers are the contract)."""
+    return {
+        "zero_ratio": (h == 0).float().mean().item(),
+        "saturated_ratio": (h.abs() > 0.98).float().mean().item(),
+        "nonfinite_ratio": (~torch.isfinite(h)).float().mean().item(),
+    }
+
+
+@pytest.mark.parametrize("shape", [(512, 128), (512, 100), (7, 13), (450, 3, 5)])
+def test_numpy_counted_ratios_equal_torch_to_the_bit(shape):
+    gen = torch.Generator().manual_seed(sum(shape))
+    h = torch.randn(shape, generator=gen)
+    flat = h.view(-1)
+    n = flat.numel()
+    # the edge cases of each criterion: zeros of both signs, the threshold itself and its
+    # float32 neighbours, NaN (not zero, not saturated, non-finite) and both infinities
+    edges = torch.tensor([0.0, -0.0, 0.98, -0.98, 0.9800001, 0.97999996, float("nan"), float("inf"), float("-inf")])
+    flat[: len(edges)] = edges
+    idx = torch.randperm(n, generator=gen)[: n // 3]
+    flat[idx] = 0.0  # a ratio that is not a power of two
+    for tensor in (h, h.transpose(0, -1)):  # contiguous and not
+        stats = tensor_stats(tensor)
+        for key, expected in _torch_ratios(tensor).items():
+            assert stats[key] == expected, (key, stats[key], expected)
+        assert stats["mean"] == tensor.mean().item() or math.isnan(stats["mean"])
+
+
+def test_ratios_of_other_dtypes_fall_back_to_torch():
+    h = torch.tensor([[0.0, 1.0], [0.5, float("inf")]], dtype=torch.float64)
+    stats = tensor_stats(h)
+    assert stats["zero_ratio"] == 0.25 and stats["saturated_ratio"] == 0.5 and stats["nonfinite_ratio"] == 0.25

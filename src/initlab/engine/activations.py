@@ -30,18 +30,38 @@ class Activation:
     # the out-of-place form (so the stacked trainer stays bit-identical to the lone loop); it
     # saves the stacked trainer a memory pass and an allocation per layer and step.
     fn_inplace: Callable[[torch.Tensor], torch.Tensor] | None = None
+    # The backward of ``fn_inplace`` from its output, written into the gradient's own memory:
+    # ``grad_from_output(grad, output)``, the very aten kernel autograd calls for it (so the
+    # hand-written pass of ``initlab.engine.train`` rounds exactly as autograd does), without
+    # the fresh tensor autograd allocates per layer and step. None: the trainer uses autograd.
+    grad_from_output: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def gain(self) -> float:
         """The recommended std multiplier for this activation (``nn.init.calculate_gain``)."""
         return nn.init.calculate_gain(self.gain_name)
 
 
+def _relu_grad(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """ReluBackward0: threshold_backward(grad, result, 0)."""
+    return torch.ops.aten.threshold_backward.grad_input(grad, output, 0, grad_input=grad)
+
+
+def _tanh_grad(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """TanhBackward0: tanh_backward(grad, result)."""
+    return torch.ops.aten.tanh_backward.grad_input(grad, output, grad_input=grad)
+
+
+def _sigmoid_grad(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """SigmoidBackward0: sigmoid_backward(grad, result)."""
+    return torch.ops.aten.sigmoid_backward.grad_input(grad, output, grad_input=grad)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", nn.ReLU, torch.relu, "relu", torch.relu_),
-        Activation("tanh", nn.Tanh, torch.tanh, "tanh", torch.tanh_),
-        Activation("sigmoid", nn.Sigmoid, torch.sigmoid, "sigmoid", torch.sigmoid_),
+        Activation("relu", nn.ReLU, torch.relu, "relu", torch.relu_, _relu_grad),
+        Activation("tanh", nn.Tanh, torch.tanh, "tanh", torch.tanh_, _tanh_grad),
+        Activation("sigmoid", nn.Sigmoid, torch.sigmoid, "sigmoid", torch.sigmoid_, _sigmoid_grad),
         Activation("leaky_relu", nn.LeakyReLU, F.leaky_relu, "leaky_relu"),
         Activation("gelu", nn.GELU, F.gelu, "relu"),
         Activation("selu", nn.SELU, F.selu, "selu"),

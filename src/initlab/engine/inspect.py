@@ -33,11 +33,11 @@ from initlab.engine.health import (
     BOUNDED_ACTIVATIONS,
     EXPLODED_STD,
     SATURATED_FRACTION,
-    SATURATION_THRESHOLD,
     VANISHED_GRADIENT_RATIO,
     VANISHED_STD,
 )
 from initlab.engine.inits import INITS
+from initlab.engine.probe import tensor_stats  # the probe's statistics, one implementation
 from initlab.engine.seeding import derive_seed, generator
 
 #: The probe loss's direction r is drawn from ``derive_seed(seed, LOSS_LABEL)``.
@@ -240,18 +240,6 @@ LAYER_COLUMNS = [
 # --------------------------------------------------------------------------------------------
 # Statistics and criteria
 # --------------------------------------------------------------------------------------------
-
-
-def tensor_stats(h: torch.Tensor) -> dict[str, float]:
-    """The probe's statistics of one output, computed exactly as ``engine.probe.probe_network`` does."""
-    with torch.no_grad():
-        return {
-            "mean": h.mean().item(),
-            "std": h.std().item(),
-            "zero_ratio": (h == 0).float().mean().item(),
-            "saturated_ratio": (h.abs() > SATURATION_THRESHOLD).float().mean().item(),
-            "nonfinite_ratio": (~torch.isfinite(h)).float().mean().item(),
-        }
 
 
 def signal_failures(stats: dict[str, float], activation: str | None) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,6 +31,42 @@ from initlab.engine.seeding import derive_seed, generator
 # The lesson's probe batch: 512 random inputs of 32 features.
 BATCH_SIZE = 512
 IN_FEATURES = 32
+
+
+# Below this many elements a float32 sum of 0/1 values is exact, so "mask.float().mean()" is the
+# count divided by the element count in float32, and a count taken by numpy gives the same value.
+_EXACT_COUNT = 2**24
+_SATURATION_F32 = np.float32(SATURATION_THRESHOLD)  # torch compares a float32 tensor in float32 too
+
+
+def _ratio(count: int, n: int) -> float:
+    """``count / n`` exactly as ``mask.float().mean().item()`` computes it: float32 sum / n in float32."""
+    return float(np.float32(count) / np.float32(n))
+
+
+def tensor_stats(h: torch.Tensor) -> dict[str, float]:
+    """The lesson's statistics of one output: mean, std, and the ratios of zeros, of saturated
+    values (|x| > ``SATURATION_THRESHOLD``) and of non-finite values.
+
+    The ratios are what ``(mask).float().mean().item()`` gives; for a float32 CPU tensor they are
+    counted by numpy on the tensor's own memory instead: torch's comparisons into a bool tensor
+    and the float copies took about 60 % of a probe layer's statistics time (100 us per
+    comparison on 64 Ki elements), numpy's count takes a tenth of that, and the count over the
+    float32 element count is the same number (``_EXACT_COUNT``; ``tests/engine/test_probe.py``).
+    """
+    with torch.no_grad():
+        n = h.numel()
+        stats = {"mean": h.mean().item(), "std": h.std().item()}
+        if h.dtype == torch.float32 and h.device.type == "cpu" and 0 < n < _EXACT_COUNT:
+            a = h.detach().numpy()
+            stats["zero_ratio"] = _ratio(n - np.count_nonzero(a), n)  # NaN counts as non-zero, -0.0 as zero
+            stats["saturated_ratio"] = _ratio(np.count_nonzero(np.abs(a) > _SATURATION_F32), n)
+            stats["nonfinite_ratio"] = _ratio(n - np.count_nonzero(np.isfinite(a)), n)
+        else:
+            stats["zero_ratio"] = (h == 0).float().mean().item()
+            stats["saturated_ratio"] = (h.abs() > SATURATION_THRESHOLD).float().mean().item()
+            stats["nonfinite_ratio"] = (~torch.isfinite(h)).float().mean().item()
+        return stats
 
 
 @dataclass(frozen=True)
@@ -73,11 +110,7 @@ def probe_network(model: nn.Sequential, x: torch.Tensor, direction: torch.Tensor
             stats.append(
                 LayerStats(
                     layer=i,
-                    mean=h.mean().item(),
-                    std=h.std().item(),
-                    zero_ratio=(h == 0).float().mean().item(),
-                    saturated_ratio=(h.abs() > SATURATION_THRESHOLD).float().mean().item(),
-                    nonfinite_ratio=(~torch.isfinite(h)).float().mean().item(),
+                    **tensor_stats(h),
                     grad_norm=lin.weight.grad.norm().item() if direction is not None else nan,
                     act_grad_norm=h.grad.norm().item() if direction is not None else nan,
                 )

@@ -198,6 +198,59 @@ class StackedMLP:
         return h
 
 
+class StackedPass:
+    """One training step's forward and backward through a ``StackedMLP``, written out by hand
+    over a fixed batch, into buffers allocated once per run.
+
+    Why: under autograd every layer and step allocates fresh (K, N, width) tensors (the
+    layer's output, the activation's gradient, the products), and at these sizes (1.8 MB each
+    for a stack of 16 at width 64) the allocator hands them back to the kernel and page-faults
+    them in again, so the elementwise work ran several times slower than its own arithmetic.
+    Here each product goes into its buffer with ``out=``, the activation's backward overwrites
+    the gradient in place, and two gradient buffers alternate down the layers.
+
+    Each operation is the one autograd runs for ``StackedMLP`` (``StackedLinear``'s forward and
+    backward, the activation's ``grad_from_output``), on the same operands, so the numbers are
+    the same to the bit; the loss head (log-softmax and the losses) still runs under autograd
+    and hands in the logits' gradient. Only for activations with a ``grad_from_output``.
+    """
+
+    def __init__(self, net: StackedMLP, x: torch.Tensor, grad_from_output: Callable) -> None:
+        self.net = net
+        self.grad_from_output = grad_from_output
+        k, n = net.k, x.shape[0]
+        self.input = x.expand(k, *x.shape)
+        self.weights_t = [w.transpose(1, 2) for w in net.weights]
+        self.outputs = [torch.empty(k, n, w.shape[1]) for w in net.weights]
+        # parameters' gradients: fixed buffers the optimizer reads as ``.grad``, rewritten each step
+        for p in net.parameters():
+            p.grad = torch.empty_like(p)
+        self.grad_buffers = [torch.empty(k, n, w.shape[2]) for w in net.weights[1:2] * 2]
+
+    @torch.no_grad()
+    def forward(self) -> torch.Tensor:
+        """Logits (K, N, classes) of the fixed batch; every layer's output kept for ``backward``."""
+        h = self.input
+        last = len(self.outputs) - 1
+        for i, (w_t, b, out) in enumerate(zip(self.weights_t, self.net.biases, self.outputs)):
+            h = torch.baddbmm(b, h, w_t, out=out)
+            if i < last:
+                self.net.act(h)
+        return h
+
+    @torch.no_grad()
+    def backward(self, grad: torch.Tensor) -> None:
+        """From the logits' gradient, every parameter's ``.grad`` (``StackedLinear.backward``)."""
+        net = self.net
+        for i in range(len(net.weights) - 1, -1, -1):
+            h = self.outputs[i - 1] if i > 0 else self.input
+            torch.bmm(grad.transpose(1, 2), h, out=net.weights[i].grad)
+            torch.sum(grad, dim=1, keepdim=True, out=net.biases[i].grad)
+            if i > 0:
+                grad_h = torch.bmm(grad, net.weights[i], out=self.grad_buffers[i % 2])
+                grad = self.grad_from_output(grad_h, h)
+
+
 class StackedLinear(torch.autograd.Function):
     """K Linear layers at once: h (K, N, in), w (K, out, in), b (K, 1, out) -> (K, N, out).
 
@@ -266,11 +319,20 @@ def train_models(
         out = net(x_train[:DEBUG_PROBE_SAMPLES]).flatten(start_dim=1)
         probe_mean, probe_std = out.mean(dim=1), out.std(dim=1)
         probe_finite = torch.isfinite(out).all(dim=1)
+    grad_from_output = get_activation(spec.activation).grad_from_output
+    by_hand = StackedPass(net, x_train, grad_from_output) if grad_from_output and len(net.weights) > 1 else None
     for step in range(spec.steps):
-        log_probs = _log_probs(net(x_train))
-        losses[step] = _model_losses(log_probs, y_train)
-        optimizer.zero_grad()
-        _training_loss(log_probs, y_train).backward()
+        if by_hand is None:
+            log_probs = _log_probs(net(x_train))
+            losses[step] = _model_losses(log_probs, y_train)
+            optimizer.zero_grad()
+            _training_loss(log_probs, y_train).backward()
+        else:
+            logits = by_hand.forward().detach().requires_grad_()
+            log_probs = _log_probs(logits)
+            losses[step] = _model_losses(log_probs, y_train)
+            _training_loss(log_probs, y_train).backward()
+            by_hand.backward(logits.grad)
         optimizer.step()
     with torch.no_grad():
         losses[spec.steps] = _model_losses(_log_probs(net(x_train)), y_train)
