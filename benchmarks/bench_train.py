@@ -7,8 +7,10 @@ GFLOP/s next to this machine's single-thread float32 matmul peak measured in the
 
     python benchmarks/bench_train.py [--seeds N] [--repeats R]
 
-Last line: speedup_lab2=<x> speedup_depth8=<x> speedup_depth16=<x> peak_fraction=<x>
-(peak_fraction: the depth-16 stacked trainer's GFLOP/s over the matmul peak).
+Last line: speedup_lab2=<x> speedup_depth8=<x> speedup_depth16=<x> peak_fraction=<x> gemm_ceiling=<x>
+(peak_fraction: the depth-16 stacked trainer's GFLOP/s over the matmul peak; gemm_ceiling: one
+hidden layer's batched products alone, operands in cache, over the same peak: what the trainer
+could reach if everything but its matrix products cost nothing).
 """
 
 from __future__ import annotations
@@ -35,6 +37,25 @@ def _seconds(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def layer_gemm_gflops(k: int, n: int, width: int, repeats: int = 20) -> float:
+    """The stacked trainer's ceiling: GFLOP/s of one hidden layer's three batched products
+    (forward ``baddbmm``, the weights' and the inputs' gradients, as ``StackedPass`` calls them)
+    over a stack of ``k`` models, run back to back on operands already in cache. The trainer
+    cannot beat it without other kernels, and other kernels would round differently."""
+    h, g = torch.randn(k, n, width), torch.randn(k, n, width)
+    w, b = torch.randn(k, width, width), torch.randn(k, 1, width)
+    out, grad_w = torch.empty(k, n, width), torch.empty(k, width, width)
+
+    def products() -> None:
+        torch.baddbmm(b, h, w.transpose(1, 2), out=out)
+        torch.bmm(g.transpose(1, 2), h, out=grad_w)
+        torch.bmm(g, w, out=out)
+
+    products()
+    best = min(_seconds(products) for _ in range(repeats))
+    return 3 * 2 * k * n * width * width / best / 1e9
 
 
 def training_flops(spec: TrainSpec, n_train: int) -> float:
@@ -81,9 +102,15 @@ def main() -> None:
             f"stacked={r['stacked_ms_per_model']:8.1f} ms/model speedup={r['speedup']:5.2f}x "
             f"stacked={r['gflops']:5.1f} GFLOP/s ({r['gflops'] / peak:.0%} of peak) same_numbers={r['same_numbers']}"
         )
+    from initlab.engine.stacking import MAX_STACK
+
+    ceiling = layer_gemm_gflops(MAX_STACK, len(split.x_train), LAB2_SPEC.width)
+    print(f"one hidden layer's three batched products alone ({MAX_STACK} models, operands in cache): "
+          f"{ceiling:.1f} GFLOP/s ({ceiling / peak:.0%} of peak): the stacked trainer's ceiling")
     print(
         f"speedup_lab2={figures['lab2']['speedup']:.2f} speedup_depth8={figures['depth8']['speedup']:.2f} "
-        f"speedup_depth16={figures['depth16']['speedup']:.2f} peak_fraction={figures['depth16']['gflops'] / peak:.2f}"
+        f"speedup_depth16={figures['depth16']['speedup']:.2f} peak_fraction={figures['depth16']['gflops'] / peak:.2f} "
+        f"gemm_ceiling={ceiling / peak:.2f}"
     )
 
 

@@ -246,7 +246,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_figures(args: argparse.Namespace) -> None:
     from initlab.report.render import figures_command
 
-    figures_command(args.tables, args.out)
+    figures_command(args.tables, args.out, args.threads)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -427,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="draw the report's figures from the tables")
     p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
     p.add_argument("--out", required=True, type=Path, help="directory to write the PNG files into")
+    p.add_argument("--threads", type=int, default=1, help="figures drawn at a time, each in its own process")
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("report", help="render the self-contained HTML report")

@@ -41,6 +41,14 @@ def test_same_tables_give_identical_files(lesson_figures, tmp_path):
     assert rendered(tmp_path) == rendered(base / "figures")
 
 
+def test_drawing_in_parallel_gives_the_same_files(lesson_figures, tmp_path):
+    """Two forked workers (the figures rule's two threads) write the bytes the serial loop writes."""
+    tables, base, _ = lesson_figures
+    paths = figures.render_figures(tables, tmp_path, workers=2)
+    assert [p.name for p in paths] == list(figures.FIGURES)
+    assert rendered(tmp_path) == rendered(base / "figures")
+
+
 def test_file_set_does_not_depend_on_the_data(tmp_path):
     """One seed, one training cell (no tanh, no SGD, one depth), NaN/inf values: same files, no crash."""
     probe = syn.signal_probe_table(seeds=[0], failures={("relu", "large"): (4, "non-finite"),

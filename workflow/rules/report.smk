@@ -111,14 +111,16 @@ rule figures:
         ),
     log:
         "results/logs/figures.log",
-    threads: 1
+    # Figures are drawn two at a time (each in its own process): they are the serial tail's
+    # longest step, and by then the compute jobs are done. Snakemake scales this to --cores.
+    threads: 2
     resources:
         mem_mb=4000,
         runtime=10,
     conda:
         "../../environment.yml"
     shell:
-        "initlab figures --tables results/tables --out {output} > {log} 2>&1"
+        "initlab figures --threads {threads} --tables results/tables --out {output} > {log} 2>&1"
 
 
 # The last rule: its one line of stdout (not logged) tells the user where the report is.

@@ -13,6 +13,7 @@ step at a few seconds for the default study.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -515,24 +516,45 @@ def _fixed_jitter() -> Iterator[None]:
         np.random.set_state(state)
 
 
-def render_figures(tables: answers.Tables, out_dir: str | Path) -> list[Path]:
+def render_figures(tables: answers.Tables, out_dir: str | Path, workers: int = 1) -> list[Path]:
     """Draw every figure of :data:`FIGURES` into ``out_dir``; return the written paths.
 
     Jitter is seeded and the PNG metadata is stripped of the matplotlib
-    version, so the same tables give byte-identical files.
+    version, so the same tables give byte-identical files. With ``workers`` > 1 the
+    figures are drawn by that many forked processes, one figure at a time each: drawing is
+    the longest step of the study's serial tail (23 s of its 33 s on the default study) and
+    every figure is independent of the others, so the files are the same bytes either way.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
-        for name, draw in FIGURES.items():
-            with _fixed_jitter():
-                fig = draw(tables)
-            path = out_dir / name
-            fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-            plt.close(fig)
-            written.append(path)
-    return written
+    names = list(FIGURES)
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        global _FORKED_TABLES
+        _FORKED_TABLES = tables  # the children inherit it: nothing is pickled
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
+                return pool.map(_draw_forked, [(name, out_dir) for name in names], chunksize=1)
+        finally:
+            _FORKED_TABLES = None
+    return [_draw(tables, name, out_dir) for name in names]
+
+
+_FORKED_TABLES: answers.Tables | None = None
+
+
+def _draw_forked(job: tuple[str, Path]) -> Path:
+    assert _FORKED_TABLES is not None
+    return _draw(_FORKED_TABLES, *job)
+
+
+def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
+    """Draw figure ``name`` into ``out_dir``, in the report's style, with the jitter fixed."""
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8), _fixed_jitter():
+        fig = FIGURES[name](tables)
+        path = out_dir / name
+        fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+    return path
 
 
 # --------------------------------------------------------------------------

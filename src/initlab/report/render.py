@@ -560,9 +560,9 @@ def load_config(path: str | Path) -> dict[str, object]:
     return reader(path.read_text(encoding="utf-8")) or {}
 
 
-def figures_command(tables_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``initlab figures``: draw every figure of the tables into ``out_dir``."""
-    written = figures.render_figures(answers.load_tables(tables_dir), out_dir)
+def figures_command(tables_dir: str | Path, out_dir: str | Path, workers: int = 1) -> list[Path]:
+    """``initlab figures``: draw every figure of the tables into ``out_dir`` (``workers`` at a time)."""
+    written = figures.render_figures(answers.load_tables(tables_dir), out_dir, workers)
     print(f"wrote {len(written)} figures to {out_dir}")
     return written
 
