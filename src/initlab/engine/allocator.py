@@ -20,8 +20,8 @@ import ctypes
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 # The largest mmap threshold glibc accepts on 64-bit (HEAP_MAX_SIZE / 2): blocks up to 32 MiB
-# come from the heap and are reused; larger ones are rare here (a stack of 16 models at width
-# 64 holds 1.8 MiB per layer).
+# come from the heap and are reused; larger ones are rare here (a stack of 8 models at width
+# 64 holds 0.9 MiB per layer).
 MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
 # Never give the heap's top back while a job runs: a job lives seconds to minutes and its peak
 # is its steady state, so what it frees it allocates again within a step.
