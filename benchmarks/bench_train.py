@@ -102,10 +102,11 @@ def main() -> None:
             f"stacked={r['stacked_ms_per_model']:8.1f} ms/model speedup={r['speedup']:5.2f}x "
             f"stacked={r['gflops']:5.1f} GFLOP/s ({r['gflops'] / peak:.0%} of peak) same_numbers={r['same_numbers']}"
         )
-    from initlab.engine.stacking import MAX_STACK
+    from initlab.engine.stacking import stack_size
 
-    ceiling = layer_gemm_gflops(MAX_STACK, len(split.x_train), LAB2_SPEC.width)
-    print(f"one hidden layer's three batched products alone ({MAX_STACK} models, operands in cache): "
+    k = stack_size(16, LAB2_SPEC.width, len(split.x_train))
+    ceiling = layer_gemm_gflops(k, len(split.x_train), LAB2_SPEC.width)
+    print(f"one hidden layer's three batched products alone ({k} models, operands in cache): "
           f"{ceiling:.1f} GFLOP/s ({ceiling / peak:.0%} of peak): the stacked trainer's ceiling")
     print(
         f"speedup_lab2={figures['lab2']['speedup']:.2f} speedup_depth8={figures['depth8']['speedup']:.2f} "

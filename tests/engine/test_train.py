@@ -122,5 +122,5 @@ def test_train_cell_chunking_changes_nothing(moons, monkeypatch):
 
     spec = TrainSpec(depth=2, width=8, steps=8, curve_stride=4)
     whole = train_cell(moons, spec, ["he", "zeros", "large"], [0, 1])
-    monkeypatch.setattr(train, "MAX_STACK", 2)
+    monkeypatch.setattr(train, "stack_size", lambda depth, width, samples: 2)
     assert train_cell(moons, spec, ["he", "zeros", "large"], [0, 1]) == whole

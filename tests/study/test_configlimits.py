@@ -7,7 +7,7 @@ import math
 import pytest
 import yaml
 
-from initlab.engine.stacking import MAX_STACK
+from initlab.engine.stacking import stack_size
 from initlab.study.configlimits import (
     PROBE_BATCH,
     PROBE_IN_FEATURES,
@@ -101,7 +101,7 @@ def test_too_long_training_is_refused_on_time(default):
     assert str(err.value) == (
         "invalid config: training.width = 64 with training.depths up to 16 and training.steps = 100000 is too large: "
         f"a train job would take about {estimate.minutes:,.0f} min (estimated at 10 GFLOP/s from width, depth, 600 "
-        f"samples, 100000 steps, {MAX_STACK} models per stack and 110 per job), over the 60 min its rule declares "
+        f"samples, 100000 steps, {stack_size(16, 64, 450)} models per stack and 110 per job), over the 60 min its rule declares "
         "(resources.runtime); expected a smaller width, depth, step count or seed_block_size"
     )
     # a thousand steps fit

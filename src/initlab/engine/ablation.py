@@ -27,7 +27,7 @@ from torch import nn
 from initlab.engine.ablation_plan import ALL_A, ALL_B, SWAP, Variant, variants  # noqa: F401 (re-exported)
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
-from initlab.engine.train import MAX_STACK, TrainResult, TrainSpec, build_initialized, train_models
+from initlab.engine.train import TrainResult, TrainSpec, build_initialized, stack_size, train_models
 
 def splice(model_a: nn.Sequential, model_b: nn.Sequential, layer: int) -> nn.Sequential:
     """``model_a`` with Linear ``layer`` (1-based) taken from ``model_b`` (weight and bias), in place."""
@@ -70,7 +70,7 @@ def _layer_facts(spec: TrainSpec, init_a: str, init_b: str, seed: int, x_train: 
 def ablate_cell(
     split: Split, spec: TrainSpec, init_a: str, init_b: str, seeds: Sequence[int]
 ) -> list[dict[str, object]]:
-    """Train every variant x seed of one cell (stacks of at most ``MAX_STACK``); tidy ablation rows
+    """Train every variant x seed of one cell (stacks of ``stacking.stack_size``); tidy ablation rows
     (``initlab.study.tables.ABLATION_COLUMNS``)."""
     get_init(init_a), get_init(init_b)  # unknown names fail before any training
     if init_a == init_b:
@@ -78,8 +78,9 @@ def ablate_cell(
     x_train = torch.from_numpy(split.x_train)
     runs = [(variant, seed) for seed in seeds for variant in variants(spec.depth)]
     results: list[TrainResult] = []
-    for i in range(0, len(runs), MAX_STACK):
-        chunk = runs[i : i + MAX_STACK]
+    k = stack_size(spec.depth, spec.width, len(split.x_train))
+    for i in range(0, len(runs), k):
+        chunk = runs[i : i + k]
         models = [variant_model(spec, init_a, init_b, seed, v, x_train) for v, seed in chunk]
         results += train_models(split, spec, models, [(f"{v.name}{v.layer}", seed) for v, seed in chunk])
     facts = {seed: _layer_facts(spec, init_a, init_b, seed, x_train) for seed in seeds}

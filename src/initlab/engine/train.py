@@ -32,8 +32,8 @@ from initlab.engine.seeding import generator
 
 # The lesson's quick debugging probe looks at the first 32 training samples.
 DEBUG_PROBE_SAMPLES = 32
-# Models per stack: initlab.engine.stacking says why 16 (and the config check estimates memory from it).
-from initlab.engine.stacking import MAX_STACK  # noqa: E402
+# Models per stack: initlab.engine.stacking says how many and why (the config check reads it too).
+from initlab.engine.stacking import stack_size  # noqa: E402
 
 OptimizerFactory = Callable[[Iterable[torch.Tensor], float], "optim.Adam | optim.SGD"]
 
@@ -365,7 +365,7 @@ def train_models(
 def train_cell(
     split: Split, spec: TrainSpec, inits: Sequence[str], seeds: Sequence[int]
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Train every init x seed of one cell, as stacked models of at most ``MAX_STACK``.
+    """Train every init x seed of one cell, as stacks of ``stacking.stack_size`` models.
 
     Returns tidy rows for the training table and for the curves table
     (``initlab.study.tables.TRAINING_COLUMNS`` and ``CURVE_COLUMNS``).
@@ -378,7 +378,8 @@ def train_cell(
         "optimizer": spec.optimizer,
         "lr": float(spec.lr),
     }
-    results = [r for i in range(0, len(runs), MAX_STACK) for r in train_stacked(split, spec, runs[i : i + MAX_STACK])]
+    k = stack_size(spec.depth, spec.width, len(split.x_train))
+    results = [r for i in range(0, len(runs), k) for r in train_stacked(split, spec, runs[i : i + k])]
     rows, curves = [], []
     for r in results:
         key = {"seed": r.seed, **cell, "init": r.init}

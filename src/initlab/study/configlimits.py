@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from initlab.engine.stacking import MAX_STACK
+from initlab.engine.stacking import stack_size
 from initlab.study.expected import as_list, init_names, optimizer_lrs, probe_widths, seeds, training_widths
 from initlab.study.blocks import parse_seeds, seed_blocks
 
@@ -113,10 +113,12 @@ def train_estimates(config: Mapping[str, Any]) -> list[Estimate]:
     deepest = max(as_list(tr["depths"]))
     samples = config.get("dataset", {}).get("n_samples", 600)  # all of them: an upper bound on the train split
     models = _largest_block(config) * len(init_names(config))
-    stack = min(MAX_STACK, models)
+    test_size = config.get("dataset", {}).get("test_size", 0.25)
+    train_samples = samples - math.ceil(test_size * samples)  # sklearn's split, as the trainer's stacks see it
     steps = tr["steps"]
     out = []
     for width in training_widths(config):
+        stack = min(stack_size(deepest, width, train_samples), models)
         params = 2 * width + width + (deepest - 1) * (width * width + width) + 2 * width + 2
         per_model = TRAIN_VALUES_PER_PARAMETER * params + TRAIN_TENSORS_PER_LAYER * samples * width * deepest
         flops = FLOPS_PER_WEIGHT_AND_SAMPLE * samples * params * models * (steps + 1)
