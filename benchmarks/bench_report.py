@@ -1,15 +1,16 @@
 """Figures + report at 10 and 100 seeds: wall time and peak memory (issue 15: the report at scale).
 
     python benchmarks/bench_report.py [--tables results/tables] [--config results/config.json]
-                                      [--copies 10] [--workdir DIR]
+                                      [--copies 10] [--workdir DIR] [--figure-threads 2]
 
 Takes a finished study's tables (by default the default study's, ``results/tables``) and
 grows them to ``copies`` times the seeds by offsetting the seeds of each copy (copy k's seed
 s becomes s + k * (max seed + 1)): the same numbers under new seeds, so every table, figure
 and answer scales as a real study with that many seeds would. Then runs ``initlab figures``
 and ``initlab report`` as separate processes on the original and on the grown tables and
-reads each process's wall time and peak resident memory (``ru_maxrss`` of that child, from
-``os.wait4``).
+reads each process's wall time and peak resident memory (``ru_maxrss`` of that child and its
+figure workers, from ``os.wait4``). Figures are drawn ``--figure-threads`` at a time, as the
+workflow's figures rule does (two).
 
 Last line: figures_s_10=<x> report_s_10=<x> cpu_s_10=<x> peak_mb_10=<x> figures_s_100=<x>
 report_s_100=<x> cpu_s_100=<x> peak_mb_100=<x> (100 stands for ``copies`` x the original seed count.)
@@ -73,10 +74,11 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux reports kB
 
 
-def measure(tables: Path, config: Path, out: Path) -> dict[str, float]:
+def measure(tables: Path, config: Path, out: Path, figure_threads: int) -> dict[str, float]:
     """``initlab figures`` then ``initlab report`` on ``tables``, each timed in its own process."""
     initlab = [sys.executable, "-m", "initlab"]
-    fig_s, fig_cpu, fig_mb = timed([*initlab, "figures", "--tables", str(tables), "--out", str(out / "figures")])
+    fig_s, fig_cpu, fig_mb = timed([*initlab, "figures", "--threads", str(figure_threads), "--tables", str(tables),
+                                    "--out", str(out / "figures")])
     rep_s, rep_cpu, rep_mb = timed([*initlab, "report", "--tables", str(tables), "--figures", str(out / "figures"),
                            "--config", str(config), "--out", str(out / "report.html")])
     return {"figures_s": fig_s, "report_s": rep_s, "cpu_s": fig_cpu + rep_cpu, "peak_mb": max(fig_mb, rep_mb),
@@ -88,6 +90,8 @@ def main() -> None:
     parser.add_argument("--tables", type=Path, default=REPO / "results/tables")
     parser.add_argument("--config", type=Path, default=None, help="default: config.json next to the tables' folder")
     parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--figure-threads", type=int, default=2,
+                        help="figures drawn at a time (the figures rule's threads; 1 gives the serial CPU time)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the grown tables and reports here")
     args = parser.parse_args()
     config = args.config or args.tables.parent / "config.json"
@@ -97,7 +101,7 @@ def main() -> None:
     n_small = pd.read_csv(args.tables / "training.csv", usecols=["seed"])["seed"].nunique()
     results = {}
     for label, tables in ((n_small, args.tables), (n_big, grown)):
-        results[label] = measure(tables, config, workdir / f"seeds_{label}")
+        results[label] = measure(tables, config, workdir / f"seeds_{label}", args.figure_threads)
         r = results[label]
         print(f"{label} seeds: figures {r['figures_s']:.1f} s, report {r['report_s']:.1f} s, "
               f"figures + report {r['figures_s'] + r['report_s']:.1f} s (goal <= {GOAL_SECONDS:.0f} s at 100; "
