@@ -31,6 +31,15 @@ def test_stacked_equals_one_at_a_time_for_every_init(moons, optimizer, lr, activ
     _assert_agree(lone, train_stacked(moons, spec, runs))
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "leaky_relu", "gelu"])
+def test_both_training_paths_equal_the_lone_loop(moons, activation):
+    # sigmoid takes the hand-written pass (it has a grad_from_output), leaky_relu and gelu the
+    # autograd one: both agree with the lesson's loop to the bit.
+    spec = TrainSpec(depth=3, width=16, activation=activation, optimizer="adam", lr=0.01, steps=30)
+    runs = [("he", 3), ("xavier", 3), ("large", 4)]
+    _assert_agree([train_one(moons, spec, *r) for r in runs], train_stacked(moons, spec, runs))
+
+
 def test_stacked_equals_one_at_a_time_when_deep(moons):
     # Depth is where Adam would amplify last-bit differences: still equal.
     spec = TrainSpec(depth=6, width=32, activation="relu", optimizer="adam", lr=0.01, steps=60)
