@@ -37,7 +37,6 @@ peak_fraction_depth<d>=<x> ... peak_fraction_probe=<x>
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -58,6 +57,7 @@ from initlab.engine.probe import BATCH_SIZE as PROBE_BATCH
 from initlab.engine.probe import IN_FEATURES as PROBE_IN_FEATURES
 from initlab.engine.train import TrainSpec
 from initlab.study.blocks import parse_seeds
+from initlab.study.configlimits import train_split_size
 from initlab.study.expected import optimizer_lrs, probe_widths, training_widths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,11 +158,6 @@ def probe_network_flops(depth: int, width: int) -> float:
     return 3 * forward
 
 
-def n_train_samples(config: dict) -> int:
-    data = config["dataset"]
-    return data["n_samples"] - math.ceil(data["test_size"] * data["n_samples"])  # sklearn's split
-
-
 def study_flops(config: dict) -> dict[str, float]:
     """The study's matmul FLOPs by part, from the (validated) config: every probe network, every
     trained model (``bench_train.training_flops``) and every ablation variant. LSUV's few extra
@@ -172,7 +167,7 @@ def study_flops(config: dict) -> dict[str, float]:
     probe = seeds * inits * len(pr["activations"]) * sum(
         probe_network_flops(d, w) for w in probe_widths(config) for d in pr["depths"]
     )
-    n_train = n_train_samples(config)
+    n_train = train_split_size(config)
     training = seeds * inits * len(tr["activations"]) * sum(
         training_flops(TrainSpec(depth=d, width=w, steps=tr["steps"]), n_train)
         for _opt, _lr in optimizer_lrs(config) for w in training_widths(config) for d in tr["depths"]
@@ -222,7 +217,7 @@ def main() -> None:
     label = train.job.str.split("/")
     train["depth"] = label.str[-2].astype(int)
     n_models = label.str[-1].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
-    n_train = n_train_samples(config)
+    n_train = train_split_size(config)
     train["gflops"] = [
         training_flops(TrainSpec(depth=d, width=training_widths(config)[0], steps=tr["steps"]), n_train) * k / w / 1e9
         for d, k, w in zip(train.depth, n_models, train.work_seconds)

@@ -227,7 +227,9 @@ class StackedPass:
         # parameters' gradients: fixed buffers the optimizer reads as ``.grad``, rewritten each step
         for p in net.parameters():
             p.grad = torch.empty_like(p)
-        self.grad_buffers = [torch.empty(k, n, w.shape[2]) for w in net.weights[1:2] * 2]
+        # the gradient of a hidden layer's output, (K, N, width): two, written alternately
+        width = net.weights[1].shape[2]
+        self.grad_buffers = [torch.empty(k, n, width), torch.empty(k, n, width)]
 
     @torch.no_grad()
     def forward(self) -> torch.Tensor:
@@ -325,15 +327,14 @@ def train_models(
     by_hand = StackedPass(net, x_train, grad_from_output) if grad_from_output and len(net.weights) > 1 else None
     for step in range(spec.steps):
         if by_hand is None:
-            log_probs = _log_probs(net(x_train))
-            losses[step] = _model_losses(log_probs, y_train)
             optimizer.zero_grad()
-            _training_loss(log_probs, y_train).backward()
-        else:
+            logits = net(x_train)
+        else:  # the loss head under autograd from detached logits; by_hand.backward does the rest
             logits = by_hand.forward().detach().requires_grad_()
-            log_probs = _log_probs(logits)
-            losses[step] = _model_losses(log_probs, y_train)
-            _training_loss(log_probs, y_train).backward()
+        log_probs = _log_probs(logits)
+        losses[step] = _model_losses(log_probs, y_train)
+        _training_loss(log_probs, y_train).backward()
+        if by_hand is not None:
             by_hand.backward(logits.grad)
         optimizer.step()
     with torch.no_grad():

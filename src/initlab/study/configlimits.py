@@ -107,14 +107,21 @@ def probe_estimates(config: Mapping[str, Any]) -> list[Estimate]:
     return out
 
 
+def train_split_size(config: Mapping[str, Any]) -> int:
+    """Training points of the config's data set: sklearn's ``train_test_split`` puts
+    ceil(test_size x n_samples) in the test part."""
+    data = config.get("dataset", {})
+    samples = data.get("n_samples", 600)
+    return samples - math.ceil(data.get("test_size", 0.25) * samples)
+
+
 def train_estimates(config: Mapping[str, Any]) -> list[Estimate]:
     """The biggest train job per width: its deepest cell's stack in memory, all its models in time."""
     tr = config["training"]
     deepest = max(as_list(tr["depths"]))
     samples = config.get("dataset", {}).get("n_samples", 600)  # all of them: an upper bound on the train split
     models = _largest_block(config) * len(init_names(config))
-    test_size = config.get("dataset", {}).get("test_size", 0.25)
-    train_samples = samples - math.ceil(test_size * samples)  # sklearn's split, as the trainer's stacks see it
+    train_samples = train_split_size(config)  # as the trainer's stacks see it
     steps = tr["steps"]
     out = []
     for width in training_widths(config):
