@@ -1,5 +1,10 @@
 """The ``initlab`` command line: one sub-command per workflow step, each a thin shell over the library.
 
+The workflow's compute jobs get their work whole: ``initlab job --job JSON`` receives one job of
+``initlab.study.axes`` (its cell, inits, seed block and custom inits) and ``cmd_job`` computes,
+writes, self-checks and times it the same way for every kind. The user-facing commands
+(``compare``, ``inspect``, ``verify``, ``report``, ``figures``, ``lab1``, ``lab2``) take flags.
+
 Start-up is kept lean on purpose: this module imports only the standard library, and each
 sub-command imports what it needs (torch for compute, pandas for aggregation, seaborn for
 figures), so a job pays for its own imports and nothing else. ``--threads`` (default 1) sets
@@ -20,21 +25,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from initlab.study.blocks import format_seeds, parse_seeds  # pure Python: no cost at start-up
 
 _STARTED = time.time()
-
-
-def _ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v]
-
-
-def _names(text: str) -> list[str]:
-    return [v for v in text.split(",") if v]
-
-
-def _seeds(text: str) -> list[int]:
-    return parse_seeds(text)
 
 
 def _set_threads(threads: int) -> None:
@@ -50,7 +42,7 @@ def _set_threads(threads: int) -> None:
 def _write_timing(path: str | None, job: str, import_cpu: float, work_cpu: float, work_wall: float) -> None:
     if not path:
         return
-    from initlab.study.tables import TIMING_COLUMNS, write_csv
+    from initlab.study.tables import TIMINGS, write_table
 
     row = {
         "job": job,
@@ -61,7 +53,7 @@ def _write_timing(path: str | None, job: str, import_cpu: float, work_cpu: float
         "started_at": f"{_STARTED:.3f}",
         "finished_at": f"{time.time():.3f}",
     }
-    write_csv(path, TIMING_COLUMNS, [row])
+    write_table(path, TIMINGS, [row])
 
 
 def _timed(args: argparse.Namespace, job: str, work: Callable[[], None]) -> None:
@@ -82,132 +74,128 @@ def cmd_lab(args: argparse.Namespace) -> None:
 def cmd_lab_replay(args: argparse.Namespace) -> None:
     def work() -> None:
         from initlab.engine.lesson import LABS, reproduction_rows
-        from initlab.study.tables import LAB_COLUMNS, write_csv
+        from initlab.study.tables import write_table
 
         rows = []
         for lab, replay in LABS.items():
             text = replay()
             (Path(args.text_dir) / f"{lab}.txt").write_text(text)
             rows.extend(reproduction_rows(lab, text))
-        write_csv(args.out, LAB_COLUMNS, rows)
+        write_table(args.out, "lab_reproduction", rows)
 
     Path(args.text_dir).mkdir(parents=True, exist_ok=True)
     _timed(args, "lab_replay", work)
 
 
 def cmd_dataset(args: argparse.Namespace) -> None:
+    import json
+
     from initlab.engine.data import MoonsSpec, make_moons_split, save_split
 
-    spec = MoonsSpec(args.n_samples, args.noise, args.random_state, args.test_size)
-    save_split(make_moons_split(spec), args.out)
+    save_split(make_moons_split(MoonsSpec(**json.loads(args.dataset))), args.out)
 
 
-def cmd_probe(args: argparse.Namespace) -> None:
-    def work() -> None:
-        from initlab.engine.inits import custom_inits
-        from initlab.engine.probe import probe_grid
-        from initlab.study.tables import PROBE_COLUMNS, write_csv
+def _compute_probe(job, split) -> dict[str, list]:
+    from initlab.engine.probe import probe_grid
 
-        with custom_inits(args.custom_inits):
-            rows = probe_grid(args.seeds, args.activation, args.inits, args.depths, args.width)
-        write_csv(args.out, PROBE_COLUMNS, rows)
-        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
-        from initlab.study.completeness import check_job_output
-        from initlab.study.expected import probe_job_keys
-
-        check_job_output(
-            args.out, "signal_probe", probe_job_keys(args.seeds, args.activation, args.inits, args.depths, args.width)
-        )
-
-    _timed(args, f"probe/{args.activation}/{args.width}/{format_seeds(args.seeds)}", work)
+    cell = job.cell
+    return {"signal_probe": probe_grid(list(job.seeds), cell.activation, list(job.inits), list(cell.depths), cell.width)}
 
 
-def _cell_keys_args(args: argparse.Namespace) -> tuple:
-    """A training cell's arguments to ``initlab.study.expected``'s ``*_job_keys`` (seeds first)."""
-    return (args.seeds, args.activation, args.optimizer, args.lr, args.depth, args.width, args.steps)
+def _compute_train(job, split) -> dict[str, list]:
+    from initlab.engine.train import train_cell
+
+    rows, curves = train_cell(split, job.cell, job.inits, job.seeds)
+    return {"training": rows, "curves": curves}
 
 
-def cmd_train(args: argparse.Namespace) -> None:
-    from initlab.engine.train import TrainSpec
+def _compute_ablation(job, split) -> dict[str, list]:
+    from initlab.engine.ablation import ablate_cell
 
-    spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps, args.curve_stride)
-
-    def work() -> None:
-        from initlab.engine.data import load_split
-        from initlab.engine.inits import custom_inits
-        from initlab.engine.train import train_cell
-        from initlab.study.tables import CURVE_COLUMNS, TRAINING_COLUMNS, write_csv
-
-        with custom_inits(args.custom_inits):
-            rows, curves = train_cell(load_split(args.data), spec, args.inits, args.seeds)
-        write_csv(args.out, TRAINING_COLUMNS, rows)
-        write_csv(args.curves, CURVE_COLUMNS, curves)
-        # Before exiting: both files hold exactly the rows this job promises (initlab.study.completeness).
-        from initlab.study.completeness import check_job_output
-        from initlab.study.expected import curve_job_keys, training_job_keys
-
-        cell = _cell_keys_args(args)
-        check_job_output(args.out, "training", training_job_keys(*cell, args.inits))
-        check_job_output(args.curves, "curves", curve_job_keys(*cell, args.curve_stride, args.inits))
-
-    # The label names every job axis: learning rate and width are axes too (config lists).
-    label = f"train/{args.activation}/{args.optimizer}/lr{args.lr:g}/width{args.width}/{args.depth}/{format_seeds(args.seeds)}"
-    _timed(args, label, work)
+    return {"ablation": ablate_cell(split, job.cell, job.seeds)}
 
 
-def cmd_ablate(args: argparse.Namespace) -> None:
-    from initlab.engine.train import TrainSpec
+#: Job kind (``initlab.study.axes.KINDS``) -> the engine call that computes it: rows per table.
+COMPUTE: dict[str, Callable] = {"probe": _compute_probe, "train": _compute_train, "ablation": _compute_ablation}
 
-    spec = TrainSpec(args.depth, args.width, args.activation, args.optimizer, args.lr, args.steps)
+
+def _outputs(pairs: list[str], wanted: list[str]) -> dict[str, str]:
+    """``--out TABLE=PATH`` flags as a mapping, exactly one per table in ``wanted``."""
+    outputs = dict(pair.partition("=")[::2] for pair in pairs)
+    if sorted(outputs) != sorted(wanted) or not all(outputs.values()):
+        raise ValueError(f"--out must name each of {', '.join(wanted)} once as TABLE=PATH, got {pairs}")
+    return outputs
+
+
+def cmd_job(args: argparse.Namespace) -> None:
+    """One compute job of the study (``initlab.study.axes.Job``): compute, write, self-check, time it."""
+    from initlab.study.axes import KINDS, Job
+    from initlab.study.tables import tables_of_kind
+
+    job, custom = Job.from_json(args.job)
+    outputs = _outputs(args.out, [t.name for t in tables_of_kind(job.kind)])
+    if KINDS[job.kind].needs_data and not args.data:
+        raise ValueError(f"a {job.kind} job needs --data (the .npz written by 'initlab dataset')")
 
     def work() -> None:
-        from initlab.engine.ablation import ablate_cell
-        from initlab.engine.data import load_split
         from initlab.engine.inits import custom_inits
-        from initlab.study.tables import ABLATION_COLUMNS, write_csv
-
-        with custom_inits(args.custom_inits):
-            rows = ablate_cell(load_split(args.data), spec, args.init_a, args.init_b, args.seeds)
-        write_csv(args.out, ABLATION_COLUMNS, rows)
-        # Before exiting: the file holds exactly the rows this job promises (initlab.study.completeness).
         from initlab.study.completeness import check_job_output
-        from initlab.study.expected import ablation_job_keys
+        from initlab.study.expected import job_keys
+        from initlab.study.tables import write_table
 
-        cell = _cell_keys_args(args)
-        check_job_output(args.out, "ablation", ablation_job_keys(*cell, args.init_a, args.init_b))
+        split = None
+        if args.data:
+            from initlab.engine.data import load_split
 
-    job = f"ablation/{args.activation}/{args.optimizer}/{args.depth}/{args.init_a}-{args.init_b}/{format_seeds(args.seeds)}"
-    _timed(args, job, work)
+            split = load_split(args.data)
+        with custom_inits(custom):
+            tables = COMPUTE[job.kind](job, split)
+        for name, rows in tables.items():
+            write_table(outputs[name], name, rows)
+        # Before exiting: each file holds exactly the rows this job promises (initlab.study.completeness).
+        for name in tables:
+            check_job_output(outputs[name], name, job_keys(job, name))
+
+    _timed(args, job.label, work)
+
+
+def _theory(args: argparse.Namespace, name: str, rows_of: Callable[[dict], list]) -> None:
+    """A theory job: the grid of ``--grid`` (``initlab.study.axes.theory_grid``) to table ``name``."""
+    import json
+
+    grid = json.loads(args.grid)
+
+    def work() -> None:
+        from initlab.engine.inits import custom_inits
+        from initlab.study.tables import write_table
+
+        with custom_inits(grid["custom_inits"]):
+            write_table(args.out, name, rows_of(grid))
+
+    _timed(args, name, work)
 
 
 def cmd_theory(args: argparse.Namespace) -> None:
-    def work() -> None:
-        from initlab.study.tables import THEORY_COLUMNS, write_csv
+    def rows(grid: dict) -> list:
         from initlab.study.theory import theory_grid
 
-        from initlab.engine.inits import custom_inits
+        return [r for w in grid["widths"] for r in theory_grid(grid["activations"], grid["inits"], grid["depths"], w)]
 
-        with custom_inits(args.custom_inits):
-            rows = [r for w in args.width for r in theory_grid(args.activations, args.inits, args.depths, w)]
-        write_csv(args.out, THEORY_COLUMNS, rows)
-
-    _timed(args, "theory", work)
+    _theory(args, "theory", rows)
 
 
 def cmd_theory_start(args: argparse.Namespace) -> None:
-    def work() -> None:
+    def rows(grid: dict) -> list:
         from initlab.engine.data import load_split
-        from initlab.study.tables import THEORY_START_COLUMNS, write_csv
         from initlab.study.theory import moon_start_grid
 
-        from initlab.engine.inits import custom_inits
-
         x_train = load_split(args.data).x_train
-        with custom_inits(args.custom_inits):
-            rows = [r for w in args.width for r in moon_start_grid(x_train, args.activations, args.inits, args.depths, w)]
-        write_csv(args.out, THEORY_START_COLUMNS, rows)
+        return [
+            r for w in grid["widths"]
+            for r in moon_start_grid(x_train, grid["activations"], grid["inits"], grid["depths"], w)
+        ]
 
-    _timed(args, "theory_start", work)
+    _theory(args, "theory_start", rows)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
@@ -305,16 +293,40 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
 
-def _add_custom_inits(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--custom-inits",
-        default="{}",
-        help="JSON of the config's custom_inits ({name: {kind: ..., ...}}): makes those names valid --inits",
-    )
+def _add_job_commands(sub: argparse._SubParsersAction) -> None:
+    """The workflow's compute steps: each gets its work whole, as JSON, from its rule."""
+    p = sub.add_parser("lab-replay", help="replay both labs; write the lesson-vs-measured table")
+    p.add_argument("--out", required=True, help="lab_reproduction CSV")
+    p.add_argument("--text-dir", required=True, help="folder for the printed lab tables")
+    p.set_defaults(func=cmd_lab_replay)
 
+    p = sub.add_parser("dataset", help="make the make_moons split once, to an .npz file")
+    p.add_argument("--dataset", default="{}", help="JSON of the config's dataset section (default: the lesson's)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_dataset)
 
-def _add_timings(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
+    p = sub.add_parser("job", help="one compute job of the study (probe, train or ablation), given whole as JSON")
+    p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
+    p.add_argument("--data", help=".npz written by 'initlab dataset' (train and ablation jobs)")
+    p.add_argument("--out", action="append", default=[], metavar="TABLE=PATH",
+                   help="where to write each table the job makes, e.g. training=results/...csv")
+    p.set_defaults(func=cmd_job)
+
+    for command, func, what in (
+        ("theory", cmd_theory, "mean-field predictions for every probe layer (theory.csv)"),
+        ("theory-start", cmd_theory_start, "MoonMLP's predicted logit std and start loss (theory_start.csv)"),
+    ):
+        p = sub.add_parser(command, help=what)
+        p.add_argument("--grid", required=True, help="JSON of initlab.study.axes.theory_grid")
+        if command == "theory-start":
+            p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
+        p.add_argument("--out", required=True)
+        p.set_defaults(func=func)
+
+    for p in sub.choices.values():
+        if p.get_default("func") in (cmd_lab_replay, cmd_job, cmd_theory, cmd_theory_start):
+            _add_threads(p)
+            p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,84 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_threads(p)
         p.set_defaults(func=cmd_lab)
 
-    p = sub.add_parser("lab-replay", help="replay both labs; write the lesson-vs-measured table")
-    p.add_argument("--out", required=True, help="lab_reproduction CSV")
-    p.add_argument("--text-dir", required=True, help="folder for the printed lab tables")
-    _add_threads(p)
-    _add_timings(p)
-    p.set_defaults(func=cmd_lab_replay)
-
-    p = sub.add_parser("dataset", help="make the make_moons split once, to an .npz file")
-    p.add_argument("--n-samples", type=int, default=600)
-    p.add_argument("--noise", type=float, default=0.22)
-    p.add_argument("--random-state", type=int, default=9)
-    p.add_argument("--test-size", type=float, default=0.25)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_dataset)
-
-    p = sub.add_parser("probe", help="signal probe for seeds x inits x depths of one activation")
-    p.add_argument("--activation", required=True)
-    p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
-    p.add_argument("--depths", type=_ints, required=True, help="comma-separated depths")
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--seeds", type=_seeds, required=True, help="seed runs, e.g. 0-9 or 3_7_40-41")
-    p.add_argument("--out", required=True)
-    _add_custom_inits(p)
-    _add_threads(p)
-    _add_timings(p)
-    p.set_defaults(func=cmd_probe)
-
-    def add_training_cell(p: argparse.ArgumentParser) -> None:
-        """The arguments of one training cell (MoonMLP shape, optimizer, steps), shared by train and ablate."""
-        p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
-        p.add_argument("--depth", type=int, required=True)
-        p.add_argument("--width", type=int, required=True)
-        p.add_argument("--activation", required=True)
-        p.add_argument("--optimizer", required=True)
-        p.add_argument("--lr", type=float, required=True)
-        p.add_argument("--steps", type=int, required=True)
-
-    p = sub.add_parser("train", help="train every init x seed of one cell as one stacked model")
-    add_training_cell(p)
-    p.add_argument("--curve-stride", type=int, default=1)
-    p.add_argument("--inits", type=_names, required=True)
-    p.add_argument("--seeds", type=_seeds, required=True)
-    p.add_argument("--out", required=True, help="training rows CSV")
-    p.add_argument("--curves", required=True, help="loss-curve rows CSV")
-    _add_custom_inits(p)
-    _add_threads(p)
-    _add_timings(p)
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("ablate", help="layer-swap ablation: init A everywhere but one layer of init B, each layer in turn")
-    add_training_cell(p)
-    p.add_argument("--init-a", required=True, help="the init of every other layer")
-    p.add_argument("--init-b", required=True, help="the init of the swapped layer")
-    p.add_argument("--seeds", type=_seeds, required=True)
-    p.add_argument("--out", required=True, help="ablation rows CSV")
-    _add_custom_inits(p)
-    _add_threads(p)
-    _add_timings(p)
-    p.set_defaults(func=cmd_ablate)
-
-    def add_theory_grid(p: argparse.ArgumentParser, depths: str) -> None:
-        p.add_argument("--activations", type=_names, required=True, help="comma-separated activation names")
-        p.add_argument("--inits", type=_names, required=True, help="comma-separated init names")
-        p.add_argument("--depths", type=_ints, required=True, help=depths)
-        p.add_argument("--width", type=_ints, required=True, help="comma-separated widths")
-        p.add_argument("--out", required=True)
-        _add_custom_inits(p)
-        _add_threads(p)
-        _add_timings(p)
-
-    p = sub.add_parser("theory", help="mean-field predictions for every probe layer (theory.csv)")
-    add_theory_grid(p, "comma-separated depths")
-    p.set_defaults(func=cmd_theory)
-
-    p = sub.add_parser("theory-start", help="MoonMLP's predicted logit std and start loss (theory_start.csv)")
-    p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
-    add_theory_grid(p, "comma-separated depths (hidden layers)")
-    p.set_defaults(func=cmd_theory_start)
+    _add_job_commands(sub)
 
     p = sub.add_parser("aggregate", help="concatenate per-job CSVs into one sorted tidy table")
     p.add_argument("--table", required=True, help="signal_probe, training, curves, ablation or timings")

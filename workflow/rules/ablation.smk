@@ -7,13 +7,11 @@ rule ablation:
     input:
         data="results/data/moons.npz",
     output:
-        table="results/ablation/{ablation}/seeds_{seeds}.csv",
-        timings="results/timings/ablation/{ablation}/seeds_{seeds}.csv",
+        **job_outputs("ablation"),
     params:
-        entry=lambda wildcards: ABLATIONS[wildcards.ablation],
-        custom_inits=CUSTOM_INITS,
+        job=job_json("ablation"),
     log:
-        "results/logs/ablation/{ablation}/seeds_{seeds}.log",
+        job_log("ablation"),
     threads: 1
     resources:
         mem_mb=1500,
@@ -21,9 +19,5 @@ rule ablation:
     conda:
         "../../environment.yml"
     shell:
-        "initlab ablate --threads {threads} --data {input.data} --init-a {params.entry[init_a]} "
-        "--init-b {params.entry[init_b]} --depth {params.entry[depth]} --width {params.entry[width]} "
-        "--activation {params.entry[activation]} --optimizer {params.entry[optimizer]} "
-        "--lr {params.entry[lr]} --steps {params.entry[steps]} --custom-inits {params.custom_inits:q} "
-        "--seeds {wildcards.seeds} "
-        "--out {output.table} --timings {output.timings} > {log} 2>&1"
+        "initlab job --threads {threads} --job {params.job:q} --data {input.data} " + out_flags("ablation") + " "
+        "--timings {output.timings} > {log} 2>&1"

@@ -1,15 +1,14 @@
-# Helpers shared by every rule: config validation, the seed blocks, and input functions.
+# Helpers shared by every rule: config validation, the study's jobs, and input functions.
 import json
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
-from initlab.engine.initspec import custom_inits_json
 from initlab.study import axes
-from initlab.study.ablations import ablation_name, check_ablations
-from initlab.study.blocks import seed_blocks
+from initlab.study.ablations import check_ablations
 from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
+from initlab.study.tables import TABLES
 
 min_version("9.19")
 
@@ -25,97 +24,68 @@ except WorkflowError as err:
 
 try:
     check_study(config)
-except ValueError as err:
-    raise WorkflowError(str(err)) from None
-
-try:
     check_ablations(config["ablations"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
 
-SEED_BLOCKS = seed_blocks(config["seeds"], config["seed_block_size"])
-INITS = ",".join(config["inits"])
-PROBE = config["probe"]
-TRAINING = config["training"]
-# The config's custom inits, as the JSON every probe and train job gets (--custom-inits).
-CUSTOM_INITS = custom_inits_json(config["custom_inits"])
+#: Every compute job of the config (initlab.study.axes): the one grid every rule walks.
+JOBS = axes.jobs(config)
+_JOB_BY_FILE = {(job.kind, job.path, job.seeds_name): job for job in JOBS}
+#: The config's custom inits: every job gets their definitions with its cell.
+CUSTOM_INITS = config["custom_inits"]
 
 
 wildcard_constraints:
-    activation="[a-z_]+",
-    optimizer="[a-z_]+",
-    depth=r"\d+",
-    # Optional path segments of list-valued axes (empty when the config gives one value).
-    lrdir=r"(/lr[0-9.e+-]+)?",
-    widthdir=r"(/width\d+)?",
+    # A job's cell folder (initlab.study.axes: activation, optimizer, lr/width segments, depth,
+    # or an ablation's name) and its seed block.
+    cell=r"[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*",
     seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
-    ablation=r"[A-Za-z0-9_.+-]+",
 
 
-def probe_jobs(pattern):
-    """``pattern`` for every probe job: activation x width x seed block."""
-    return [
-        pattern.format(seeds=block, **cell) for cell in axes.probe_cells(PROBE) for block in SEED_BLOCKS
-    ]
+def job_of(kind, wildcards):
+    """The configured job of ``kind`` whose files ``wildcards`` name."""
+    try:
+        return _JOB_BY_FILE[kind, wildcards.cell, wildcards.seeds]
+    except KeyError:
+        raise WorkflowError(
+            f"no {kind} job {wildcards.cell} with seeds {wildcards.seeds} in this config"
+        ) from None
 
 
-def train_jobs(pattern, **fixed):
-    """``pattern`` for every training job: activation x optimizer x lr x width x depth x seed block."""
-    return [
-        pattern.format(seeds=block, **cell, **fixed)
-        for cell in axes.train_cells(TRAINING)
-        for block in SEED_BLOCKS
-    ]
+def job_json(kind):
+    """Input function: the job whole, as JSON, for its compute command (``initlab job --job``)."""
+    return lambda wildcards: job_of(kind, wildcards).to_json(CUSTOM_INITS)
 
 
-#: Configured layer-swap ablations by job name (rule ``ablation``).
-ABLATIONS = {ablation_name(entry): entry for entry in config["ablations"]}
+def job_outputs(kind):
+    """A compute rule's outputs: each table its kind writes, and its timings."""
+    tables = {t.name: axes.output_pattern(kind, t.name) for t in TABLES if t.kind == kind}
+    return tables | {"timings": axes.side_pattern(kind, "timings")}
 
 
-def ablation_jobs(pattern):
-    """``pattern`` for every ablation job: configured ablation x seed block."""
-    return expand(pattern, ablation=list(ABLATIONS), seeds=SEED_BLOCKS)
+def out_flags(kind):
+    """The ``--out TABLE=PATH`` flags of a compute rule's shell command."""
+    return " ".join(f"--out {t.name}={{output.{t.name}}}" for t in TABLES if t.kind == kind)
+
+
+def job_log(kind):
+    return axes.side_pattern(kind, "logs", ".log")
 
 
 def timing_files(wildcards=None):
     """Every compute job's timings file."""
-    return (
-        probe_jobs("results/timings/probe/{activation}{widthdir}/seeds_{seeds}.csv")
-        + train_jobs("results/timings/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/seeds_{seeds}.csv")
-        + ["results/timings/lab_replay.csv"]
-        + ablation_jobs("results/timings/ablation/{ablation}/seeds_{seeds}.csv")
-    )
+    return [job.side_file("timings") for job in JOBS] + ["results/timings/lab_replay.csv"]
 
 
-TRAIN_TABLE = "results/train/{activation}/{optimizer}{lrdir}{widthdir}/depth{depth}/{kind}_seeds_{seeds}.csv"
-TABLE_INPUTS = {
-    "signal_probe": probe_jobs("results/probe/{activation}{widthdir}/seeds_{seeds}.csv"),
-    "training": train_jobs(TRAIN_TABLE, kind="training"),
-    "curves": train_jobs(TRAIN_TABLE, kind="curves"),
-    "ablation": ablation_jobs("results/ablation/{ablation}/seeds_{seeds}.csv"),
-}
-#: The ablation table, when any ablation is configured (the report reads it if present).
-ABLATION_TABLE = ["results/tables/ablation.csv"] if ABLATIONS else []
+#: Per aggregated table, the per-job CSVs that make it up.
+TABLE_INPUTS = {t.name: [job.file(t.name) for job in JOBS if job.kind == t.kind] for t in TABLES if t.kind}
+#: Tables the config's jobs make piecewise (the ablation table only with ablations configured).
+JOB_TABLES = [name for name, files in TABLE_INPUTS.items() if files]
 
 
 def table_inputs(wildcards):
     """The per-job CSVs that make up one aggregated table."""
     return TABLE_INPUTS[wildcards.table]
-
-
-def optimizer_lr(wildcards):
-    """The learning rate the job's path names (the optimizer's only one when no ``lr`` segment)."""
-    return axes.lookup_lr(TRAINING, wildcards.optimizer, wildcards.lrdir)
-
-
-def train_width(wildcards):
-    """The training width the job's path names (the only one when no ``width`` segment)."""
-    return axes.lookup_width(TRAINING, wildcards.widthdir)
-
-
-def probe_width(wildcards):
-    """The probe width the job's path names (the only one when no ``width`` segment)."""
-    return axes.lookup_width(PROBE, wildcards.widthdir)
 
 
 def config_json(wildcards=None):

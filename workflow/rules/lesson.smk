@@ -29,10 +29,7 @@ rule dataset:
     output:
         "results/data/moons.npz",
     params:
-        n_samples=config["dataset"]["n_samples"],
-        noise=config["dataset"]["noise"],
-        random_state=config["dataset"]["random_state"],
-        test_size=config["dataset"]["test_size"],
+        dataset=json.dumps(config["dataset"], sort_keys=True),
     log:
         "results/logs/dataset.log",
     threads: 1
@@ -42,6 +39,4 @@ rule dataset:
     conda:
         "../../environment.yml"
     shell:
-        "initlab dataset --n-samples {params.n_samples} --noise {params.noise} "
-        "--random-state {params.random_state} --test-size {params.test_size} "
-        "--out {output} > {log} 2>&1"
+        "initlab dataset --dataset {params.dataset:q} --out {output} > {log} 2>&1"

@@ -39,7 +39,7 @@ rule aggregate:
             labels={"table": "{table}"},
         ),
     wildcard_constraints:
-        table="signal_probe|training|curves|ablation",
+        table="|".join(JOB_TABLES),
     log:
         "results/logs/aggregate/{table}.log",
     threads: 1
@@ -70,18 +70,17 @@ rule aggregate_timings:
         "initlab aggregate --table timings --out {output} {input} > {log} 2>&1"
 
 
-TABLES = expand(
-    "results/tables/{table}.csv",
-    table=["signal_probe", "training", "curves", "lab_reproduction", "theory", "theory_start"],
-)
+#: Every reproducible table the config makes (the ablation table only with ablations configured).
+TABLE_FILES = [
+    f"results/tables/{t.name}.csv" for t in TABLES if t.reproducible and (t.kind is None or t.name in JOB_TABLES)
+]
 
 
 # Every table checked against the config once more, then fingerprinted: the report shows the
 # manifest, and `initlab verify results` re-checks a results folder against it.
 rule manifest:
     input:
-        tables=TABLES,
-        ablation=ABLATION_TABLE,
+        tables=TABLE_FILES,
         config="results/config.json",
     output:
         "results/tables/MANIFEST.json",
@@ -100,7 +99,7 @@ rule manifest:
 
 rule figures:
     input:
-        TABLES,
+        TABLE_FILES,
     output:
         report(
             directory("results/figures"),
@@ -126,8 +125,7 @@ rule figures:
 # The last rule: its one line of stdout (not logged) tells the user where the report is.
 rule report:
     input:
-        tables=TABLES,
-        ablation=ABLATION_TABLE,
+        tables=TABLE_FILES,
         figures="results/figures",
         config="results/config.json",
         timings="results/timings.csv",

@@ -12,11 +12,7 @@ rule theory:
     output:
         "results/tables/theory.csv",
     params:
-        activations=",".join(PROBE["activations"]),
-        inits=INITS,
-        depths=",".join(map(str, PROBE["depths"])),
-        width=",".join(map(str, axes.as_list(PROBE["width"]))),
-        custom_inits=CUSTOM_INITS,
+        grid=json.dumps(axes.theory_grid(config, "probe"), sort_keys=True),
     log:
         "results/logs/theory.log",
     threads: 1
@@ -26,9 +22,7 @@ rule theory:
     conda:
         "../../environment.yml"
     shell:
-        "initlab theory --threads {threads} --activations {params.activations} --inits {params.inits} "
-        "--depths {params.depths} --width {params.width} --custom-inits {params.custom_inits:q} "
-        "--out {output} > {log} 2>&1"
+        "initlab theory --threads {threads} --grid {params.grid:q} --out {output} > {log} 2>&1"
 
 
 rule theory_start:
@@ -37,11 +31,7 @@ rule theory_start:
     output:
         "results/tables/theory_start.csv",
     params:
-        activations=",".join(TRAINING["activations"]),
-        inits=INITS,
-        depths=",".join(map(str, TRAINING["depths"])),
-        width=",".join(map(str, axes.as_list(TRAINING["width"]))),
-        custom_inits=CUSTOM_INITS,
+        grid=json.dumps(axes.theory_grid(config, "training"), sort_keys=True),
     log:
         "results/logs/theory_start.log",
     threads: 1
@@ -51,6 +41,5 @@ rule theory_start:
     conda:
         "../../environment.yml"
     shell:
-        "initlab theory-start --threads {threads} --data {input.data} --activations {params.activations} "
-        "--inits {params.inits} --depths {params.depths} --width {params.width} "
-        "--custom-inits {params.custom_inits:q} --out {output} > {log} 2>&1"
+        "initlab theory-start --threads {threads} --grid {params.grid:q} --data {input.data} "
+        "--out {output} > {log} 2>&1"

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from initlab.engine.ablation_plan import ALL_A, ALL_B, SWAP, Variant, variants  # noqa: F401 (re-exported)
+from initlab.engine.cells import AblationCell
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
 from initlab.engine.train import TrainResult, TrainSpec, build_initialized, stack_size, train_models
@@ -67,11 +68,10 @@ def _layer_facts(spec: TrainSpec, init_a: str, init_b: str, seed: int, x_train: 
     ]
 
 
-def ablate_cell(
-    split: Split, spec: TrainSpec, init_a: str, init_b: str, seeds: Sequence[int]
-) -> list[dict[str, object]]:
-    """Train every variant x seed of one cell (stacks of ``stacking.stack_size``); tidy ablation rows
-    (``initlab.study.tables.ABLATION_COLUMNS``)."""
+def ablate_cell(split: Split, ablation: AblationCell, seeds: Sequence[int]) -> list[dict[str, object]]:
+    """Train every variant x seed of one cell (stacks of ``stacking.stack_size``); tidy rows of the
+    ``ablation`` table (``initlab.study.tables``)."""
+    spec, init_a, init_b = ablation.spec, ablation.init_a, ablation.init_b
     get_init(init_a), get_init(init_b)  # unknown names fail before any training
     if init_a == init_b:
         raise ValueError(f"init_a and init_b must differ, got {init_a!r} twice")
@@ -84,10 +84,7 @@ def ablate_cell(
         models = [variant_model(spec, init_a, init_b, seed, v, x_train) for v, seed in chunk]
         results += train_models(split, spec, models, [(f"{v.name}{v.layer}", seed) for v, seed in chunk])
     facts = {seed: _layer_facts(spec, init_a, init_b, seed, x_train) for seed in seeds}
-    cell = {
-        "depth": spec.depth, "width": spec.width, "activation": spec.activation, "optimizer": spec.optimizer,
-        "lr": float(spec.lr), "steps": spec.steps, "init_a": init_a, "init_b": init_b,
-    }
+    cell = ablation.columns()
     rows = []
     for (variant, seed), r in zip(runs, results, strict=True):
         layer = facts[seed][variant.layer - 1] if variant.name == SWAP else dict.fromkeys(facts[seed][0])

@@ -11,18 +11,12 @@ import torch
 from torch import nn
 
 from initlab.engine.activations import get_activation
+from initlab.engine.cells import check_positive_int
 from initlab.engine.inits import default_linear_init
 
 #: Lab 2's MoonMLP: make_moons points (2 features) -> 2 class logits. Theory reads them too.
 MOON_IN_FEATURES = 2
 MOON_CLASSES = 2
-
-
-def check_positive_int(value: object, name: str) -> int:
-    """Return ``value`` if it is an integer >= 1, else raise a ``ValueError`` naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 class SeededLinear(nn.Linear):

@@ -25,7 +25,8 @@ from torch import nn
 from initlab.engine.activations import get_activation
 from initlab.engine.health import SATURATION_THRESHOLD
 from initlab.engine.inits import get_init
-from initlab.engine.models import build_probe_net, check_positive_int
+from initlab.engine.cells import check_positive_int
+from initlab.engine.models import build_probe_net
 from initlab.engine.seeding import derive_seed, generator
 
 # The lesson's probe batch: 512 random inputs of 32 features.
@@ -141,7 +142,8 @@ def probe_config(seed: int, activation: str, init: str, depth: int, width: int) 
 def probe_grid(
     seeds: list[int], activation: str, inits: list[str], depths: list[int], width: int
 ) -> list[dict[str, object]]:
-    """Tidy rows (``initlab.study.tables.PROBE_COLUMNS``) for every seed x init x depth of one activation."""
+    """Tidy rows of the ``signal_probe`` table (``initlab.study.tables``) for every seed x init x depth
+    of one activation."""
     rows = []
     for seed in seeds:
         for init in inits:

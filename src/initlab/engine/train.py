@@ -26,7 +26,8 @@ from initlab.engine import optim
 from initlab.engine.activations import Activation, get_activation
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
-from initlab.engine.models import build_moon_mlp, check_positive_int
+from initlab.engine.cells import TrainSpec
+from initlab.engine.models import build_moon_mlp
 from initlab.engine.registry import lookup
 from initlab.engine.seeding import generator
 
@@ -47,36 +48,6 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
 def get_optimizer(name: str) -> OptimizerFactory:
     """Return the optimizer factory ``name``; unknown names raise a ``ValueError`` listing the valid ones."""
     return lookup(OPTIMIZERS, name, "optimizer")
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """One training cell: everything but the init scheme and the seed."""
-
-    depth: int = 2
-    width: int = 64
-    activation: str = "relu"
-    optimizer: str = "adam"
-    lr: float = 0.01
-    steps: int = 120
-    curve_stride: int = 1
-
-    def __post_init__(self) -> None:
-        check_positive_int(self.depth, "depth")
-        check_positive_int(self.width, "width")
-        check_positive_int(self.steps, "steps")
-        check_positive_int(self.curve_stride, "curve_stride")
-        get_activation(self.activation)
-        get_optimizer(self.optimizer)
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
-            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        if not math.isfinite(self.lr):
-            raise ValueError(f"lr must be finite, got {self.lr!r}")
-
-    def curve_steps(self) -> list[int]:
-        """Steps at which the loss curve is kept: 0, stride, 2*stride, ... and always the last."""
-        steps = list(range(0, self.steps, self.curve_stride))
-        return steps + [self.steps]
 
 
 @dataclass
@@ -369,16 +340,10 @@ def train_cell(
     """Train every init x seed of one cell, as stacks of ``stacking.stack_size`` models.
 
     Returns tidy rows for the training table and for the curves table
-    (``initlab.study.tables.TRAINING_COLUMNS`` and ``CURVE_COLUMNS``).
+    (the ``training`` and ``curves`` tables of ``initlab.study.tables``).
     """
     runs = [(init, seed) for seed in seeds for init in inits]
-    cell = {
-        "depth": spec.depth,
-        "width": spec.width,
-        "activation": spec.activation,
-        "optimizer": spec.optimizer,
-        "lr": float(spec.lr),
-    }
+    cell = spec.columns()
     k = stack_size(spec.depth, spec.width, len(split.x_train))
     results = [r for i in range(0, len(runs), k) for r in train_stacked(split, spec, runs[i : i + k])]
     rows, curves = [], []
@@ -387,7 +352,6 @@ def train_cell(
         rows.append(
             key
             | {
-                "steps": spec.steps,
                 "start_loss": r.start_loss,
                 "end_loss": r.end_loss,
                 "val_acc": r.val_acc,

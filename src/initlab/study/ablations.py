@@ -1,5 +1,6 @@
-"""The ``ablations`` config list: each entry's job name, the checks the schema cannot express,
-and the config line that adds an ablation (quoted by the report when a claim has none).
+"""The ``ablations`` config list: the checks the schema cannot express, and the config line that
+adds an ablation (quoted by the report when a claim has none). An entry's job and folder name
+come from ``initlab.study.axes`` like every other job's.
 
 Pure Python (no torch): the workflow calls it while building the DAG.
 """
@@ -8,16 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-#: An entry's keys in the order they are written; the schema fills the defaults.
-ABLATION_FIELDS = ("init_a", "init_b", "activation", "depth", "width", "optimizer", "lr", "steps")
+from initlab.engine.cells import TrainSpec
+from initlab.study.axes import ablation_name
 
-
-def ablation_name(entry: Mapping[str, object]) -> str:
-    """The entry's folder name under ``results/ablation/``: every field, so two entries never share one."""
-    return (
-        f"{entry['activation']}_{entry['optimizer']}_lr{float(entry['lr']):g}_depth{entry['depth']}"  # type: ignore[arg-type]
-        f"_width{entry['width']}_steps{entry['steps']}_{entry['init_a']}_vs_{entry['init_b']}"
-    )
+#: An entry's keys in the order they are written: the two inits, then the training cell's.
+ABLATION_FIELDS = ("init_a", "init_b", *TrainSpec.ROW_FIELDS)
 
 
 def check_ablations(entries: Sequence[Mapping[str, object]]) -> None:

@@ -14,13 +14,10 @@ import pandas as pd
 
 from initlab.study.completeness import check_files, read_table
 from initlab.study.expected import expected_keys
-from initlab.study.tables import TABLES, TIMING_COLUMNS
+from initlab.study.tables import TABLE
 
-# name -> (columns, sort keys, float format). Timings are wall-clock readings: kept, but outside
-# the reproducible tables, at pandas' full precision; the tables carry 9 significant digits (see
-# initlab.study.tables).
-_ALL = {name: (columns, keys, "%.9g") for name, (columns, keys) in TABLES.items()}
-_ALL["timings"] = (TIMING_COLUMNS, ["job"], None)
+#: What ``initlab aggregate`` concatenates: every table jobs write piecewise.
+AGGREGATED = [name for name, t in TABLE.items() if t.aggregated]
 
 
 def aggregate(
@@ -32,12 +29,13 @@ def aggregate(
     it promises (``initlab.study.completeness``): a lost, doubled or stray row stops here, with
     the file to redo, instead of becoming a smaller report.
     """
-    if table not in _ALL:
-        raise ValueError(f"unknown table {table!r}; valid tables: {', '.join(sorted(_ALL))}")
-    if config is not None and table in TABLES:
+    if table not in AGGREGATED:
+        raise ValueError(f"unknown table {table!r}; valid tables: {', '.join(sorted(AGGREGATED))}")
+    record = TABLE[table]
+    if config is not None and record.checked:
         files = [read_table(path, table) for path in inputs]
         check_files(files, expected_keys(table, config), config["seed_block_size"])
-    columns, keys, float_format = _ALL[table]
+    columns, keys, float_format = record.columns, list(record.keys), record.float_format
     frames = [pd.read_csv(path) for path in inputs]
     for path, frame in zip(inputs, frames):
         if list(frame.columns) != columns:

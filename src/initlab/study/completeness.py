@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from initlab.study.expected import REQUIRED_COLUMNS, REDO_RULE, Key, describe, job_of
-from initlab.study.tables import LAB_COLUMNS, LAB_KEYS, TABLES
+from initlab.study.expected import Key, describe, job_of
+from initlab.study.tables import TABLE, table
 
 #: Keys a message shows before "and N more": enough to see the pattern, short enough for one line.
 SHOWN_KEYS = 3
-
-#: name -> (columns, key columns) of every checked table.
-CHECKED_TABLES: dict[str, tuple[list[str], list[str]]] = dict(TABLES) | {"lab_reproduction": (LAB_COLUMNS, LAB_KEYS)}
 
 
 class IncompleteTableError(ValueError):
@@ -40,7 +37,7 @@ class TableFile:
 
     @property
     def key_columns(self) -> list[str]:
-        return CHECKED_TABLES[self.table][1]
+        return list(TABLE[self.table].keys)
 
 
 def remedy(path: str | Path, rule: str) -> str:
@@ -52,26 +49,27 @@ def _fail(path: str | Path, problem: str, rule: str) -> IncompleteTableError:
     return IncompleteTableError(f"{path}: {problem}; {remedy(path, rule)}")
 
 
-def read_table(path: str | Path, table: str, rule: str | None = None) -> TableFile:
-    """Read ``path`` as ``table``: header, field counts, required values, final newline.
+def read_table(path: str | Path, name: str, rule: str | None = None) -> TableFile:
+    """Read ``path`` as table ``name``: header, field counts, required values, final newline.
 
-    ``rule`` is the rule to name in the remedy (default: ``REDO_RULE[table]``).
+    ``rule`` is the rule to name in the remedy (default: the one that writes the table's files).
     """
-    columns, key_columns = CHECKED_TABLES[table]
-    rule = rule or REDO_RULE[table]
+    record = table(name)
+    columns, key_columns = record.columns, record.keys
+    rule = rule or record.rule
     text = Path(path).read_text(encoding="utf-8")
     if not text:
-        raise _fail(path, f"empty file (no header, no rows) where the {table} table was expected", rule)
+        raise _fail(path, f"empty file (no header, no rows) where the {name} table was expected", rule)
     if not text.endswith("\n"):
         # write_csv ends every row with a newline: a file without one was cut off mid-row.
         raise _fail(path, "the last line has no newline: the file was truncated", rule)
     reader = csv.reader(text.splitlines())
     header = next(reader)
     if header != columns:
-        raise _fail(path, f"columns {header} are not the {table} table's {columns}", rule)
+        raise _fail(path, f"columns {header} are not the {name} table's {columns}", rule)
     key_at = [columns.index(c) for c in key_columns]
-    required_at = [(columns.index(c), c) for c in REQUIRED_COLUMNS[table]]
-    found = TableFile(str(path), table)
+    required_at = [(columns.index(c), c) for c in record.required_columns]
+    found = TableFile(str(path), name)
     for line, row in enumerate(reader, start=2):
         if len(row) != len(columns):
             raise _fail(path, f"line {line} has {len(row)} fields, not {len(columns)}: the file is truncated or damaged", rule)
@@ -98,9 +96,9 @@ def check_files(
     """
     if not files:
         raise IncompleteTableError("no files to check")
-    table = files[0].table
+    name = files[0].table
     columns = files[0].key_columns
-    rule = rule or REDO_RULE[table]
+    rule = rule or TABLE[name].rule
     seen: dict[Key, str] = {}
     source: dict[Key, int] = {}
     wanted = set(expected)
@@ -125,20 +123,20 @@ def check_files(
     if len(files) == 1 or block_size is None:
         blamed = files[0].path
     else:
-        holders = {job_of(table, columns, k, block_size): path for k, path in seen.items()}
-        owners = [holders.get(job_of(table, columns, k, block_size)) for k in missing]
+        holders = {job_of(name, columns, k, block_size): path for k, path in seen.items()}
+        owners = [holders.get(job_of(name, columns, k, block_size)) for k in missing]
         blamed = next((o for o in owners if o is not None), None)
         if blamed is None:
             raise IncompleteTableError(
-                f"{table}: {len(missing)} row(s) missing and no input file holds their jobs: "
+                f"{name}: {len(missing)} row(s) missing and no input file holds their jobs: "
                 f"{_listed(columns, missing)}; run snakemake again with `--forcerun {rule}`"
             )
         missing = [k for k, o in zip(missing, owners) if o == blamed] or missing
-    raise _fail(blamed, f"{len(missing)} row(s) of the {table} table missing: {_listed(columns, missing)}", rule)
+    raise _fail(blamed, f"{len(missing)} row(s) of the {name} table missing: {_listed(columns, missing)}", rule)
 
 
-def check_job_output(path: str | Path, table: str, expected: Sequence[Key]) -> int:
+def check_job_output(path: str | Path, name: str, expected: Sequence[Key]) -> int:
     """A compute job's own check before it exits: ``path`` holds exactly ``expected``. Returns the row count."""
-    found = read_table(path, table)
+    found = read_table(path, name)
     check_files([found], expected)
     return len(found.keys)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from initlab.engine.cells import ProbeCell, TrainSpec
 from initlab.engine.stacking import stack_size
-from initlab.study.expected import as_list, init_names, optimizer_lrs, probe_widths, seeds, training_widths
-from initlab.study.blocks import parse_seeds, seed_blocks
+from initlab.study import axes
 
 #: Bytes of one float32 value: every tensor of the probe and the trainer.
 FLOAT_BYTES = 4
@@ -77,22 +77,29 @@ def check_finite(config: Mapping[str, Any]) -> None:
         raise ValueError(f"invalid config: {key} = {value!r} is not allowed; expected a finite number")
 
 
-def _largest_block(config: Mapping[str, Any]) -> int:
-    return max(len(parse_seeds(b)) for b in seed_blocks(seeds(config), config["seed_block_size"]))
-
-
 def _mb(values: float) -> float:
     return values * FLOAT_BYTES / 2**20
 
 
+def _biggest_per_width(jobs: list[axes.Job], size: Callable[[axes.Job], tuple]) -> list[axes.Job]:
+    """Per width (in config order), the job that is biggest by ``size``: the deepest cell with the
+    largest seed block, which needs the most memory and the most time of its width."""
+    biggest: dict[int, axes.Job] = {}
+    for job in jobs:
+        width = job.cell.width
+        if width not in biggest or size(job) > size(biggest[width]):
+            biggest[width] = job
+    return list(biggest.values())
+
+
 def probe_estimates(config: Mapping[str, Any]) -> list[Estimate]:
     """The biggest probe job per width: its deepest network in memory, all its networks in time."""
-    probe = config["probe"]
-    depths = as_list(probe["depths"])
-    deepest = max(depths)
-    networks = _largest_block(config) * len(init_names(config))
     out = []
-    for width in probe_widths(config):
+    for job in _biggest_per_width(axes.jobs(config, "probe"), lambda j: (len(j.seeds),)):
+        cell: ProbeCell = job.cell
+        width, depths = cell.width, cell.depths
+        deepest = max(depths)
+        networks = len(job.seeds) * len(job.inits)
         weights = PROBE_IN_FEATURES * width + (deepest - 1) * width * width
         # weights and gradients, one extra W x W for an orthogonal init's QR, and the activations
         # (pre, post and their gradients) of the batch at every layer
@@ -117,14 +124,13 @@ def train_split_size(config: Mapping[str, Any]) -> int:
 
 def train_estimates(config: Mapping[str, Any]) -> list[Estimate]:
     """The biggest train job per width: its deepest cell's stack in memory, all its models in time."""
-    tr = config["training"]
-    deepest = max(as_list(tr["depths"]))
     samples = config.get("dataset", {}).get("n_samples", 600)  # all of them: an upper bound on the train split
-    models = _largest_block(config) * len(init_names(config))
     train_samples = train_split_size(config)  # as the trainer's stacks see it
-    steps = tr["steps"]
     out = []
-    for width in training_widths(config):
+    for job in _biggest_per_width(axes.jobs(config, "train"), lambda j: (j.cell.depth, len(j.seeds))):
+        spec: TrainSpec = job.cell
+        width, deepest, steps = spec.width, spec.depth, spec.steps
+        models = len(job.seeds) * len(job.inits)
         stack = min(stack_size(deepest, width, train_samples), models)
         params = 2 * width + width + (deepest - 1) * (width * width + width) + 2 * width + 2
         per_model = TRAIN_VALUES_PER_PARAMETER * params + TRAIN_TENSORS_PER_LAYER * samples * width * deepest

@@ -17,18 +17,23 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from initlab.study.completeness import CHECKED_TABLES, IncompleteTableError, check_files, read_table
-from initlab.study.expected import REDO_RULE, expected_keys
+from initlab.study import axes
+from initlab.study.completeness import IncompleteTableError, check_files, read_table
+from initlab.study.expected import expected_keys
+from initlab.study.tables import TABLE, TABLES
 
 MANIFEST_NAME = "MANIFEST.json"
 CONFIG_NAME = "config.json"
-#: The reproducible tables a report is made from (timings.csv is wall-clock time: not listed).
-MANIFEST_TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
 
 
 def manifest_tables(config: Mapping[str, Any]) -> list[str]:
-    """The tables a config's report is made from: the four above, plus ``ablation`` when configured."""
-    return MANIFEST_TABLES + (["ablation"] if config.get("ablations") else [])
+    """The checked tables a config's report is made from (reproducible, with rows the config
+    promises); a table its jobs write is listed when the config has such jobs (``ablation``
+    only with ``ablations``)."""
+    return [
+        t.name for t in TABLES
+        if t.reproducible and t.checked and (t.kind is None or axes.jobs(config, t.kind))
+    ]
 #: A changed SHA-256 is shown by this many leading hex digits: enough to tell two files apart.
 SHOWN_HEX = 12
 
@@ -41,21 +46,16 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _rule(table: str) -> str:
-    """The rule to force after deleting a bad final table: the one that writes it."""
-    return REDO_RULE[table]
-
-
 def table_entry(path: str | Path, table: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``path`` as the whole ``table`` of ``config``; its manifest entry."""
-    found = read_table(path, table, rule=_rule(table))
+    found = read_table(path, table)
     expected = expected_keys(table, config)
-    check_files([found], expected, rule=_rule(table))
+    check_files([found], expected)
     return {
         "file": Path(path).name,
         "rows": len(found.keys),
         "rows_expected": len(expected),
-        "columns": CHECKED_TABLES[table][0],
+        "columns": TABLE[table].columns,
         "sha256": sha256_of(path),
     }
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from initlab.engine.cells import TrainSpec
 from initlab.report.answers.criteria import Criterion, first_match
 from initlab.report.answers.tables import closest
 
@@ -18,8 +19,8 @@ LESSON_ACTIVATION = "relu"
 LESSON_OPTIMIZER = "adam"
 #: Learning rate of each optimizer in the lesson and its exercise 3.
 LESSON_LR = {"adam": 0.01, "sgd": 0.1}
-#: Columns that identify a training cell; seeds vary inside a cell.
-TRAINING_CELL = ("depth", "width", "activation", "optimizer", "lr", "steps")
+#: Columns that identify a training cell (the cell's own fields); seeds vary inside a cell.
+TRAINING_CELL = TrainSpec.ROW_FIELDS
 
 #: A run shows no clear improvement when its loss did not at least halve:
 #: every working init in the lesson ends below a tenth of its start loss,

@@ -8,24 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from initlab.study import tables as schema
-#: Required columns of every table the report reads: the schema of
-#: :mod:`initlab.study.tables`, where each table's columns are listed once.
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    **{name: tuple(columns) for name, (columns, _keys) in schema.TABLES.items()},
-    "lab_reproduction": tuple(schema.LAB_COLUMNS),
-    "timings": tuple(schema.TIMING_COLUMNS),
-    "theory": tuple(schema.THEORY_COLUMNS),
-    "theory_start": tuple(schema.THEORY_START_COLUMNS),
-}
-#: Tables that may be missing: run times are not reproducible, so a rerun
-#: from cached tables may not have them.
-OPTIONAL_TABLES = frozenset({"timings", "ablation", "theory", "theory_start"})  # theory: tables made before it existed
-#: Columns holding True/False flags (CSV gives strings when NaN is mixed in).
-BOOL_COLUMNS = ("diverged", "probe_all_finite", "matches", "data_dependent", "out_of_range")
-#: Columns whose *printed form* carries information (the number of decimals
-#: is the resolution of the lesson's print), so they are kept as text.
-TEXT_COLUMNS = ("lesson_value", "measured_value", "row", "lab", "metric")
+from initlab.study.tables import TABLE, Table
 
 #: Display order of init schemes (figures, tables); unknown names go last.
 INIT_ORDER = (
@@ -52,26 +35,32 @@ class Tables:
 def load_tables(tables_dir: str | Path) -> Tables:
     """Read and type-check every table; fail with the missing file or column named."""
     tables_dir = Path(tables_dir)
-    paths = {name: tables_dir / f"{name}.csv" for name in TABLE_COLUMNS}
-    missing = [str(path) for name, path in paths.items() if not path.exists() and name not in OPTIONAL_TABLES]
+    paths = {name: tables_dir / f"{name}.csv" for name in TABLE}
+    missing = [str(path) for name, path in paths.items() if not path.exists() and not TABLE[name].optional]
     if missing:
         raise FileNotFoundError(f"missing tables: {', '.join(missing)}")
-    loaded: dict[str, pd.DataFrame | None] = {}
-    for name, path in paths.items():
-        text_cols = {col: str for col in TEXT_COLUMNS if col in TABLE_COLUMNS[name]}
-        loaded[name] = normalise_table(name, pd.read_csv(path, dtype=text_cols)) if path.exists() else None
+    loaded = {name: normalise_table(name, read_csv(path, name)) if path.exists() else None for name, path in paths.items()}
     return Tables(**loaded)
 
 
+def read_csv(path: Path, name: str) -> pd.DataFrame:
+    """Table ``name`` as its CSV says it: its text columns kept as text, nothing else coerced."""
+    return pd.read_csv(path, dtype=dict.fromkeys(TABLE[name].text, str))
+
+
+def missing_columns(name: str, df: pd.DataFrame) -> list[str]:
+    """The columns of table ``name`` that ``df`` lacks."""
+    return [col for col in TABLE[name].columns if col not in df.columns]
+
+
 def normalise_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Check the columns of table ``name`` and coerce flag columns to bool."""
-    missing = [col for col in TABLE_COLUMNS[name] if col not in df.columns]
+    """Check the columns of table ``name`` and coerce its flag columns to bool."""
+    missing = missing_columns(name, df)
     if missing:
         raise ValueError(f"table {name} lacks columns {missing}")
     df = df.copy()
-    for col in BOOL_COLUMNS:
-        if col in df.columns:
-            df[col] = df[col].map(_to_bool).astype(bool)
+    for col in TABLE[name].flags:
+        df[col] = df[col].map(_to_bool).astype(bool)
     return df
 
 

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from initlab.report.answers.tables import TABLE_COLUMNS, TEXT_COLUMNS, Tables, load_tables
+from initlab.report.answers.tables import Tables, load_tables, missing_columns, read_csv
+from initlab.study.tables import TABLES
 
-#: The tables compared cell by cell: every reproducible table. ``timings`` holds wall-clock
-#: times, which differ between any two runs, so it is never compared.
-COMPARED_TABLES = ("signal_probe", "training", "curves", "lab_reproduction")
+#: The tables compared cell by cell: every reproducible table each study has. ``timings`` holds
+#: wall-clock times, which differ between any two runs, so it is never compared.
+COMPARED_TABLES = tuple(t.name for t in TABLES if t.reproducible and t.checked and not t.optional)
 #: Where the report's provenance lives inside a results folder.
 REPORT_NAME = "report.html"
 CONFIG_NAME = "config.json"
@@ -68,12 +69,11 @@ def find_tables_dir(root: Path) -> Path:
 
 def read_frame(path: Path, name: str) -> pd.DataFrame:
     """A table as the CSV says it (text columns kept as text), its columns checked."""
-    text_cols = {col: str for col in TEXT_COLUMNS if col in TABLE_COLUMNS[name]}
     try:
-        frame = pd.read_csv(path, dtype=text_cols)
+        frame = read_csv(path, name)
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise UnreadableInput(f"{path}: not a readable CSV table ({str(error).splitlines()[0]})") from None
-    missing = [col for col in TABLE_COLUMNS[name] if col not in frame.columns]
+    missing = missing_columns(name, frame)
     if missing:
         raise UnreadableInput(f"{path}: table {name} lacks columns {', '.join(missing)}")
     return frame

@@ -13,15 +13,9 @@ import numpy as np
 import pandas as pd
 
 from initlab.report.compare.inputs import ResultSet
-from initlab.study import tables as schema
+from initlab.study.tables import TABLE
 
 #: Key columns of every compared table: rows with the same key are the same observation.
-TABLE_KEYS: dict[str, list[str]] = {
-    **{name: list(keys) for name, (_columns, keys) in schema.TABLES.items()},
-    "lab_reproduction": list(schema.LAB_KEYS),
-}
-
-
 @dataclass(frozen=True)
 class ColumnDiff:
     """One value column's differences over the rows both sides have.
@@ -155,7 +149,7 @@ def diff_table(name: str, a: ResultSet, b: ResultSet) -> TableDiff:
     frame_a, frame_b = a.frames[name], b.frames[name]
     if a.path(name).read_bytes() == b.path(name).read_bytes():
         return TableDiff(name, True, len(frame_a), len(frame_b), len(frame_a), 0, 0)
-    keys = TABLE_KEYS[name]
+    keys = list(TABLE[name].keys)
     merged = frame_a.merge(frame_b, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only_a = int((merged["_merge"] == "left_only").sum())
