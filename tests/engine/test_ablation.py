@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from initlab.engine.ablation import ALL_A, ALL_B, SWAP, Variant, ablate_cell, variant_model, variants
+from initlab.engine.cells import AblationCell
 from initlab.engine.inits import linear_layers
 from initlab.engine.train import TrainSpec, build_initialized, train_cell
 
@@ -34,7 +35,7 @@ def test_all_a_and_all_b_reproduce_plain_training_to_the_bit(moons, init_a, init
     seeds = [0, 4]
     plain, _ = train_cell(moons, SPEC, [init_a, init_b], seeds)
     plain = {(r["init"], r["seed"]): r for r in plain}
-    rows = ablate_cell(moons, SPEC, init_a, init_b, seeds)
+    rows = ablate_cell(moons, AblationCell(SPEC, init_a, init_b), seeds)
     assert len(rows) == len(seeds) * len(variants(SPEC.depth))
     checked = 0
     for row in rows:
@@ -49,7 +50,7 @@ def test_all_a_and_all_b_reproduce_plain_training_to_the_bit(moons, init_a, init
 
 
 def test_swap_rows_describe_the_swapped_layer(moons):
-    rows = [r for r in ablate_cell(moons, SPEC, "xavier", "he", [1]) if r["variant"] == SWAP]
+    rows = [r for r in ablate_cell(moons, AblationCell(SPEC, "xavier", "he"), [1]) if r["variant"] == SWAP]
     assert [(r["layer"], r["fan_in"], r["fan_out"]) for r in rows] == [(1, 2, 16), (2, 16, 16), (3, 16, 2)]
     first = rows[0]
     # xavier_normal: std sqrt(2 / (fan_in + fan_out)); he (kaiming_normal, relu): sqrt(2 / fan_in)
@@ -62,9 +63,9 @@ def test_swap_rows_describe_the_swapped_layer(moons):
 
 def test_bad_names_fail_before_training(moons):
     with pytest.raises(ValueError, match="init"):
-        ablate_cell(moons, SPEC, "xavier", "nope", [0])
+        ablate_cell(moons, AblationCell(SPEC, "xavier", "nope"), [0])
     with pytest.raises(ValueError, match="differ"):
-        ablate_cell(moons, SPEC, "he", "he", [0])
+        ablate_cell(moons, AblationCell(SPEC, "he", "he"), [0])
 
 
 def test_cli_writes_the_ablation_rows_and_names_a_bad_init(moons, tmp_path, capsys):
@@ -72,21 +73,26 @@ def test_cli_writes_the_ablation_rows_and_names_a_bad_init(moons, tmp_path, caps
 
     from initlab import cli
     from initlab.engine.data import save_split
-    from initlab.study.tables import ABLATION_COLUMNS
+    from initlab.study.tables import TABLE
+
+    from initlab.study.axes import jobs
 
     data = tmp_path / "moons.npz"
     save_split(moons, data)
-    args = ["ablate", "--data", str(data), "--init-a", "xavier", "--init-b", "he", "--depth", "1", "--width", "8",
-            "--activation", "tanh", "--optimizer", "sgd", "--lr", "0.1", "--steps", "5", "--seeds", "0-1"]
+    entry = {"init_a": "xavier", "init_b": "he", "depth": 1, "width": 8, "activation": "tanh", "optimizer": "sgd",
+             "lr": 0.1, "steps": 5}
+    [job] = jobs({"seeds": [0, 1], "seed_block_size": 10, "inits": [], "ablations": [entry]}, "ablation")
     out = tmp_path / "ablation.csv"
-    assert cli.main([*args, "--out", str(out), "--timings", str(tmp_path / "t.csv")]) == 0
+    assert cli.main(["job", "--job", job.to_json(), "--data", str(data), "--out", f"ablation={out}",
+                     "--timings", str(tmp_path / "t.csv")]) == 0
     with open(out) as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ABLATION_COLUMNS
+    assert list(rows[0]) == TABLE["ablation"].columns
     assert [(r["seed"], r["variant"], r["layer"]) for r in rows[:4]] == [
         ("0", ALL_A, "0"), ("0", SWAP, "1"), ("0", SWAP, "2"), ("0", ALL_B, "0"),
     ]
-    bad = [a if a != "he" else "glorot" for a in args]
-    assert cli.main([*bad, "--out", str(tmp_path / "bad.csv")]) == 2
+    [bad] = jobs({"seeds": [0], "seed_block_size": 10, "inits": [], "ablations": [entry | {"init_b": "glorot"}]},
+                 "ablation")
+    assert cli.main(["job", "--job", bad.to_json(), "--data", str(data), "--out", f"ablation={tmp_path / 'b.csv'}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("initlab ablate: error:") and "glorot" in err and len(err.splitlines()) == 1
+    assert err.startswith("initlab job: error:") and "glorot" in err and len(err.splitlines()) == 1

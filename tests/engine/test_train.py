@@ -116,9 +116,9 @@ def test_train_cell_rows(moons):
         (dict(activation="swish"), "activation 'swish'"),
     ],
 )
-def test_bad_spec_gives_clear_error(kwargs, message):
+def test_bad_spec_gives_clear_error(moons, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        TrainSpec(**kwargs)
+        train_one(moons, TrainSpec(**kwargs), "he", 0)
 
 
 def test_empty_stack_rejected(moons):

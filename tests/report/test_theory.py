@@ -13,7 +13,7 @@ from initlab.report import answers, figures
 from initlab.report.answers import theory as th
 from initlab.report.answers.probe import exercise_1
 from initlab.report.render import build_report
-from initlab.study.tables import THEORY_COLUMNS
+from initlab.study.tables import TABLE
 
 
 def theory_of(probe: pd.DataFrame, failures=syn.LESSON_PROBE_FAILURES) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def theory_of(probe: pd.DataFrame, failures=syn.LESSON_PROBE_FAILURES) -> pd.Dat
         return rule[1] if rule is not None and row["depth"] >= rule[0] else ""
 
     table["failure"] = table.apply(failure, axis=1)
-    return table[THEORY_COLUMNS]
+    return table[TABLE["theory"].columns]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pandas as pd
 
 import synthetic as syn
 from initlab.report.answers.theory_start import start_loss_comparison, start_loss_sentence
-from initlab.study.tables import THEORY_START_COLUMNS
+from initlab.study.tables import TABLE
 
 
 def theory_start_of(training: pd.DataFrame, scale: dict[str, float] | None = None) -> pd.DataFrame:
@@ -16,7 +16,7 @@ def theory_start_of(training: pd.DataFrame, scale: dict[str, float] | None = Non
     table["start_loss"] *= table["init"].map(scale or {}).fillna(1.0)
     table["data_dependent"] = False
     table["logit_std"] = table["start_loss"]
-    return table[THEORY_START_COLUMNS]
+    return table[TABLE["theory_start"].columns]
 
 
 def test_start_loss_agreement_flips():

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from initlab.study.aggregate import aggregate
-from initlab.study.tables import TRAINING_COLUMNS, write_csv
+from initlab.study.tables import TABLE, write_csv
 
 
 def _row(seed, init, end_loss):
@@ -16,8 +16,8 @@ def _row(seed, init, end_loss):
 
 def test_concatenates_sorts_and_is_independent_of_job_order(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    write_csv(a, TRAINING_COLUMNS, [_row(1, "he", 0.1), _row(1, "tiny", float("nan"))])
-    write_csv(b, TRAINING_COLUMNS, [_row(0, "zeros", 0.69), _row(0, "he", 0.2)])
+    write_csv(a, TABLE["training"].columns, [_row(1, "he", 0.1), _row(1, "tiny", float("nan"))])
+    write_csv(b, TABLE["training"].columns, [_row(0, "zeros", 0.69), _row(0, "he", 0.2)])
     aggregate("training", [a, b], tmp_path / "ab.csv")
     aggregate("training", [b, a], tmp_path / "ba.csv")
     assert (tmp_path / "ab.csv").read_bytes() == (tmp_path / "ba.csv").read_bytes()
@@ -29,7 +29,7 @@ def test_concatenates_sorts_and_is_independent_of_job_order(tmp_path):
 
 def test_rejects_wrong_columns_and_duplicates(tmp_path):
     a = tmp_path / "a.csv"
-    write_csv(a, TRAINING_COLUMNS, [_row(0, "he", 0.1)])
+    write_csv(a, TABLE["training"].columns, [_row(0, "he", 0.1)])
     with pytest.raises(ValueError, match="appears twice"):
         aggregate("training", [a, a], tmp_path / "out.csv")
     bad = tmp_path / "bad.csv"
@@ -45,19 +45,19 @@ def test_float_format_round_trips_float32(tmp_path):
 
     value = float(np.float32(0.0452991538))
     a = tmp_path / "a.csv"
-    write_csv(a, TRAINING_COLUMNS, [_row(0, "he", value)])
+    write_csv(a, TABLE["training"].columns, [_row(0, "he", value)])
     aggregate("training", [a], tmp_path / "out.csv")
     assert np.float32(pd.read_csv(tmp_path / "out.csv").end_loss[0]) == np.float32(value)
 
 
 def test_timings_keep_full_precision_and_one_row_per_job(tmp_path):
-    from initlab.study.tables import TIMING_COLUMNS
+    from initlab.study.tables import TABLE
 
     row = {"job": "train/relu/adam/2/0-9", "import_seconds": 1.23456789012, "work_seconds": 2.0,
            "work_wall_seconds": 2.5, "started_at": "1795949108.944", "finished_at": "1795949132.604"}
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    write_csv(a, TIMING_COLUMNS, [row])
-    write_csv(b, TIMING_COLUMNS, [row | {"job": "train/relu/adam/2/10"}])
+    write_csv(a, TABLE["timings"].columns, [row])
+    write_csv(b, TABLE["timings"].columns, [row | {"job": "train/relu/adam/2/10"}])
     aggregate("timings", [a, b], tmp_path / "t.csv")
     assert "1795949108.944" in (tmp_path / "t.csv").read_text()  # not rounded to 1.79594911e+09
     with pytest.raises(ValueError, match="appears twice"):

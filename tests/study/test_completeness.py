@@ -8,8 +8,8 @@ import pytest
 
 from initlab.study.aggregate import aggregate
 from initlab.study.completeness import IncompleteTableError, check_job_output, read_table
-from initlab.study.expected import jobs
-from initlab.study.tables import TABLES, write_csv
+from initlab.study.expected import job_keys, jobs
+from initlab.study.tables import TABLE, write_csv
 
 CONFIG = {
     "seeds": [0, 1, 2],
@@ -23,10 +23,10 @@ CONFIG = {
 
 def _write_jobs(folder, table, config=CONFIG):
     """One CSV per job of ``table``, each row its key plus made-up values (as a job would write it)."""
-    columns, keys = TABLES[table]
+    columns, keys = TABLE[table].columns, TABLE[table].keys
     paths = []
     for n, job in enumerate(jobs(table, config)):
-        rows = [dict(zip(keys, key)) | {c: "0.5" for c in columns if c not in keys} for key in job.keys()]
+        rows = [dict(zip(keys, key)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
         for row in rows:
             row.update({c: "False" for c in ("diverged", "probe_all_finite") if c in columns})
         path = folder / f"{table}_{n}.csv"
@@ -150,12 +150,13 @@ def test_a_missing_job_file(tmp_path):
 def test_job_check_on_a_real_probe_job(tmp_path):
     """What ``initlab probe`` writes is exactly what its job promises (and a lost row is caught)."""
     from initlab.engine.probe import probe_grid
-    from initlab.study.expected import probe_job_keys
-    from initlab.study.tables import PROBE_COLUMNS
 
+    config = CONFIG | {"seeds": [3], "inits": ["he", "lsuv"],
+                       "probe": {"activations": ["tanh"], "depths": [1, 2], "width": 5}}
+    [job] = jobs("signal_probe", config)
     path = tmp_path / "probe.csv"
-    write_csv(path, PROBE_COLUMNS, probe_grid([3], "tanh", ["he", "lsuv"], [1, 2], 5))
-    keys = probe_job_keys([3], "tanh", ["he", "lsuv"], [1, 2], 5)
+    write_csv(path, TABLE["signal_probe"].columns, probe_grid([3], "tanh", ["he", "lsuv"], [1, 2], 5))
+    keys = job_keys(job, "signal_probe")
     assert check_job_output(path, "signal_probe", keys) == 6
     path.write_text("".join(_lines(path)[:-1]))
     with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
@@ -169,15 +170,17 @@ def test_read_table_gives_keys_as_text(tmp_path):
 
 
 def test_train_job_checks_its_own_output_before_exiting(tmp_path, monkeypatch, capsys):
-    """``initlab train`` passes on what it wrote, and fails (exit 2, one line) when a row went missing."""
+    """A train job passes on what it wrote, and fails (exit 2, one line) when a row went missing."""
     from initlab import cli
     from initlab.engine import train
 
     data = tmp_path / "moons.npz"
     assert cli.main(["dataset", "--out", str(data)]) == 0
-    args = ["train", "--data", str(data), "--depth", "1", "--width", "4", "--activation", "relu",
-            "--optimizer", "sgd", "--lr", "0.1", "--steps", "3", "--curve-stride", "2", "--inits", "he,zeros",
-            "--seeds", "0-1", "--out", str(tmp_path / "t.csv"), "--curves", str(tmp_path / "c.csv")]
+    config = CONFIG | {"seeds": [0, 1], "training": {"activations": ["relu"], "depths": [1], "width": 4,
+                                                     "optimizers": {"sgd": 0.1}, "steps": 3, "curve_stride": 2}}
+    [job] = jobs("training", config)
+    args = ["job", "--job", job.to_json(), "--data", str(data),
+            "--out", f"training={tmp_path / 't.csv'}", "--out", f"curves={tmp_path / 'c.csv'}"]
     assert cli.main(args) == 0
     assert len(_lines(tmp_path / "t.csv")) == 1 + 4 and len(_lines(tmp_path / "c.csv")) == 1 + 4 * 3
 
@@ -191,7 +194,7 @@ def test_train_job_checks_its_own_output_before_exiting(tmp_path, monkeypatch, c
     assert cli.main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"initlab train: error: {tmp_path / 'c.csv'}: 1 row(s) of the curves table missing: seed=1 depth=1 width=4 "
+        f"initlab job: error: {tmp_path / 'c.csv'}: 1 row(s) of the curves table missing: seed=1 depth=1 width=4 "
         f"activation=relu optimizer=sgd lr=0.1 init=zeros step=3; to redo it, delete {tmp_path / 'c.csv'} and run "
         "snakemake again with `--forcerun aggregate`"
     )

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from initlab.study.expected import (
-    curve_steps,
-    expected_keys,
-    init_names,
-    jobs,
-    optimizer_lrs,
-    probe_widths,
-    training_widths,
-)
+from initlab.study.expected import expected_keys, job_columns, job_keys, jobs
 
 CONFIG = {
     "seeds": [0, 1, 12],
     "seed_block_size": 10,
     "inits": ["he", "zeros", "lsuv"],
+    "custom_inits": {},
     "probe": {"activations": ["relu", "tanh"], "depths": [2, 5], "width": 8},
     "training": {"activations": ["relu"], "depths": [2, 4], "width": 16, "optimizers": {"adam": 0.01, "sgd": 0.1},
                  "steps": 10, "curve_stride": 4},
@@ -35,30 +28,38 @@ def test_table_sizes_follow_the_config():
         assert len(set(keys)) == len(keys)
 
 
-@pytest.mark.parametrize("steps, stride", [(120, 5), (120, 7), (1, 1), (3, 5), (10, 10)])
-def test_curve_steps_are_the_trainers(steps, stride):
-    from initlab.engine.train import TrainSpec
-
-    assert curve_steps(steps, stride) == TrainSpec(steps=steps, curve_stride=stride).curve_steps()
-
-
-def test_axes_accept_scalars_and_lists():
+def test_lists_multiply_the_keys():
     listed = {**CONFIG, "probe": {**CONFIG["probe"], "width": [8, 32]},
               "training": {**CONFIG["training"], "width": [16, 64], "optimizers": {"adam": [0.001, 0.01]}}}
-    assert probe_widths(CONFIG) == [8] and probe_widths(listed) == [8, 32]
-    assert training_widths(listed) == [16, 64]
-    assert optimizer_lrs(CONFIG) == [("adam", 0.01), ("sgd", 0.1)]
-    assert optimizer_lrs(listed) == [("adam", 0.001), ("adam", 0.01)]
     assert len(expected_keys("training", listed)) == 2 * len(expected_keys("training", CONFIG))
     assert len(expected_keys("signal_probe", listed)) == 2 * len(expected_keys("signal_probe", CONFIG))
 
 
 def test_custom_inits_run_when_inits_lists_them():
-    # The jobs run exactly config["inits"] (the workflow's INITS); a defined but unlisted custom
-    # init promises no rows, a listed one does.
+    # The jobs run exactly config["inits"]; a defined but unlisted custom init promises no rows.
     custom = {"mine": {"kind": "normal", "std": 0.05}}
-    assert init_names(CONFIG | {"custom_inits": custom}) == ["he", "zeros", "lsuv"]
-    assert init_names(CONFIG | {"custom_inits": custom, "inits": ["he", "mine"]}) == ["he", "mine"]
+    inits = {k[-1] for k in expected_keys("training", CONFIG | {"custom_inits": custom})}
+    assert inits == {"he", "zeros", "lsuv"}
+    listed = {k[-1] for k in expected_keys("training", CONFIG | {"custom_inits": custom, "inits": ["he", "mine"]})}
+    assert listed == {"he", "mine"}
+
+
+def test_a_row_is_blamed_on_the_job_of_its_cell_columns():
+    assert job_columns("signal_probe") == ["activation", "width"]
+    assert job_columns("curves") == ["depth", "width", "activation", "optimizer", "lr"]
+    assert job_columns("ablation")[-2:] == ["init_a", "init_b"]
+    assert job_columns("lab_reproduction") == []
+
+
+def test_curve_keys_are_the_trainers_curve_steps(moons):
+    from initlab.engine.train import train_cell
+
+    config = CONFIG | {"seeds": [0], "inits": ["he"],
+                       "training": CONFIG["training"] | {"depths": [1], "optimizers": {"sgd": 0.1}}}
+    [job] = jobs("curves", config)
+    rows, curves = train_cell(moons, job.cell, job.inits, job.seeds)
+    assert [c["step"] for c in curves] == [0, 4, 8, 10] == [int(k[-1]) for k in job_keys(job, "curves")]
+    assert len(rows) == len(job_keys(job, "training")) == 1
 
 
 def test_lab_reproduction_keys_are_the_lessons_tables():
@@ -80,11 +81,10 @@ def test_ablation_keys_follow_the_config():
 
 def test_ablation_keys_are_the_rows_the_engine_writes(moons):
     from initlab.engine.ablation import ablate_cell
-    from initlab.engine.train import TrainSpec
-    from initlab.study.expected import ablation_job_keys
-    from initlab.study.tables import ABLATION_KEYS, format_value
+    from initlab.study.expected import key_of
+    from initlab.study.tables import TABLE
 
-    spec = TrainSpec(depth=2, width=16, activation="tanh", optimizer="adam", lr=0.01, steps=3)
-    rows = ablate_cell(moons, spec, "xavier", "he", [0, 1])
-    written = [tuple(format_value(r[c]) for c in ABLATION_KEYS) for r in rows]
-    assert sorted(written) == sorted(ablation_job_keys([0, 1], "tanh", "adam", 0.01, 2, 16, 3, "xavier", "he"))
+    job = jobs("ablation", dict(CONFIG, ablations=[ABLATION]))[0]
+    rows = ablate_cell(moons, job.cell, job.seeds)
+    written = [key_of(r, TABLE["ablation"].keys) for r in rows]
+    assert sorted(written) == sorted(job_keys(job, "ablation"))

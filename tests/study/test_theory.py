@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from initlab.engine.probe import probe_grid
-from initlab.study.tables import THEORY_COLUMNS
+from initlab.study.tables import TABLE
 from initlab.study.theory import probe_theory, theory_grid
 
 #: Inits whose variance the registry states (not data-dependent) and that keep a signal alive.
@@ -44,16 +44,27 @@ def test_default_init_has_biases() -> None:
     assert first["q"] == pytest.approx(1 / 3 + 1 / 96)
 
 
+def _grid(activations, inits, depths, width, custom=None) -> str:
+    """The ``--grid`` a theory rule passes, from a config's probe section."""
+    import json
+
+    from initlab.study.axes import theory_grid
+
+    config = {"inits": inits, "custom_inits": custom or {},
+              "probe": {"activations": activations, "depths": depths, "width": width}}
+    return json.dumps(theory_grid(config, "probe"))
+
+
 def test_cli_writes_the_table(tmp_path) -> None:
     out = tmp_path / "theory.csv"
     subprocess.run(
-        [sys.executable, "-m", "initlab", "theory", "--activations", "relu,tanh", "--inits", "he,tiny",
-         "--depths", "2,4", "--width", "16", "--out", str(out)],
+        [sys.executable, "-m", "initlab", "theory", "--grid", _grid(["relu", "tanh"], ["he", "tiny"], [2, 4], 16),
+         "--out", str(out)],
         check=True,
     )
     with open(out) as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == THEORY_COLUMNS
+    assert list(rows[0]) == TABLE["theory"].columns
     assert len(rows) == 2 * 2 * (2 + 4)
     assert {r["failure"] for r in rows if r["init"] == "tiny" and r["depth"] == "4"} == {"vanished"}
     assert {r["failure"] for r in rows if r["init"] == "he"} == {""}
@@ -61,8 +72,8 @@ def test_cli_writes_the_table(tmp_path) -> None:
 
 def test_cli_names_an_unknown_activation(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "initlab", "theory", "--activations", "swish", "--inits", "he",
-         "--depths", "2", "--width", "16", "--out", str(tmp_path / "t.csv")],
+        [sys.executable, "-m", "initlab", "theory", "--grid", _grid(["swish"], ["he"], [2], 16),
+         "--out", str(tmp_path / "t.csv")],
         capture_output=True, text=True,
     )
     assert done.returncode == 2
@@ -91,8 +102,7 @@ def test_cli_covers_every_width_and_custom_inits(tmp_path):
     from initlab.cli import main
 
     out = tmp_path / "theory.csv"
-    custom = '{"mine": {"kind": "normal", "std": 0.05}}'
-    assert main(["theory", "--activations", "relu", "--inits", "he,mine", "--depths", "2", "--width", "16,64",
-                 "--custom-inits", custom, "--out", str(out)]) == 0
+    custom = {"mine": {"kind": "normal", "std": 0.05}}
+    assert main(["theory", "--grid", _grid(["relu"], ["he", "mine"], [2], [16, 64], custom), "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert {(r["init"], r["width"]) for r in rows} == {("he", "16"), ("he", "64"), ("mine", "16"), ("mine", "64")}

@@ -8,7 +8,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from initlab.study.tables import LAB_COLUMNS, TABLES
+from initlab.study.tables import TABLE, TABLES
 from tests.workflow.helpers import REPO, SECTION_IDS, planned_jobs, quick_config, snakemake, write_config
 
 def test_report_is_made_and_its_place_printed(study):
@@ -28,13 +28,15 @@ def test_report_has_every_section(study):
 
 def test_tables_have_their_columns(study):
     folder, _, _ = study
-    for name, (columns, keys) in TABLES.items():
-        table = pd.read_csv(folder / f"results/tables/{name}.csv")
-        assert list(table.columns) == columns
-        assert not table.duplicated(keys).any()
+    for record in TABLES:
+        if not record.kind:
+            continue
+        table = pd.read_csv(folder / f"results/tables/{record.name}.csv")
+        assert list(table.columns) == record.columns
+        assert not table.duplicated(list(record.keys)).any()
         assert len(table) > 0
     lab = pd.read_csv(folder / "results/tables/lab_reproduction.csv")
-    assert list(lab.columns) == LAB_COLUMNS
+    assert list(lab.columns) == TABLE["lab_reproduction"].columns
     assert set(lab[~lab.matches].row) == {"xavier"}
 
 

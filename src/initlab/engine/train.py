@@ -50,6 +50,17 @@ def get_optimizer(name: str) -> OptimizerFactory:
     return lookup(OPTIMIZERS, name, "optimizer")
 
 
+def check_spec(spec: TrainSpec) -> TrainSpec:
+    """``spec``'s activation and optimizer are registered ones (``ValueError`` naming the valid ones).
+
+    The cell checks its numbers itself; its names are checked here, by the registries, because
+    ``initlab.engine.cells`` stays free of torch for the workflow's DAG.
+    """
+    get_activation(spec.activation)
+    get_optimizer(spec.optimizer)
+    return spec
+
+
 @dataclass
 class TrainResult:
     """What one trained model leaves behind."""
@@ -69,6 +80,7 @@ class TrainResult:
 
 def build_initialized(spec: TrainSpec, init: str, seed: int, x_train: torch.Tensor) -> nn.Sequential:
     """Build and initialize one MoonMLP by the seeding rule (``initlab.engine.seeding``)."""
+    check_spec(spec)
     scheme = get_init(init)
     gen = generator(seed)
     model = build_moon_mlp(spec.depth, spec.width, spec.activation, gen)
