@@ -8,7 +8,9 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from initlab.study.ablations import ablation_name, check_ablations, config_line
+from initlab.engine.cells import AblationCell
+from initlab.study.ablations import ABLATION_FIELDS, check_ablations, config_line
+from initlab.study.axes import ablation_name
 from initlab.study.configcheck import explain_validation_error
 
 XAVIER_HE = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2}
@@ -92,3 +94,7 @@ def test_workflow_stops_before_any_job_when_a_equals_b(repo, tmp_path):
     assert "invalid config: ablations[0].init_b = 'he' is not allowed; expected an init other than init_a" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_config_line_names_every_field_of_the_cell():
+    assert sorted(ABLATION_FIELDS) == sorted(AblationCell.ROW_FIELDS)

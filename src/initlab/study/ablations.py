@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from initlab.engine.cells import TrainSpec
 from initlab.study.axes import ablation_name
 
-#: An entry's keys in the order they are written: the two inits, then the training cell's.
-ABLATION_FIELDS = ("init_a", "init_b", *TrainSpec.ROW_FIELDS)
+#: An entry's keys (the ablation cell's row fields) in the order config/config.yaml writes them.
+#: (tests/study/test_ablations.py holds it to exactly ``AblationCell.ROW_FIELDS``).
+ABLATION_FIELDS = ("init_a", "init_b", "activation", "depth", "width", "optimizer", "lr", "steps")
 
 
 def check_ablations(entries: Sequence[Mapping[str, object]]) -> None:
