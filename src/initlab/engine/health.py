@@ -55,7 +55,10 @@ SATURATION_THRESHOLD = 0.98
 #: What a rule's test takes and gives back: a float (or activation name), a numpy array, or a
 #: pandas column. The tests are numpy ufuncs, which keep a pandas column a pandas column (same
 #: index, and a nullable column's <NA> stays <NA>), so the report's ``first_match`` sees exactly
-#: what its own operators used to give it.
+#: what its own operators used to give it. "And"/"or" are the operators ``&``/``|``, not
+#: ``np.logical_and``/``np.logical_or``: on a nullable column pandas runs the operators with
+#: three-valued logic (False & <NA> is False), the ufuncs without (<NA>). Every comparison gives
+#: numpy bools, never Python bools, so ``np.logical_not`` is the only "not" needed.
 Signal = Any
 
 
@@ -79,7 +82,7 @@ def is_bounded(activation: Signal) -> Signal:
 def _non_finite(std: Signal, nonfinite_ratio: Signal) -> Signal:
     # Written as "not <= 0" and "not finite" so that NaN evidence trips it: a NaN ratio or std
     # means the values could not be counted, and missing evidence is not health.
-    return np.logical_or(np.logical_not(np.less_equal(nonfinite_ratio, 0)), np.logical_not(np.isfinite(_floats(std))))
+    return np.logical_not(np.less_equal(nonfinite_ratio, 0)) | np.logical_not(np.isfinite(_floats(std)))
 
 
 def _exploded(std: Signal) -> Signal:
@@ -91,7 +94,7 @@ def _vanished(std: Signal) -> Signal:
 
 
 def _saturated(activation: Signal, saturated_ratio: Signal) -> Signal:
-    return np.logical_and(is_bounded(activation), np.greater(saturated_ratio, SATURATED_FRACTION))
+    return is_bounded(activation) & np.greater(saturated_ratio, SATURATED_FRACTION)
 
 
 def _gradient_vanished(grad_ratio: Signal) -> Signal:
@@ -121,10 +124,11 @@ class FailureRule:
         return self.test(**{name: signals[name] for name in self.signals})
 
 
-#: The signal-failure rules in priority order: where several trip, the first names the failure
-#: (a NaN network is non-finite rather than exploded; a signal that vanished forward has no
-#: gradient to speak of either). Descriptions speak of the last layer, where the study judges a
-#: network; ``initlab.engine.inspect`` applies the same tests to every layer of a user's model.
+#: The signal-failure rules in priority order: where several trip, the first names the failure.
+#: A NaN network is non-finite rather than exploded (an inf std trips both); the forward rules
+#: come before the gradient rule, which is there for what the forward statistics miss.
+#: Descriptions speak of the last layer, where the study judges a network;
+#: ``initlab.engine.inspect`` applies the same tests to every layer of a user's model.
 FAILURE_RULES: dict[str, FailureRule] = {
     rule.name: rule
     for rule in (
@@ -165,26 +169,39 @@ def judged(**signals: Signal) -> dict[str, Signal]:
     }
 
 
+def _tripped(result: object) -> bool:
+    """One test result as a bool, an un-evaluable one (a nullable column's <NA>, which has no
+    truth value; a NaN) counted as tripped: missing evidence is not health, as in the report's
+    ``first_match``. Float signals never give one: their comparisons are plain numpy bools."""
+    try:
+        return bool(result)
+    except TypeError:
+        return True
+
+
+_TRIPPED = np.vectorize(_tripped, otypes=[bool])
+
+
 def failures(**signals: Signal) -> tuple[str, ...]:
     """Every rule that trips for one signal (scalars), in priority order: inspect's verdict of a layer.
 
     An inf std is both "non-finite" and "exploded"; a NaN std only "non-finite".
     """
-    return tuple(name for name, tripped in judged(**signals).items() if bool(tripped))
+    return tuple(name for name, result in judged(**signals).items() if _tripped(result))
 
 
 def first_failure(**signals: Signal) -> Signal:
     """The first rule, in priority order, that trips ("" where none does): the study's failure mode.
 
     Scalars give a str; arrays and pandas columns an object array of names, element by element
-    (positional, no index). With float signals a test is never NaN, so this agrees with the
-    report's ``first_match`` over the same rules, which also counts an un-evaluable test (a
-    nullable column's <NA>) as tripped; ``tests/report`` checks the two agree on the probe table.
+    (positional, no index). The same reading as the report's ``first_match`` over these rules
+    (``initlab.report.answers.probe.PROBE_FAILURES``), un-evaluable tests included;
+    ``tests/report/test_probe_failures.py`` checks that the two agree.
     """
     results = judged(**signals)
     if not results:
         return ""
-    hits = np.broadcast_arrays(*(np.asarray(r, dtype=bool) for r in results.values()))
+    hits = np.broadcast_arrays(*(_TRIPPED(np.asarray(r, dtype=object)) for r in results.values()))
     mode = np.full(hits[0].shape, "", dtype=object)
     for name, hit in zip(reversed(list(results)), reversed(hits)):
         mode = np.where(hit, name, mode)
