@@ -7,13 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from initlab.engine.health import (  # the thresholds, re-exported for the answers
-    EXPLODED_STD,
-    SATURATED_FRACTION,
-    VANISHED_STD,
-    FAILURE_RULES,
-    FailureRule,
-)
+from initlab.engine.health import FAILURE_RULES, FailureRule
 from initlab.report import stats
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
