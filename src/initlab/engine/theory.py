@@ -334,9 +334,9 @@ def predicted_failure(activation: str, last: LayerPrediction, first: LayerPredic
 
     Theory has no count of non-finite values, only whether the last layer's pre-activation std
     left float32's range (``out_of_range``: the measured network holds inf there), so that flag
-    stands in for the non-finite fraction: 1 (all of it) or 0. The non-finite rule only asks
-    whether the fraction is above 0, and a NaN predicted std trips it by itself, so this is the
-    "out of range or std not finite" the prediction has always meant.
+    stands in for the non-finite fraction, 1 when out of range and 0 otherwise: the non-finite
+    rule only asks whether the fraction is above 0, and a NaN predicted std trips it by itself,
+    so the rule reads "out of range or std not finite", as the prediction always has.
     """
     return health.first_failure(
         std=last.std,
