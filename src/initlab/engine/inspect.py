@@ -27,15 +27,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from initlab.engine import theory
+from initlab.engine import health, theory
 from initlab.engine.activations import ACTIVATIONS
-from initlab.engine.health import (
-    BOUNDED_ACTIVATIONS,
-    EXPLODED_STD,
-    SATURATED_FRACTION,
-    VANISHED_GRADIENT_RATIO,
-    VANISHED_STD,
-)
+from initlab.engine.health import EXPLODED_STD
 from initlab.engine.inits import INITS
 from initlab.engine.probe import tensor_stats  # the probe's statistics, one implementation
 from initlab.engine.seeding import derive_seed, generator
@@ -243,21 +237,31 @@ LAYER_COLUMNS = [
 
 
 def signal_failures(stats: dict[str, float], activation: str | None) -> tuple[str, ...]:
-    """The study's forward failure criteria (``report.answers.probe.PROBE_FAILURES``) on one output.
+    """The study's forward failure rules (``initlab.engine.health.FAILURE_RULES``) on one output.
 
-    Unlike the study, which stops at the first match, every failing criterion is named.
+    Unlike the study, which stops at the first match, every failing rule is named. No gradient
+    ratio is given, so "gradient vanished" is not asked here: see :func:`gradient_failures`.
     """
-    std = stats["std"]
-    failures = []
-    if not stats["nonfinite_ratio"] <= 0 or not math.isfinite(std):
-        failures.append("non-finite")
-    if std > EXPLODED_STD:
-        failures.append("exploded")
-    if std < VANISHED_STD:
-        failures.append("vanished")
-    if activation in BOUNDED_ACTIVATIONS and stats["saturated_ratio"] > SATURATED_FRACTION:
-        failures.append("saturated")
-    return tuple(failures)
+    return health.failures(
+        std=stats["std"],
+        nonfinite_ratio=stats["nonfinite_ratio"],
+        saturated_ratio=stats["saturated_ratio"],
+        activation=activation,
+    )
+
+
+def gradient_failures(grad_norm: float, top: float) -> tuple[str, ...]:
+    """The backward rule on ``grad_norm`` / ``top`` (||dL/dh|| here over the top's): ("gradient vanished",) or ().
+
+    With no gradient at the top (0, or NaN: no backward pass) the ratio is NaN, which the rule
+    does not count as vanished: there is no signal entering that could have been lost.
+    """
+    return health.failures(grad_ratio=_ratio(grad_norm, top))
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den where den > 0, else NaN (Python floats raise on / 0)."""
+    return num / den if den > 0 else math.nan
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -503,9 +507,7 @@ def inspect(
     rows = _rows(calls, weight_grads)
     checks = _checks(calls)
     ratio = _gradient_ratio(calls)
-    failures = tuple(dict.fromkeys(f for o in outputs for f in o.failures))
-    if ratio < VANISHED_GRADIENT_RATIO:
-        failures += ("gradient vanished",)
+    failures = tuple(dict.fromkeys(f for o in outputs for f in o.failures)) + health.failures(grad_ratio=ratio)
     return Inspection(
         rows=rows,
         checks=checks,
@@ -549,16 +551,14 @@ def _top_grad(calls: list[_Call]) -> float:
 def _gradient_ratio(calls: list[_Call]) -> float:
     """First call's ||dL/dh|| over the last call's (the study's first/last-layer gradient ratio)."""
     top = _top_grad(calls)
-    return calls[0].grad_norm / top if calls and top > 0 else math.nan
+    return _ratio(calls[0].grad_norm, top) if calls else math.nan
 
 
 def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
     top = _top_grad(calls)
     rows = []
     for i, c in enumerate(calls, start=1):
-        failures = signal_failures(c.stats, activation_name(c.module))
-        if top > 0 and c.grad_norm / top < VANISHED_GRADIENT_RATIO:
-            failures += ("gradient vanished",)
+        failures = signal_failures(c.stats, activation_name(c.module)) + gradient_failures(c.grad_norm, top)
         rows.append(
             LayerRow(
                 call=i,

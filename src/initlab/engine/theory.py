@@ -27,14 +27,8 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import optimize, special
 
-from initlab.engine.health import (
-    BOUNDED_ACTIVATIONS,
-    EXPLODED_STD,
-    SATURATED_FRACTION,
-    SATURATION_THRESHOLD,
-    VANISHED_GRADIENT_RATIO,
-    VANISHED_STD,
-)
+from initlab.engine import health
+from initlab.engine.health import SATURATION_THRESHOLD
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
@@ -334,22 +328,23 @@ def _infinite_stats(activation: str) -> dict[str, float]:
 
 
 def predicted_failure(activation: str, last: LayerPrediction, first: LayerPrediction) -> str:
-    """The report's failure mode (``initlab.report.answers.probe.PROBE_FAILURES``) that theory predicts
-    for a network whose first and last layers are predicted as given; "" when healthy.
+    """The failure mode (:data:`initlab.engine.health.FAILURE_RULES`, the rules the report judges
+    measured networks by) that theory predicts for a network whose first and last layers are
+    predicted as given; "" when healthy.
 
-    Same order and the same thresholds (from ``initlab.engine.health``) as the measured criteria.
+    Theory has no count of non-finite values, only whether the last layer's pre-activation std
+    left float32's range (``out_of_range``: the measured network holds inf there), so that flag
+    stands in for the non-finite fraction, 1 when out of range and 0 otherwise: the non-finite
+    rule only asks whether the fraction is above 0, and a NaN predicted std trips it by itself,
+    so the rule reads "out of range or std not finite", as the prediction always has.
     """
-    if last.out_of_range or not math.isfinite(last.std):
-        return "non-finite"
-    if last.std > EXPLODED_STD:
-        return "exploded"
-    if last.std < VANISHED_STD:
-        return "vanished"
-    if activation in BOUNDED_ACTIVATIONS and last.saturated_ratio > SATURATED_FRACTION:
-        return "saturated"
-    if first.act_grad_ratio < VANISHED_GRADIENT_RATIO:
-        return "gradient vanished"
-    return ""
+    return health.first_failure(
+        std=last.std,
+        nonfinite_ratio=1.0 if last.out_of_range else 0.0,
+        saturated_ratio=last.saturated_ratio,
+        activation=activation,
+        grad_ratio=first.act_grad_ratio,
+    )
 
 
 def softmax_cross_entropy_start(logit_q: float, classes: int = 2) -> float:

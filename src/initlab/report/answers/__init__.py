@@ -16,7 +16,7 @@ What lives where:
 - ``criteria``: :class:`Answer`, :class:`Criterion`, :func:`first_match`, and
   the shared "not answerable" answer.
 - ``text``: wording helpers for the sentences.
-- ``probe``: Exercise 1, the signal probe's failure criteria and depths.
+- ``probe``: Exercise 1, the signal probe's failure criteria (``initlab.engine.health``'s rules) and depths.
 - ``runs``: the lesson's training cell and the run-failure criterion shared
   by the training answers.
 - ``exercise2``: Exercise 2 (Tanh instead of ReLU, Xavier's standing).
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_STD  # the probe's thresholds
 from initlab.report.answers.criteria import Answer
 from initlab.report.answers.evidence import WARNING_START_LOSS, Evidence, evidence_to_keep
 from initlab.report.answers.exercise2 import EX2_BASELINE, EX2_CHANGED, EX2_INIT, exercise_2, xavier_gaps
@@ -45,10 +46,7 @@ from initlab.report.answers.probe import (
     EX1_CRITERION,
     EX1_FROM_DEPTH,
     EX1_TO_DEPTH,
-    EXPLODED_STD,
     LESSON_PROBE_WIDTH,
-    SATURATED_FRACTION,
-    VANISHED_STD,
     exercise_1,
     majority_depth,
     probe_failure_depths,

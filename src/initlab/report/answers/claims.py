@@ -44,7 +44,7 @@ from initlab.report.answers.probe import (
 from initlab.report.answers.runs import (
     LESSON_ACTIVATION,
     LESSON_OPTIMIZER,
-    NO_IMPROVEMENT_RATIO,
+    NO_CLEAR_IMPROVEMENT,
     TRAINING_CELL,
     cell_text,
     select_runs,
@@ -171,7 +171,7 @@ def _probe_rows(
 def zeros_stuck(t: Tables) -> pd.DataFrame:
     return _per_init_rows(
         t.training, "zeros",
-        lambda d: ~(d["end_loss"] < NO_IMPROVEMENT_RATIO * d["start_loss"]),
+        NO_CLEAR_IMPROVEMENT.test,
         lambda d: d["end_loss"] / d["start_loss"],
     )
 
@@ -300,7 +300,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "claim-zeros", "The Minimal Idea (bad starts: all zeros); Lab 2",
         "All-zero weights keep the neurons identical, so the loss does not improve.",
-        f"zeros' end_loss >= {NO_IMPROVEMENT_RATIO:g} x start_loss (the run-failure 'no clear improvement'), "
+        f"zeros' {NO_CLEAR_IMPROVEMENT.description} (the run-failure '{NO_CLEAR_IMPROVEMENT.name}'), "
         "at the lesson's net with Adam, every trained activation",
         "end/start loss", "evidence-to-keep", zeros_stuck,
     ),

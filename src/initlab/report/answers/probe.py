@@ -7,13 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from initlab.engine.health import (  # the thresholds, re-exported for the answers
-    BOUNDED_ACTIVATIONS,
-    EXPLODED_STD,
-    SATURATED_FRACTION,
-    VANISHED_GRADIENT_RATIO,
-    VANISHED_STD,
-)
+from initlab.engine.health import FAILURE_RULES, FailureRule
 from initlab.report import stats
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
@@ -26,29 +20,21 @@ EX1_TO_DEPTH = 20
 #: Width of the lesson's probe network; the closest probed width is used.
 LESSON_PROBE_WIDTH = 128
 
-PROBE_FAILURES: dict[str, Criterion] = {
-    c.name: c
-    for c in (
-        Criterion(
-            "non-finite",
-            "some last-layer value is NaN or inf",
-            lambda d: ~(d["nonfinite_ratio"].fillna(1.0) <= 0) | ~np.isfinite(d["std"].astype(float)),
-        ),
-        Criterion("exploded", f"last-layer std > {EXPLODED_STD:g}", lambda d: d["std"] > EXPLODED_STD),
-        Criterion("vanished", f"last-layer std < {VANISHED_STD:g}", lambda d: d["std"] < VANISHED_STD),
-        Criterion(
-            "saturated",
-            f"bounded activation ({', '.join(sorted(BOUNDED_ACTIVATIONS))}) with more than "
-            f"{SATURATED_FRACTION:.0%} of last-layer units at |x| > 0.98",
-            lambda d: d["activation"].isin(BOUNDED_ACTIVATIONS) & (d["saturated_ratio"] > SATURATED_FRACTION),
-        ),
-        Criterion(
-            "gradient vanished",
-            f"first-layer gradient norm below {VANISHED_GRADIENT_RATIO:g} of the last layer's",
-            lambda d: d["grad_ratio"] < VANISHED_GRADIENT_RATIO,
-        ),
-    )
-}
+
+def _rule_criterion(rule: FailureRule) -> Criterion:
+    """A health rule as a report criterion: its test on a table's columns, as a Series on the table's
+    index (numpy gives back a plain array where no input column was a Series)."""
+
+    def test(d: pd.DataFrame) -> pd.Series:
+        result = rule.judge(d)
+        return result if isinstance(result, pd.Series) else pd.Series(result, index=d.index)
+
+    return Criterion(rule.name, rule.description, test)
+
+
+#: Exercise 1's failure modes: the engine's signal-failure rules, in their priority order, judged
+#: by ``first_match`` (which also counts an un-evaluable test as a failure).
+PROBE_FAILURES: dict[str, Criterion] = {name: _rule_criterion(rule) for name, rule in FAILURE_RULES.items()}
 
 
 #: The measurement that shows each probe failure, quoted in the sentence.
