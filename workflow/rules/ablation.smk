@@ -10,6 +10,7 @@ rule ablation:
         **job_outputs("ablation"),
     params:
         job=job_json("ablation"),
+        out=out_flags,
     log:
         job_log("ablation"),
     threads: 1
@@ -19,5 +20,5 @@ rule ablation:
     conda:
         "../../environment.yml"
     shell:
-        "initlab job --threads {threads} --job {params.job:q} --data {input.data} " + out_flags("ablation") + " "
+        "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
         "--timings {output.timings} > {log} 2>&1"

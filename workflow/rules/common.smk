@@ -63,9 +63,9 @@ def job_outputs(kind):
     return tables | {"timings": axes.side_pattern(kind, "timings")}
 
 
-def out_flags(kind):
-    """The ``--out TABLE=PATH`` flags of a compute rule's shell command."""
-    return " ".join(f"--out {t.name}={{output.{t.name}}}" for t in TABLES if t.kind == kind)
+def out_flags(wildcards, output):
+    """Params function: the ``--out TABLE=PATH`` flags of a compute rule, one per table it writes."""
+    return " ".join(f"--out {name}={path}" for name, path in output.items() if name != "timings")
 
 
 def job_log(kind):

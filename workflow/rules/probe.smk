@@ -7,6 +7,7 @@ rule probe:
         **job_outputs("probe"),
     params:
         job=job_json("probe"),
+        out=out_flags,
     log:
         job_log("probe"),
     threads: 1
@@ -16,5 +17,5 @@ rule probe:
     conda:
         "../../environment.yml"
     shell:
-        "initlab job --threads {threads} --job {params.job:q} " + out_flags("probe") + " "
+        "initlab job --threads {threads} --job {params.job:q} {params.out} "
         "--timings {output.timings} > {log} 2>&1"

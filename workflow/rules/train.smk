@@ -9,6 +9,7 @@ rule train:
         **job_outputs("train"),
     params:
         job=job_json("train"),
+        out=out_flags,
     log:
         job_log("train"),
     threads: 1
@@ -18,5 +19,5 @@ rule train:
     conda:
         "../../environment.yml"
     shell:
-        "initlab job --threads {threads} --job {params.job:q} --data {input.data} " + out_flags("train") + " "
+        "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
         "--timings {output.timings} > {log} 2>&1"
