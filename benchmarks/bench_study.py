@@ -55,10 +55,8 @@ from bench_train import matmul_peak_gflops, training_flops
 from initlab.engine.ablation_plan import variants
 from initlab.engine.probe import BATCH_SIZE as PROBE_BATCH
 from initlab.engine.probe import IN_FEATURES as PROBE_IN_FEATURES
-from initlab.engine.train import TrainSpec
-from initlab.study.blocks import parse_seeds
+from initlab.study import axes
 from initlab.study.configlimits import train_split_size
-from initlab.study.expected import optimizer_lrs, probe_widths, training_widths
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,14 +86,12 @@ def write_config(path: Path, config: dict) -> Path:
 
 def naive_sample(config: dict, n: int) -> tuple[list[list[str]], int]:
     """A fixed, evenly spread sample of the training grid's configurations, and the grid's size."""
-    tr = config["training"]
     grid = [
-        [str(seed), str(depth), str(tr["width"]), act, opt, str(lr), str(tr["steps"]), init]
-        for act in tr["activations"]
-        for opt, lr in tr["optimizers"].items()
-        for depth in tr["depths"]
-        for seed in config["seeds"]
-        for init in config["inits"]
+        [str(seed), str(c.depth), str(c.width), c.activation, c.optimizer, str(c.lr), str(c.steps), init]
+        for job in axes.jobs(config, "train")
+        for c in [job.cell]
+        for seed in job.seeds
+        for init in job.inits
     ]
     step = max(1, len(grid) // n)
     return grid[::step][:n], len(grid)
@@ -162,19 +158,15 @@ def study_flops(config: dict) -> dict[str, float]:
     """The study's matmul FLOPs by part, from the (validated) config: every probe network, every
     trained model (``bench_train.training_flops``) and every ablation variant. LSUV's few extra
     forward passes and the elementwise work are left out, so the fraction is a lower bound."""
-    seeds, inits = len(config["seeds"]), len(config["inits"])
-    pr, tr = config["probe"], config["training"]
-    probe = seeds * inits * len(pr["activations"]) * sum(
-        probe_network_flops(d, w) for w in probe_widths(config) for d in pr["depths"]
-    )
     n_train = train_split_size(config)
-    training = seeds * inits * len(tr["activations"]) * sum(
-        training_flops(TrainSpec(depth=d, width=w, steps=tr["steps"]), n_train)
-        for _opt, _lr in optimizer_lrs(config) for w in training_widths(config) for d in tr["depths"]
+    probe = sum(
+        len(job.seeds) * len(job.inits) * sum(probe_network_flops(d, job.cell.width) for d in job.cell.depths)
+        for job in axes.jobs(config, "probe")
     )
-    ablation = seeds * sum(
-        len(variants(e["depth"])) * training_flops(TrainSpec(depth=e["depth"], width=e["width"], steps=e["steps"]), n_train)
-        for e in config.get("ablations", [])
+    training = sum(len(job.seeds) * len(job.inits) * training_flops(job.cell, n_train) for job in axes.jobs(config, "train"))
+    ablation = sum(
+        len(job.seeds) * len(variants(job.cell.spec.depth)) * training_flops(job.cell.spec, n_train)
+        for job in axes.jobs(config, "ablation")
     )
     return {"training": training, "probe": probe, "ablation": ablation}
 
@@ -212,15 +204,14 @@ def main() -> None:
     train = timings[timings.job.str.startswith("train/")].copy()
     torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
     peak = matmul_peak_gflops()
-    tr = config["training"]
-    # job label: train/<activation>/<optimizer>/lr<lr>/width<width>/<depth>/<seed block>
-    label = train.job.str.split("/")
-    train["depth"] = label.str[-2].astype(int)
-    n_models = label.str[-1].map(lambda block: len(parse_seeds(block)) * len(config["inits"]))
+    # a job's timings row is labelled as the study's grid labels it (initlab.study.axes.Job.label)
+    job_of = {job.label: job for job in axes.jobs(config, "train")}
+    cells = [job_of[label] for label in train.job]
+    train["depth"] = [job.cell.depth for job in cells]
     n_train = train_split_size(config)
     train["gflops"] = [
-        training_flops(TrainSpec(depth=d, width=training_widths(config)[0], steps=tr["steps"]), n_train) * k / w / 1e9
-        for d, k, w in zip(train.depth, n_models, train.work_seconds)
+        training_flops(job.cell, n_train) * len(job.seeds) * len(job.inits) / w / 1e9
+        for job, w in zip(cells, train.work_seconds)
     ]
     deepest = train[train.depth == train.depth.max()]
     print(f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "
@@ -266,15 +257,12 @@ def main() -> None:
     more = dict(config, seeds=sorted(config["seeds"]) + [max(config["seeds"]) + 1])
     more_path = write_config(workdir / "config_more.yaml", more)
     _, jobs = planned_jobs(workdir, more_path)
-    n_cells = (len(config["training"]["activations"]) * len(config["training"]["optimizers"])
-               * len(config["training"]["depths"]))
-    n_cells *= len(optimizer_lrs(config)) // len(config["training"]["optimizers"]) * len(training_widths(config))
-    n_probe = len(config["probe"]["activations"]) * len(probe_widths(config))
-    n_ablations = len(config.get("ablations", []))
-    # one job per probe activation x width, per training cell and per ablation hold the new seed;
-    # then aggregate (x3, +1 with ablations), aggregate_timings, effective_config, manifest,
-    # figures, report, all (theory depends on no seed)
-    expected = n_probe + n_cells + n_ablations + 3 + (1 if n_ablations else 0) + 1 + 1 + 1 + 1 + 1 + 1
+    cells = sum(len(kind.cells(config)) for kind in axes.KINDS.values())
+    n_ablations = len(axes.ablation_cells(config))
+    # one job per cell (probe, training, ablation) holds the new seed; then aggregate (x3, +1 with
+    # ablations), aggregate_timings, effective_config, manifest, figures, report, all (theory
+    # depends on no seed)
+    expected = cells + 3 + (1 if n_ablations else 0) + 1 + 1 + 1 + 1 + 1 + 1
     add_jobs = sum(jobs.values())
     add_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores))
     print(f"add one seed: {add_jobs} jobs planned (expected {expected}: {jobs}); ran in {add_s:.1f} s "

@@ -19,7 +19,6 @@ scheme drew there (measured on the drawn tensors, so it holds for data-dependent
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn

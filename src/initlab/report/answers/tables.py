@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from initlab.study.tables import TABLE, Table
+from initlab.study.tables import TABLE
 
 #: Display order of init schemes (figures, tables); unknown names go last.
 INIT_ORDER = (
