@@ -203,7 +203,7 @@ def custom_scheme(name: str, definition: Mapping[str, Any]) -> InitScheme:
 def custom_inits(definitions: Mapping[str, Any] | str | None) -> Iterator[list[InitScheme]]:
     """Register a config's ``custom_inits`` (a mapping, or its JSON) in :data:`INITS` for the block.
 
-    A job gets them as JSON on its command line (``--custom-inits``) and resolves every init by
+    A job gets them with its job description (``initlab job --job``) and resolves every init by
     name as usual inside this block; the registry is restored after, so tests stay independent.
     """
     if isinstance(definitions, str):

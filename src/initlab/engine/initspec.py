@@ -24,7 +24,6 @@ kinds only the built-ins use.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -192,6 +191,3 @@ def parse_custom_inits(definitions: Mapping[str, Any] | None) -> dict[str, InitS
     return {name: parse_custom_init(name, d) for name, d in (definitions or {}).items()}
 
 
-def custom_inits_json(definitions: Mapping[str, Any] | None) -> str:
-    """The compact JSON a job receives on its command line (``initlab probe/train --custom-inits``)."""
-    return json.dumps(dict(definitions or {}), sort_keys=True, separators=(",", ":"))

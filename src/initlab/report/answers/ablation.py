@@ -1,6 +1,6 @@
 """The layer-swap ablation's answer: how much of the A-vs-B gap each layer accounts for.
 
-Reads ``ablation.csv`` (written by ``initlab ablate``, see :mod:`initlab.engine.ablation`).
+Reads ``ablation.csv`` (written by the ablation jobs, see :mod:`initlab.engine.ablation`).
 Per seed, the gap is ``log(end_loss(all-B) / end_loss(all-A))`` and a swap's effect is
 ``log(end_loss(A with layer L from B) / end_loss(all-A))``; a layer's *share* is the mean effect
 over seeds divided by the mean gap. Logs because end losses span orders of magnitude across
