@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import LESSON_PROBE_FAILURES, curves_table, lab_reproduction_table, set_runs, signal_probe_table, training_table
+from tests.synthetic import LESSON_PROBE_FAILURES, curves_table, lab_reproduction_table, set_runs, signal_probe_table, training_table
 
 from initlab.report.answers.claims import (
     CLAIMS,
@@ -208,7 +208,7 @@ def test_only_the_configured_ablations_are_read():
 
 
 def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tmp_path):
-    import synthetic as syn
+    import tests.synthetic as syn
     from initlab.report.render import build_report, figures_command
 
     failing = set_runs(FAILING_EX2, {"init": "he", "activation": "relu", **ADAM2}, end_loss=0.07)

@@ -7,7 +7,7 @@ import math
 import matplotlib
 import pytest
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, figures
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

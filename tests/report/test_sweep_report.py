@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab import cli
 from initlab.report import figures
 from initlab.report.answers.fragility import fragility_cells

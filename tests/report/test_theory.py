@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, figures
 from initlab.report.answers import theory as th
 from initlab.report.answers.probe import exercise_1
