@@ -6,9 +6,9 @@
 * ``chromium``: the headless browser, skipped when missing unless INITLAB_REQUIRE_BROWSER=1;
 * the studies run through the real workflow, once per session: ``quick_study``
   (config/quick.yaml) and ``other_seeds_study`` (the same on other seeds);
-* the ``slow`` rule: a test that uses a browser, a SLURM cluster or a study run, or whose
-  Snakemake run finishes jobs, must be marked ``slow`` (``pytest -m "not slow"`` leaves it out);
-  one that is not fails.
+* the ``slow`` rule: a test that starts Snakemake or a browser, or uses a SLURM cluster or a
+  study run, must be marked ``slow`` (``pytest -m "not slow"`` leaves it out); one that is not
+  fails (here for the fixtures, in tests/harness.py for Snakemake and the browser).
 """
 
 from __future__ import annotations

@@ -73,6 +73,7 @@ def test_the_config_line_the_report_quotes_configures_that_ablation(schema_path)
     assert _validated(schema_path, config)["ablations"] == [entry]
 
 
+@pytest.mark.slow
 def test_workflow_stops_before_any_job_when_a_equals_b(tmp_path):
     run = run_config_text(tmp_path, "ablations:\n  - {init_a: he, init_b: he, activation: relu, depth: 2}\n")
     assert run.returncode != 0

@@ -100,6 +100,7 @@ def test_unknown_top_level_key(schema_path, default_config):
     assert "unknown key(s) 'sedes' in (top level)" in message and "seeds" in message
 
 
+@pytest.mark.slow
 def test_workflow_stops_before_any_job_on_a_bad_value(tmp_path):
     run = run_config_text(tmp_path, "training:\n  activations: [relu, swish]\n")
     assert run.returncode != 0
@@ -107,6 +108,7 @@ def test_workflow_stops_before_any_job_on_a_bad_value(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_workflow_stops_on_malformed_yaml(tmp_path):
     run = run_config_text(tmp_path, "seeds: [0, 1\ntraining: {\n")
     assert run.returncode != 0
@@ -150,6 +152,7 @@ def test_init_names_and_custom_inits_are_checked_after_the_schema(schema_path, d
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_workflow_refuses_a_custom_init_before_any_job(tmp_path):
     run = run_config_text(tmp_path, "custom_inits:\n  large: {kind: normal, std: 2}\ninits: [he, large]\n")
     assert run.returncode != 0

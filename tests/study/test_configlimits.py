@@ -110,6 +110,7 @@ def test_a_limit_scaled_by_attempt_is_not_checked(default_config):
     check_config(config, {"probe": {"mem_mb": lambda attempt: 1000 * attempt}})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, message",
     [

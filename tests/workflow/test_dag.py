@@ -4,6 +4,8 @@ import pytest
 
 from tests.harness import planned_jobs, run_snakemake, write_config
 
+pytestmark = pytest.mark.slow  # each dry run starts Snakemake (about 2 s)
+
 
 @pytest.mark.parametrize(
     "seeds, block, train_jobs, probe_jobs",
@@ -51,7 +53,6 @@ def test_lr_and_width_lists_are_job_axes(quick_config, tmp_path):
     assert jobs["train"] == 32 and jobs["probe"] == 6
 
 
-@pytest.mark.slow
 def test_adding_one_learning_rate_adds_only_its_jobs(quick_config, tmp_path):
     """With the study done, one more adam lr plans only that lr's train jobs (and what aggregates them)."""
     config = quick_config | {"seeds": [0]}

@@ -26,7 +26,7 @@ def _kill_midway(folder, config) -> None:
     its CSVs only at its end. (A job killed while writing leaves files that the next run calls
     incomplete; README, "After a failure, locally", says what to do then.)
     """
-    require_slow("runs Snakemake jobs")
+    require_slow("starts Snakemake")
     cmd = snakemake_command(folder, config, "--cores", "2")
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + MIDWAY_TIMEOUT_S

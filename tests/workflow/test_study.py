@@ -11,17 +11,15 @@ import pytest
 from initlab.study.tables import LAB_COLUMNS, TABLES
 from tests.harness import REPO, SECTION_IDS, copy_study, planned_jobs, run_snakemake, write_config
 
-slow = pytest.mark.slow
+pytestmark = pytest.mark.slow
 
 
-@slow
 def test_report_is_made_and_its_place_printed(quick_study):
     report = quick_study.results / "report.html"
     assert report.is_file()
     assert f"initlab: the report is at {report.resolve()}" in quick_study.run.stdout + quick_study.run.stderr
 
 
-@slow
 def test_report_has_every_section(quick_study):
     html = (quick_study.results / "report.html").read_text()
     for section in SECTION_IDS:
@@ -29,7 +27,6 @@ def test_report_has_every_section(quick_study):
     assert "<img" in html and 'src="http' not in html
 
 
-@slow
 def test_tables_have_their_columns(quick_study):
     for name, (columns, keys) in TABLES.items():
         table = pd.read_csv(quick_study.results / f"tables/{name}.csv")
@@ -41,7 +38,6 @@ def test_tables_have_their_columns(quick_study):
     assert set(lab[~lab.matches].row) == {"xavier"}
 
 
-@slow
 def test_table_sizes_follow_the_config(quick_study, quick_config):
     config = quick_config
     tr = config["training"]
@@ -53,12 +49,10 @@ def test_table_sizes_follow_the_config(quick_study, quick_config):
     assert len(probe) == len(config["seeds"]) * len(config["inits"]) * len(config["probe"]["activations"]) * layers
 
 
-@slow
 def test_nothing_to_do_when_up_to_date(quick_study):
     assert planned_jobs(quick_study.folder, quick_study.config) == {}
 
 
-@slow
 def test_adding_a_seed_runs_only_its_jobs(quick_study, quick_config, tmp_path):
     more = write_config(tmp_path, quick_config | {"seeds": [0, 1, 10]})
     jobs = planned_jobs(quick_study.folder, more)
@@ -76,7 +70,6 @@ def test_adding_a_seed_runs_only_its_jobs(quick_study, quick_config, tmp_path):
     }
 
 
-@slow
 def test_two_runs_give_byte_identical_tables(quick_study, tmp_path):
     again = tmp_path / "again"
     again.mkdir()
@@ -90,7 +83,6 @@ def test_two_runs_give_byte_identical_tables(quick_study, tmp_path):
         assert ours == (quick_study.results / f"tables/{name}.csv").read_bytes(), name
 
 
-@slow
 def test_snakemake_own_report(quick_study, tmp_path):
     folder = copy_study(quick_study.folder, tmp_path / "study")  # the report is written into the study
     run = run_snakemake(folder, folder / "config.yaml", "--report", "results/snakemake-report.zip")
@@ -106,7 +98,6 @@ def test_lint_is_clean(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-@slow
 def test_ablation_all_a_and_all_b_are_the_training_rows_to_the_bit(quick_study):
     """The quick study runs the default ablations: their all-A and all-B rows print the very
     numbers of training.csv's rows of A and B (same seeds, same weights)."""
