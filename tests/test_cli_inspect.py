@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from initlab.cli import main
-from tests.conftest import REPO
+from tests.harness import REPO
 
 EXAMPLE = "examples/small_cnn.py"
 

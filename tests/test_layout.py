@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "initlab"
+from tests.harness import REPO
+
+SRC = REPO / "src" / "initlab"
 
 #: Stage -> the initlab subpackages it may import (itself included).
 ALLOWED = {

@@ -1,8 +1,8 @@
 """Fixtures for the tests that run real SLURM jobs on a local single-node cluster.
 
-Tests marked ``cluster`` skip when SLURM/munge are not installed (or we are not
-root) -- unless ``INITLAB_REQUIRE_SLURM=1`` is set (CI sets it), in which case
-they fail, so a broken install cannot hide behind a skip.
+Tests marked ``cluster`` (and ``slow``) skip when SLURM/munge are not installed (or we are not
+root) -- unless ``INITLAB_REQUIRE_SLURM=1`` is set (CI sets it), in which case they fail, so a
+broken install cannot hide behind a skip. The markers are registered in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -12,14 +12,6 @@ import os
 import pytest
 
 from .slurm import local_slurm, slurm_unavailable_reason
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "cluster: runs real jobs on a local single-node SLURM (tests/cluster/slurm.py); "
-        "skipped when SLURM is missing unless INITLAB_REQUIRE_SLURM=1",
-    )
 
 
 def slurm_required() -> bool:

@@ -32,17 +32,25 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.harness import REPO, load_config, run_snakemake, snakemake_command, write_config
+
 from .slurm import LocalSlurm, _parse_scontrol_line, clean_env, local_slurm
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "workflow/profiles/slurm"
 FAULTS = Path(__file__).with_name("faults.smk")
 TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
 # The workflow's local rules (localrules: in workflow/rules/*.smk) plus the test workflow's.
 LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "theory", "theory_start",
                "manifest", "figures", "report", "all", "all_with_flaky", "all_with_hold"}
+#: Hang guards (seconds) for a snakemake run here: the quick study (about 2 minutes on a quiet
+#: 2-core machine) and the one-cell study of the failure paths; past one, the run is interrupted
+#: as Ctrl-C would (snakemake cancels its SLURM jobs) and the test fails.
+QUICK_LIMIT_S = 1200
+TINY_LIMIT_S = 900
+#: How long the failure paths wait for the `hold` job to run (hang guard, seconds).
+HOLD_TIMEOUT_S = 600
 
 # A study small enough for the failure paths: one SLURM job each for lab_replay, probe, train
 # (no ablations: the quick study above sends those through SLURM).
@@ -59,39 +67,30 @@ TINY = {
 # ---------------------------------------------------------------------------------------------
 # running snakemake
 
-
-def write_config(folder: Path, config: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+#: The profile plus this test cluster's status settings.
+CLUSTER_ARGS = (
+    "--workflow-profile", str(PROFILE),
+    # no accounting database here, so no sacct: ask squeue, and soon
+    "--slurm-status-command", "squeue",
+    "--slurm-init-seconds-before-status-checks", "1",
+    # keep every SLURM job's log: they show which jobs ran inside SLURM
+    "--slurm-keep-successful-logs",
+)
 
 
 def snakemake_cmd(folder: Path, config: Path, *args: str, snakefile: Path = REPO / "Snakefile",
-                  cluster: bool = True, limit: int = 300) -> list[str]:
-    """The command line; on the cluster: the profile plus this test cluster's status settings.
-
-    Targets go first (``--configfile`` takes several files). ``timeout`` sends SIGINT, so that
-    snakemake cancels its SLURM jobs before the test fails; ``--foreground``: to snakemake only,
-    and once (else it also signals the process group, snakemake again, mid-cancel).
-    """
-    cmd = ["timeout", "--foreground", "-s", "INT", "-k", "30", str(limit),
-           sys.executable, "-m", "snakemake", *args]
-    if cluster:
-        cmd += [
-            "--workflow-profile", str(PROFILE),
-            # no accounting database here, so no sacct: ask squeue, and soon
-            "--slurm-status-command", "squeue",
-            "--slurm-init-seconds-before-status-checks", "1",
-            # keep every SLURM job's log: they show which jobs ran inside SLURM
-            "--slurm-keep-successful-logs",
-        ]
-    return cmd + ["--snakefile", str(snakefile), "--directory", str(folder),
-                  "--configfile", str(config)]
+                  cluster: bool = True, limit: int = TINY_LIMIT_S) -> list[str]:
+    """The command line (harness.snakemake_command), interrupted with SIGINT after ``limit``
+    seconds; on the cluster: with :data:`CLUSTER_ARGS`."""
+    return snakemake_command(folder, config, *args, *(CLUSTER_ARGS if cluster else ()), snakefile=snakefile,
+                             interrupt_after=limit)
 
 
-def run(cmd: list[str], limit: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=limit + 60)
+def run(folder: Path, config: Path, *args: str, snakefile: Path = REPO / "Snakefile", cluster: bool = True,
+        limit: int = TINY_LIMIT_S) -> subprocess.CompletedProcess:
+    """:func:`snakemake_cmd` run to its end (harness.run_snakemake) with SLURM's variables cleared."""
+    return run_snakemake(folder, config, *args, *(CLUSTER_ARGS if cluster else ()), snakefile=snakefile,
+                         interrupt_after=limit, env=clean_env())
 
 
 def tail(proc: subprocess.CompletedProcess | str, n: int = 4000) -> str:
@@ -128,7 +127,7 @@ def job_blocks(text: str) -> list[tuple[str, str, str]]:
 
 def dry_run(folder: Path, config: Path, *targets: str, snakefile: Path = REPO / "Snakefile"):
     """Planned jobs {(rule, wildcards)} and the number of group jobs per group, with the profile."""
-    proc = run(snakemake_cmd(folder, config, *targets, "--dry-run", snakefile=snakefile))
+    proc = run(folder, config, *targets, "--dry-run", snakefile=snakefile)
     assert proc.returncode == 0, tail(proc)
     jobs = {(rule, wc) for _, rule, wc in job_blocks(proc.stdout)}
     groups = Counter(re.findall(r"Group job (\w+) \(jobs", proc.stdout))
@@ -178,13 +177,6 @@ def minutes(time_limit: str) -> int:
     return (int(days or 0) * 24 + h) * 60 + m + (s > 0)
 
 
-def in_background(cmd: list[str], log: Path) -> subprocess.Popen:
-    """Start ``cmd`` with its output in ``log`` (as a context manager: waited for on the way
-    out, also when the body fails; `timeout` in front of snakemake bounds the wait)."""
-    with log.open("w") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=clean_env())
-
-
 def active_jobs(cluster: LocalSlurm) -> dict[int, str]:
     return {j: s for j, s in cluster.job_states().items()
             if s in ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED")}
@@ -194,26 +186,16 @@ def active_jobs(cluster: LocalSlurm) -> dict[int, str]:
 # the study
 
 
-def test_quick_study_on_slurm(slurm_cluster: LocalSlurm, tmp_path: Path) -> None:
-    quick = yaml.safe_load((REPO / "config/quick.yaml").read_text())
+def test_quick_study_on_slurm(quick_study, slurm_cluster: LocalSlurm, tmp_path: Path) -> None:
     folder = tmp_path / "cluster"
-    config = write_config(folder, quick | {"seed_block_size": 1})
-    # the reference: a plain local run of config/quick.yaml (its own seed_block_size: 10), for
-    # the tables only, in the background: the cluster run leaves a core idle most of the time
-    reference = tmp_path / "local"
-    ref_config = write_config(reference, quick)
-    ref_log = tmp_path / "local.log"
-    ref = in_background(
-        snakemake_cmd(reference, ref_config, *(f"results/tables/{t}.csv" for t in TABLES),
-                      "--cores", "1", cluster=False), ref_log)  # threads per rule: 1 anyway
-    with ref:
-        check_cluster_study(slurm_cluster, folder, config)
-        # (c) the same tables as the local run: byte for byte
-        assert ref.wait(timeout=300) == 0, tail(ref_log.read_text())
-    # `initlab compare --require-identical` exits 0 only when every verdict is the same and every
-    # table is byte-identical; it names any differing table, column and cell
+    config = write_config(folder, load_config("quick.yaml") | {"seed_block_size": 1})
+    check_cluster_study(slurm_cluster, folder, config)
+    # (c) the same tables as a plain local run of config/quick.yaml (the session's quick_study,
+    # its own seed_block_size: 10): `initlab compare --require-identical` exits 0 only when every
+    # verdict is the same and every table is byte-identical; it names any differing table,
+    # column and cell
     compared = subprocess.run(
-        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(reference / "results"),
+        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(quick_study.results),
          "--require-identical"],
         capture_output=True, text=True, timeout=600,
     )
@@ -235,7 +217,7 @@ def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -
     assert sum(group_jobs.values()) + sum(1 for r, _ in remote if r not in profile()["groups"]) == expected
 
     start = time.monotonic()
-    proc = run(snakemake_cmd(folder, config))
+    proc = run(folder, config, limit=QUICK_LIMIT_S)
     cluster_seconds = time.monotonic() - start
     assert proc.returncode == 0, tail(proc) + "\n" + slurm_cluster.diagnostics()
 
@@ -285,9 +267,8 @@ def test_failed_group_job_is_retried(require_slurm, tmp_path: Path) -> None:
     assert profile()["restart-times"] >= 1
     partition = "PartitionName=study Nodes=ALL Default=NO MaxTime=INFINITE State=UP"
     with local_slurm(tmp_path / "slurm", extra_config=partition) as slurm_cluster:
-        proc = run(snakemake_cmd(folder, config, "all_with_flaky",
-                                 "--default-resources", "slurm_partition=study",
-                                 snakefile=FAULTS, limit=240), limit=240)
+        proc = run(folder, config, "all_with_flaky", "--default-resources", "slurm_partition=study",
+                   snakefile=FAULTS)
         assert proc.returncode == 0, tail(proc) + "\n" + slurm_cluster.diagnostics()
         check_retry(slurm_cluster, folder)
 
@@ -326,7 +307,7 @@ def start_and_wait_for_hold(cmd: list[str], log: Path, folder: Path) -> tuple[su
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=clean_env())
     started = folder / "results/hold.started"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + HOLD_TIMEOUT_S
     while not (set(FINISHED.findall(log.read_text())) & {"lab_replay", "probe"} and started.exists()):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
@@ -340,14 +321,14 @@ def test_interrupted_run_resumes(slurm_cluster: LocalSlurm, tmp_path: Path) -> N
     """Ctrl-C (SIGINT) while a SLURM job runs: snakemake cancels it; the same command finishes."""
     folder = tmp_path / "resume"
     config = write_config(folder, TINY)
-    cmd = snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS, limit=180)
     log = tmp_path / "first.log"
 
-    first, hold_job = start_and_wait_for_hold(cmd, log, folder)
+    first, hold_job = start_and_wait_for_hold(snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS),
+                                              log, folder)
     try:
         assert slurm_cluster.job_states([hold_job]) == {hold_job: "RUNNING"}
         first.send_signal(signal.SIGINT)  # to `timeout`, which passes it on to snakemake, once
-        rc = first.wait(timeout=90)
+        rc = first.wait(timeout=300)
     finally:
         if first.poll() is None:
             first.kill()
@@ -357,7 +338,7 @@ def test_interrupted_run_resumes(slurm_cluster: LocalSlurm, tmp_path: Path) -> N
     assert "Terminating processes on user request" in text
     # snakemake cancelled its SLURM job on the way out (scancel: it ends within KillWait); the
     # study is not done
-    assert slurm_cluster.wait_for_jobs([hold_job], timeout=30) == {hold_job: "CANCELLED"}
+    assert slurm_cluster.wait_for_jobs([hold_job], timeout=120) == {hold_job: "CANCELLED"}
     assert active_jobs(slurm_cluster) == {}
     assert not (folder / "results/report.html").exists()
     done_before = {j.job_id for j in slurm_cluster.submitted_jobs()}
@@ -365,7 +346,7 @@ def test_interrupted_run_resumes(slurm_cluster: LocalSlurm, tmp_path: Path) -> N
 
     # the same command again (with `hold` released) finishes the study
     (folder / "results/release").touch()
-    again = run(cmd, limit=180)
+    again = run(folder, config, "all_with_hold", snakefile=FAULTS)
     assert again.returncode == 0, tail(again) + "\n" + slurm_cluster.diagnostics()
     assert (folder / "results/report.html").is_file()
     assert (folder / "results/hold.txt").read_text() == "released\n"
@@ -403,30 +384,28 @@ def test_killed_run_resumes_after_unlock(slurm_cluster: LocalSlurm, tmp_path: Pa
     was writing stays half-written; after --unlock the same command redoes it (rerun-incomplete)."""
     folder = tmp_path / "killed"
     config = write_config(folder, TINY)
-    cmd = snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS, limit=180)
     log = tmp_path / "first.log"
 
     # no `timeout` in front, so the SIGKILL reaches snakemake itself
-    first, hold_job = start_and_wait_for_hold(cmd[cmd.index(sys.executable):], log, folder)
+    first, hold_job = start_and_wait_for_hold(
+        snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS, limit=None), log, folder)
     first.kill()
     first.wait()
     assert crash_job(hold_job) > 0
-    slurm_cluster.wait_for_jobs([hold_job], timeout=60)
+    slurm_cluster.wait_for_jobs([hold_job], timeout=120)
     assert (folder / "results/hold.txt").read_text() == "half\n"
 
     # the killed run's lock stays: the same command refuses until --unlock
-    locked = run(cmd, limit=60)
+    locked = run(folder, config, "all_with_hold", snakefile=FAULTS)
     assert locked.returncode != 0 and "cannot be locked" in tail(locked), tail(locked)
-    unlock = run(snakemake_cmd(folder, config, "all_with_hold", "--unlock", snakefile=FAULTS,
-                               limit=60), limit=60)
+    unlock = run(folder, config, "all_with_hold", "--unlock", snakefile=FAULTS)
     assert unlock.returncode == 0, tail(unlock)
     # without the profile's rerun-incomplete snakemake would refuse the half-written output
-    plain = run(snakemake_cmd(folder, config, "all_with_hold", "--dry-run", snakefile=FAULTS,
-                              cluster=False, limit=60), limit=60)
+    plain = run(folder, config, "all_with_hold", "--dry-run", snakefile=FAULTS, cluster=False)
     assert plain.returncode != 0 and "IncompleteFilesException" in tail(plain), tail(plain)
 
     (folder / "results/release").touch()
-    again = run(cmd, limit=180)
+    again = run(folder, config, "all_with_hold", snakefile=FAULTS)
     assert again.returncode == 0, tail(again) + "\n" + slurm_cluster.diagnostics()
     assert (folder / "results/hold.txt").read_text() == "released\n"
     assert (folder / "results/report.html").is_file()

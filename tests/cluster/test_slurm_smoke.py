@@ -9,7 +9,7 @@ import pytest
 
 from .slurm import SLURM_CONF, local_slurm
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 
 def test_sbatch_runs_one_job_and_daemons_stop(require_slurm, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from initlab.engine.inspect import (
 from initlab.engine.models import build_probe_net
 from initlab.engine.probe import BATCH_SIZE, IN_FEATURES, probe_config
 from initlab.engine.seeding import derive_seed, generator
-from tests.conftest import REPO
+from tests.harness import REPO
 
 STATS = ["mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio", "act_grad_norm"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers
 NO_ZEROS = ("default", "tiny", "large", "xavier", "he")
 

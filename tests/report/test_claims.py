@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import LESSON_PROBE_FAILURES, curves_table, lab_reproduction_table, set_runs, signal_probe_table, training_table
+from tests.synthetic import LESSON_PROBE_FAILURES, curves_table, lab_reproduction_table, set_runs, signal_probe_table, training_table
 
 from initlab.report.answers.claims import (
     CLAIMS,
@@ -207,15 +207,16 @@ def test_only_the_configured_ablations_are_read():
     assert not ex2.ablations and ex2.missing_ablations
 
 
-def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tmp_path):
-    import synthetic as syn
-    from initlab.report.render import build_report, figures_command
+def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tmp_path, synthetic_report):
+    import tests.synthetic as syn
+    from initlab.report.render import build_report
 
     failing = set_runs(FAILING_EX2, {"init": "he", "activation": "relu", **ADAM2}, end_loss=0.07)
     tables_dir = syn.write_tables(tmp_path / "tables", training=failing)
     ablation_table(1).to_csv(tables_dir / "ablation.csv", index=False)
-    figures_command(tables_dir, tmp_path / "figures")
-    page = build_report(tables_dir, tmp_path / "figures", tmp_path / "report.html", {"seeds": [0, 1, 2]}).read_text()
+    # the text is what is checked: the figures embedded are the synthetic study's (test_figures draws them)
+    page = build_report(tables_dir, synthetic_report / "figures", tmp_path / "report.html",
+                        {"seeds": [0, 1, 2]}).read_text()
     head = page.index('<section id="lesson-claims">')
     assert head < page.index('<section id="lesson-reproduced">')
     for c in CLAIMS:

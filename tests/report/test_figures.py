@@ -7,7 +7,7 @@ import math
 import matplotlib
 import pytest
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, figures
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -17,17 +17,16 @@ def rendered(directory) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def lesson_figures(tmp_path_factory):
-    base = tmp_path_factory.mktemp("lesson")
-    tables = answers.load_tables(syn.write_tables(base / "tables"))
-    paths = figures.render_figures(tables, base / "figures")
-    return tables, base, paths
+def lesson_figures(synthetic_report):
+    """The synthetic tables and the folder with their figures (``initlab figures``, drawn once for
+    the report stage's tests)."""
+    return answers.load_tables(synthetic_report / "tables"), synthetic_report
 
 
 def test_every_registered_figure_is_a_png(lesson_figures):
-    _, base, paths = lesson_figures
+    _, base = lesson_figures
     files = rendered(base / "figures")
-    assert set(files) == set(figures.FIGURES) == {p.name for p in paths}
+    assert set(files) == set(figures.FIGURES)
     assert all(content.startswith(PNG_SIGNATURE) and len(content) > 5000 for content in files.values())
 
 
@@ -36,14 +35,15 @@ def test_figures_use_the_agg_backend():
 
 
 def test_same_tables_give_identical_files(lesson_figures, tmp_path):
-    tables, base, _ = lesson_figures
-    figures.render_figures(tables, tmp_path)
+    tables, base = lesson_figures
+    paths = figures.render_figures(tables, tmp_path)
+    assert [p.name for p in paths] == list(figures.FIGURES)
     assert rendered(tmp_path) == rendered(base / "figures")
 
 
 def test_drawing_in_parallel_gives_the_same_files(lesson_figures, tmp_path):
     """Two forked workers (the figures rule's two threads) write the bytes the serial loop writes."""
-    tables, base, _ = lesson_figures
+    tables, base = lesson_figures
     paths = figures.render_figures(tables, tmp_path, workers=2)
     assert [p.name for p in paths] == list(figures.FIGURES)
     assert rendered(tmp_path) == rendered(base / "figures")

@@ -3,13 +3,14 @@ headless Chromium offline with both figures decoded (as the report does in tests
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
 from initlab.engine.inspect import LAYER_COLUMNS, inspect
 from initlab.engine.seeding import generator
 from initlab.report.inspect_page import layers_frame, render_page, write_page
-from tests.workflow.test_browser import PROBE_SCRIPT, _browse, chromium  # noqa: F401  (fixture)
+from tests.harness import browse, page_facts, with_probe
 
 SECTION_IDS = ["verdict", "init-check", "layers"]
 
@@ -44,27 +45,26 @@ def test_page_states_what_the_inspection_found():
     assert "try `xavier`" in broken and "the signal shrinks ×" in broken
 
 
-def test_page_opens_offline_in_chromium_with_both_figures(chromium, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_page_opens_offline_in_chromium_with_both_figures(chromium, tmp_path):
     page = write_page(_inspection(1e-4), tmp_path / "page.html", "examples/mlp.py:build")
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.read_text().replace("</body>", PROBE_SCRIPT + "</body>"))
-    run = _browse(chromium, tmp_path, probe, "--dump-dom")
+    run = browse(chromium, tmp_path, with_probe(page, tmp_path / "probe.html"), "--dump-dom")
     assert run.returncode == 0, run.stderr[-2000:]
     dom = run.stdout
     for section in SECTION_IDS:
         assert f'id="{section}"' in dom, section
-    images = int(dom.split('data-images="')[1].split('"')[0])
-    decoded = int(dom.split('data-decoded="')[1].split('"')[0])
-    assert images == 2 and decoded == 2
-    assert int(dom.split('data-height="')[1].split('"')[0]) > 1000
+    facts = page_facts(dom)
+    assert facts["images"] == 2 and facts["decoded"] == 2
+    assert facts["height"] > 1000
 
 
-def test_page_screenshot_is_not_blank(chromium, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_page_screenshot_is_not_blank(chromium, tmp_path):
     from PIL import Image
 
     page = write_page(_inspection(1.0), tmp_path / "page.html", "mlp")
     shot = tmp_path / "page.png"
-    run = _browse(chromium, tmp_path, page, f"--screenshot={shot}", "--window-size=1280,2000")
+    run = browse(chromium, tmp_path, page, f"--screenshot={shot}", "--window-size=1280,2000")
     assert run.returncode == 0, run.stderr[-2000:]
     lo, hi = Image.open(shot).convert("L").getextrema()
     assert hi - lo > 100

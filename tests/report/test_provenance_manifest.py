@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import render as report
 from initlab.study.manifest import MANIFEST_NAME
-from tests.report.test_report import study  # noqa: F401  (the figures, drawn once)
 
 
 def _page(tmp_path, figures_dir, manifest):
@@ -25,19 +24,19 @@ def _manifest(rows, expected):
     return {"config": {"file": "config.json", "sha256": "cd" * 32}, "tables": {"training": entry}}
 
 
-def test_complete_tables_are_stated_with_their_hashes(tmp_path, study):  # noqa: F811
-    page = _page(tmp_path, study / "figures", _manifest(176, 176))
+def test_complete_tables_are_stated_with_their_hashes(tmp_path, synthetic_report):
+    page = _page(tmp_path, synthetic_report / "figures", _manifest(176, 176))
     assert "<td>training.csv</td><td>176</td><td>176</td><td>rows expected = rows found</td>" in page
     assert "ab" * 32 in page and "cd" * 32 in page
     assert "INCOMPLETE" not in page
 
 
-def test_a_short_table_is_flagged(tmp_path, study):  # noqa: F811
-    page = _page(tmp_path, study / "figures", _manifest(175, 176))
+def test_a_short_table_is_flagged(tmp_path, synthetic_report):
+    page = _page(tmp_path, synthetic_report / "figures", _manifest(175, 176))
     assert "<td>175</td><td>176</td><td>INCOMPLETE</td>" in page
     assert "rows expected = rows found</td>" not in page
 
 
-def test_without_a_manifest_the_report_says_so(tmp_path, study):  # noqa: F811
-    page = _page(tmp_path, study / "figures", None)
+def test_without_a_manifest_the_report_says_so(tmp_path, synthetic_report):
+    page = _page(tmp_path, synthetic_report / "figures", None)
     assert "No MANIFEST.json next to the tables: their completeness was not checked." in page

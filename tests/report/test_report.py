@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from markupsafe import escape
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, figures, render as report
-from initlab import cli
-SECTION_IDS = (
-    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe", "signal-through-depth", "theory",
-    "training", "comparing-seeds", "evidence-to-keep", "provenance",
-)
+from tests.harness import SECTION_IDS
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """Figures and report made once through the CLI, as the workflow calls them."""
-    base = tmp_path_factory.mktemp("study")
-    tables_dir = syn.write_tables(base / "tables")
-    # the workflow hands over the validated config as JSON
-    (base / "config.json").write_text(json.dumps({"study": "synthetic", "seeds": [0, 1, 2]}), encoding="utf-8")
-    assert cli.main(["figures", "--tables", str(tables_dir), "--out", str(base / "figures")]) == 0
-    assert cli.main(["report", "--tables", str(tables_dir), "--figures", str(base / "figures"),
-                        "--config", str(base / "config.json"), "--out", str(base / "out" / "report.html")]) == 0
-    return base
-
-
-@pytest.fixture(scope="module")
-def page(study) -> str:
-    return (study / "out" / "report.html").read_text(encoding="utf-8")
+def page(synthetic_report) -> str:
+    return (synthetic_report / "out" / "report.html").read_text(encoding="utf-8")
 
 
 def build(tmp_path, figures_dir, seeds=(0, 1, 2), with_timings=True, **kwargs) -> str:
@@ -81,17 +62,17 @@ def test_provenance_lists_config_seeds_versions_and_run_time(page):
     assert "63.0 s of work" in provenance and "6.0 s of imports over 3 jobs" in provenance
 
 
-def test_single_seed_without_timings_renders(tmp_path, study):
-    page = build(tmp_path, study / "figures", seeds=(0,), with_timings=False, extra_provenance={"note": "one-seed smoke"})
+def test_single_seed_without_timings_renders(tmp_path, synthetic_report):
+    page = build(tmp_path, synthetic_report / "figures", seeds=(0,), with_timings=False, extra_provenance={"note": "one-seed smoke"})
     assert "1 seed: no interval" in page
     assert "no timings table" in page
     assert "one-seed smoke" in page
 
 
-def test_explicit_timings_file_overrides(tmp_path, study):
+def test_explicit_timings_file_overrides(tmp_path, synthetic_report):
     timings = tmp_path / "timings.csv"
     syn.timings_table().assign(finished_at=[1003.0, 1004.0, 1005.0]).to_csv(timings, index=False)
-    page = build(tmp_path, study / "figures", with_timings=False, timings_path=timings)
+    page = build(tmp_path, synthetic_report / "figures", with_timings=False, timings_path=timings)
     assert "5.0 s from the first job" in page
 
 
@@ -115,5 +96,5 @@ def test_git_commit_tolerates_a_directory_without_git(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.git_commit())
 
 
-def test_cli_writes_every_figure(study):
-    assert sorted(p.name for p in (study / "figures").iterdir()) == sorted(figures.FIGURES)
+def test_cli_writes_every_figure(synthetic_report):
+    assert sorted(p.name for p in (synthetic_report / "figures").iterdir()) == sorted(figures.FIGURES)

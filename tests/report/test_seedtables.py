@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, seedtables
 
 

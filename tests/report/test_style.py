@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report import answers, figures, style
 
 

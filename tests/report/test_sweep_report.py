@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab import cli
 from initlab.report import figures
 from initlab.report.answers.fragility import fragility_cells
@@ -50,13 +50,9 @@ def test_provenance_lists_custom_init_definitions(sweep):
     assert "N(0, 0.05^2)" in provenance
 
 
-def test_no_sweep_sections_without_lists(tmp_path):
-    tables_dir = syn.write_tables(tmp_path / "tables")
-    assert cli.main(["figures", "--tables", str(tables_dir), "--out", str(tmp_path / "figures")]) == 0
-    (tmp_path / "c.json").write_text("{}", encoding="utf-8")
-    assert cli.main(["report", "--tables", str(tables_dir), "--figures", str(tmp_path / "figures"),
-                     "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "r.html")]) == 0
-    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+def test_no_sweep_sections_without_lists(synthetic_report):
+    """The synthetic study's report (one width, one lr per optimizer, no custom inits)."""
+    page = (synthetic_report / "out" / "report.html").read_text(encoding="utf-8")
     assert 'id="fragility-map"' not in page and 'id="widths"' not in page and 'id="custom-inits"' not in page
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-import synthetic as syn
+import tests.synthetic as syn
 from initlab.report.answers.theory_start import start_loss_comparison, start_loss_sentence
 from initlab.study.tables import TABLE
 

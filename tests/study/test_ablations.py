@@ -1,8 +1,5 @@
 """The ``ablations`` config: schema defaults, one-line errors, job names, the config line the report quotes."""
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -12,13 +9,9 @@ from initlab.engine.cells import AblationCell
 from initlab.study.ablations import ABLATION_FIELDS, check_ablations, config_line
 from initlab.study.axes import ablation_name
 from initlab.study.configcheck import explain_validation_error
+from tests.harness import run_config_text
 
 XAVIER_HE = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2}
-
-
-@pytest.fixture(scope="module")
-def schema_path(repo):
-    return str(repo / "workflow/schemas/config.schema.yaml")
 
 
 def _validated(schema_path, config):
@@ -82,14 +75,9 @@ def test_the_config_line_the_report_quotes_configures_that_ablation(schema_path)
     assert _validated(schema_path, config)["ablations"] == [entry]
 
 
-def test_workflow_stops_before_any_job_when_a_equals_b(repo, tmp_path):
-    config = tmp_path / "bad.yaml"
-    config.write_text("ablations:\n  - {init_a: he, init_b: he, activation: relu, depth: 2}\n")
-    run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", str(config), "--directory", str(tmp_path),
-         "--snakefile", str(repo / "Snakefile")],
-        capture_output=True, text=True, timeout=120,
-    )
+@pytest.mark.slow
+def test_workflow_stops_before_any_job_when_a_equals_b(tmp_path):
+    run = run_config_text(tmp_path, "ablations:\n  - {init_a: he, init_b: he, activation: relu, depth: 2}\n")
     assert run.returncode != 0
     assert "invalid config: ablations[0].init_b = 'he' is not allowed; expected an init other than init_a" in run.stderr
     assert "Traceback" not in run.stderr

@@ -2,8 +2,7 @@
 config stops the workflow before any job runs with one line naming key, value and what is allowed."""
 
 import copy
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,16 +14,7 @@ from initlab.engine.initspec import KINDS
 from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.engine.inits import INITS
 from initlab.engine.train import OPTIMIZERS
-
-
-@pytest.fixture(scope="module")
-def schema_path(repo):
-    return str(repo / "workflow/schemas/config.schema.yaml")
-
-
-@pytest.fixture(scope="module")
-def default_config(repo):
-    return yaml.safe_load((repo / "config/config.yaml").read_text())
+from tests.harness import run_config_text
 
 
 def _error(config, schema_path) -> str:
@@ -33,8 +23,8 @@ def _error(config, schema_path) -> str:
     return explain_validation_error(err.value)
 
 
-def test_schema_names_are_the_library_registries(repo):
-    schema = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())
+def test_schema_names_are_the_library_registries(schema_path):
+    schema = yaml.safe_load(Path(schema_path).read_text())
     props = schema["properties"]
     assert set(props["inits"]["default"]) == set(INITS)  # names are checked by check_study (custom_inits)
     assert set(props["custom_inits"]["additionalProperties"]["properties"]["kind"]["enum"]) == {
@@ -110,25 +100,17 @@ def test_unknown_top_level_key(schema_path, default_config):
     assert "unknown key(s) 'sedes' in (top level)" in message and "seeds" in message
 
 
-def _snakemake(repo, tmp_path, config_text):
-    config = tmp_path / "bad.yaml"
-    config.write_text(config_text)
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", str(config),
-         "--directory", str(tmp_path), "--snakefile", str(repo / "Snakefile")],
-        capture_output=True, text=True, timeout=120,
-    )
-
-
-def test_workflow_stops_before_any_job_on_a_bad_value(repo, tmp_path):
-    run = _snakemake(repo, tmp_path, "training:\n  activations: [relu, swish]\n")
+@pytest.mark.slow
+def test_workflow_stops_before_any_job_on_a_bad_value(tmp_path):
+    run = run_config_text(tmp_path, "training:\n  activations: [relu, swish]\n")
     assert run.returncode != 0
     assert "invalid config: training.activations[1] = 'swish' is not allowed; expected one of" in run.stderr
     assert not (tmp_path / "results").exists()
 
 
-def test_workflow_stops_on_malformed_yaml(repo, tmp_path):
-    run = _snakemake(repo, tmp_path, "seeds: [0, 1\ntraining: {\n")
+@pytest.mark.slow
+def test_workflow_stops_on_malformed_yaml(tmp_path):
+    run = run_config_text(tmp_path, "seeds: [0, 1\ntraining: {\n")
     assert run.returncode != 0
     # Snakemake reads --configfile before the workflow's code runs, so this message is its own.
     assert "Config file is not valid JSON or YAML" in run.stderr
@@ -170,8 +152,9 @@ def test_init_names_and_custom_inits_are_checked_after_the_schema(schema_path, d
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
-def test_workflow_refuses_a_custom_init_before_any_job(repo, tmp_path):
-    run = _snakemake(repo, tmp_path, "custom_inits:\n  large: {kind: normal, std: 2}\ninits: [he, large]\n")
+@pytest.mark.slow
+def test_workflow_refuses_a_custom_init_before_any_job(tmp_path):
+    run = run_config_text(tmp_path, "custom_inits:\n  large: {kind: normal, std: 2}\ninits: [he, large]\n")
     assert run.returncode != 0
     assert "invalid config: custom_inits.large: the name 'large' is a built-in init; choose another name" in run.stderr
     assert "Traceback" not in run.stderr

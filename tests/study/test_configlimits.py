@@ -17,23 +17,18 @@ from initlab.study.configlimits import (
     probe_estimates,
     train_estimates,
 )
-from tests.study.test_config import _snakemake
+from tests.harness import run_config_text
 
 #: The rules' declared resources (workflow/rules/probe.smk, train.smk).
 RESOURCES = {"probe": {"mem_mb": 1000, "runtime": 30}, "train": {"mem_mb": 1500, "runtime": 60}}
 
 
-@pytest.fixture(scope="module")
-def default(repo):
-    return yaml.safe_load((repo / "config/config.yaml").read_text())
-
-
-def test_shipped_configs_pass_with_room(repo, default):
+def test_shipped_configs_pass_with_room(repo, default_config):
     for name in ("config.yaml", "quick.yaml"):
         config = yaml.safe_load((repo / "config" / name).read_text())
         check_config(config, RESOURCES)
     # The default study's biggest jobs: measured 0.36 GB and under a minute (README, Performance).
-    (train,) = train_estimates(default)
+    (train,) = train_estimates(default_config)
     assert 360 < train.mem_mb < RESOURCES["train"]["mem_mb"] / 2
     assert 1 < train.minutes < RESOURCES["train"]["runtime"] / 5
 
@@ -57,8 +52,8 @@ def test_probe_constants_are_the_engines():
          "invalid config: probe.depths[1] = nan is not allowed; expected a finite number"),
     ],
 )
-def test_nonfinite_numbers_anywhere(default, edit, message):
-    config = yaml.safe_load(yaml.safe_dump(default))
+def test_nonfinite_numbers_anywhere(default_config, edit, message):
+    config = yaml.safe_load(yaml.safe_dump(default_config))
     edit(config)
     with pytest.raises(ValueError) as err:
         check_finite(config)
@@ -69,8 +64,8 @@ def test_nonfinite_values_lists_every_one():
     assert nonfinite_values({"a": [1.0, math.inf], "b": {"c": math.nan, "d": 2}}).__len__() == 2
 
 
-def test_too_wide_probe_is_refused_with_estimate_and_limit(default):
-    config = yaml.safe_load(yaml.safe_dump(default))
+def test_too_wide_probe_is_refused_with_estimate_and_limit(default_config):
+    config = yaml.safe_load(yaml.safe_dump(default_config))
     config["probe"]["width"] = 1_000_000
     with pytest.raises(ValueError) as err:
         check_config(config, RESOURCES)
@@ -83,8 +78,8 @@ def test_too_wide_probe_is_refused_with_estimate_and_limit(default):
     assert estimate.mem_mb > 1e8  # terabytes
 
 
-def test_too_wide_training_is_refused(default):
-    config = yaml.safe_load(yaml.safe_dump(default))
+def test_too_wide_training_is_refused(default_config):
+    config = yaml.safe_load(yaml.safe_dump(default_config))
     config["training"]["width"] = 4096
     with pytest.raises(ValueError, match=r"^invalid config: training.width = 4096 with training.depths up to 16 and "
                                          r"training.steps = 120 is too large: a train job would need about [\d,]+ MB of "
@@ -92,8 +87,8 @@ def test_too_wide_training_is_refused(default):
         check_config(config, RESOURCES)
 
 
-def test_too_long_training_is_refused_on_time(default):
-    config = yaml.safe_load(yaml.safe_dump(default))
+def test_too_long_training_is_refused_on_time(default_config):
+    config = yaml.safe_load(yaml.safe_dump(default_config))
     config["training"]["steps"] = 100_000
     (estimate,) = train_estimates(config)
     with pytest.raises(ValueError) as err:
@@ -109,12 +104,13 @@ def test_too_long_training_is_refused_on_time(default):
     check_config(config, RESOURCES)
 
 
-def test_a_limit_scaled_by_attempt_is_not_checked(default):
-    config = yaml.safe_load(yaml.safe_dump(default))
+def test_a_limit_scaled_by_attempt_is_not_checked(default_config):
+    config = yaml.safe_load(yaml.safe_dump(default_config))
     config["probe"]["width"] = 1_000_000
     check_config(config, {"probe": {"mem_mb": lambda attempt: 1000 * attempt}})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -126,9 +122,9 @@ def test_a_limit_scaled_by_attempt_is_not_checked(default):
          "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: a probe job would need about"),
     ],
 )
-def test_workflow_refuses_before_any_job(repo, tmp_path, text, message):
+def test_workflow_refuses_before_any_job(tmp_path, text, message):
     """The rules' real declared resources are what the workflow checks against."""
-    run = _snakemake(repo, tmp_path, text)
+    run = run_config_text(tmp_path, text)
     assert run.returncode != 0
     assert message in run.stderr
     assert not (tmp_path / "results").exists()

@@ -1,4 +1,4 @@
-"""Measure a report's layout in headless Chromium at a reader's window width (issue 15).
+"""Measure a report's layout in headless Chromium at a reader's window width.
 
 The probe opens every ``<details>`` (a collapsed table must fit too once opened), then records
 the page's scroll width, the text column's width (``<main>``) and, per table, its width, whether
@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
-#: The reader's window width the layout is checked at (issue 15: a laptop browser window).
+from tests.harness import browse
+
+#: The reader's window width the layout is checked at (a laptop browser window).
 WINDOW_WIDTH = 1280
 #: Rounding slack in px between a table's and its column's measured widths.
 SLACK_PX = 1
@@ -54,16 +55,12 @@ window.addEventListener('load', () => {
 """
 
 
-def measure_layout(chromium: str, flags: list[str], report: Path, workdir: Path) -> dict:
+def measure_layout(chromium: str, report: Path, workdir: Path) -> dict:
     """Open ``report`` (with the probe added) at :data:`WINDOW_WIDTH` px and return the measured layout."""
     probe = workdir / "layout_probe.html"
     probe.write_text(report.read_text(encoding="utf-8").replace("</body>", LAYOUT_SCRIPT + "</body>"),
                      encoding="utf-8")
-    run = subprocess.run(
-        [chromium, *flags, f"--user-data-dir={workdir / 'profile'}", f"--window-size={WINDOW_WIDTH},1000",
-         "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=180,
-    )
+    run = browse(chromium, workdir, probe, f"--window-size={WINDOW_WIDTH},1000", "--dump-dom")
     assert run.returncode == 0, run.stderr[-2000:]
     match = re.search(r'<pre id="layout-probe">(.*?)</pre>', run.stdout, re.S)
     assert match, "the layout probe did not run"
@@ -71,7 +68,7 @@ def measure_layout(chromium: str, flags: list[str], report: Path, workdir: Path)
 
 
 def layout_problems(layout: dict) -> list[str]:
-    """What breaks the issue-15 rules, one line each (empty: the layout is fine).
+    """What breaks the layout rules, one line each (empty: the layout is fine).
 
     * The page never scrolls sideways.
     * A table shown open (a summary) fits the text column.

@@ -9,21 +9,11 @@ import sys
 import pytest
 
 from initlab.report.compare import compare
-from tests.workflow.helpers import quick_config, snakemake, write_config
-from tests.workflow.test_browser import _browse, chromium  # noqa: F401  (chromium is a fixture)
+from tests.harness import OTHER_SEEDS, browse, load_config
+
+pytestmark = pytest.mark.slow
 
 COMPARE_SECTIONS = ("verdicts", "tables", "seeds", "provenance")
-OTHER_SEEDS = [2, 3]
-
-
-@pytest.fixture(scope="module")
-def other_seeds(tmp_path_factory):
-    """config/quick.yaml on seeds 2 and 3 (the ``study`` fixture runs seeds 0 and 1)."""
-    folder = tmp_path_factory.mktemp("other_seeds")
-    config = write_config(folder, quick_config() | {"seeds": OTHER_SEEDS})
-    run = snakemake(folder, config, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return folder
 
 
 def initlab_compare(*args: str) -> subprocess.CompletedProcess:
@@ -31,10 +21,10 @@ def initlab_compare(*args: str) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
-def test_two_real_runs_with_different_seeds(study, other_seeds, tmp_path):
-    a, b = study[0] / "results", other_seeds / "results"
+def test_two_real_runs_with_different_seeds(quick_study, other_seeds_study, tmp_path):
+    a, b = quick_study.results, other_seeds_study.results
     result = compare(a, b)
-    assert result.a.seeds == quick_config()["seeds"] and result.b.seeds == OTHER_SEEDS
+    assert result.a.seeds == load_config("quick.yaml")["seeds"] and result.b.seeds == OTHER_SEEDS
     tables = {t.name: t for t in result.tables}
     # the lesson replay does not depend on the study's seeds; every other table does
     assert tables["lab_reproduction"].identical
@@ -50,23 +40,23 @@ def test_two_real_runs_with_different_seeds(study, other_seeds, tmp_path):
     run = initlab_compare(str(a), str(b), "--html", str(tmp_path / "compare.html"))
     assert run.returncode == (1 if result.changed else 0), run.stdout + run.stderr
     assert "config seeds: [0, 1] → [2, 3]" in run.stdout
-    same = initlab_compare(str(a), str(study[0] / "results/tables"), "--require-identical")
+    same = initlab_compare(str(a), str(a / "tables"), "--require-identical")
     assert same.returncode == 0 and "every table byte-identical (exit 0)" in same.stdout
 
 
-def test_compare_page_renders_offline(study, other_seeds, chromium, tmp_path):  # noqa: F811
+def test_compare_page_renders_offline(quick_study, other_seeds_study, chromium, tmp_path):
     from PIL import Image
 
     page = tmp_path / "compare.html"
-    run = initlab_compare(str(study[0] / "results"), str(other_seeds / "results"), "--html", str(page))
+    run = initlab_compare(str(quick_study.results), str(other_seeds_study.results), "--html", str(page))
     assert run.returncode in (0, 1), run.stderr
-    dom = _browse(chromium, tmp_path, page, "--dump-dom")
+    dom = browse(chromium, tmp_path, page, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     for section in COMPARE_SECTIONS:
         assert f'id="{section}"' in dom.stdout, section
     assert 'id="result"' in dom.stdout and "exercise-2" in dom.stdout
     shot = tmp_path / "compare.png"
-    shot_run = _browse(chromium, tmp_path, page, f"--screenshot={shot}", "--window-size=1280,1600")
+    shot_run = browse(chromium, tmp_path, page, f"--screenshot={shot}", "--window-size=1280,1600")
     assert shot_run.returncode == 0, shot_run.stderr[-2000:]
     lo, hi = Image.open(shot).convert("L").getextrema()
     assert hi - lo > 100  # text and tables, not an empty page

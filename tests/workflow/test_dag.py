@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.workflow.helpers import planned_jobs, quick_config, write_config
+from tests.harness import planned_jobs, run_snakemake, write_config
+
+pytestmark = pytest.mark.slow  # each dry run starts Snakemake (about 2 s)
 
 
 @pytest.mark.parametrize(
@@ -13,8 +15,8 @@ from tests.workflow.helpers import planned_jobs, quick_config, write_config
         ([0, 1, 2, 3, 4], 2, 24, 9),  # blocks 0-1, 2-3, 4
     ],
 )
-def test_jobs_per_rule(tmp_path, seeds, block, train_jobs, probe_jobs):
-    config = quick_config() | {"seeds": seeds, "seed_block_size": block}
+def test_jobs_per_rule(quick_config, tmp_path, seeds, block, train_jobs, probe_jobs):
+    config = quick_config | {"seeds": seeds, "seed_block_size": block}
     jobs = planned_jobs(tmp_path, write_config(tmp_path, config))
     assert jobs == {
         "dataset": 1,
@@ -41,9 +43,9 @@ def test_default_study_fans_out_over_every_axis(repo, tmp_path):
     assert jobs["ablation"] == 2  # Exercise 2's cell and the ReLU match cell, one seed block
 
 
-def test_lr_and_width_lists_are_job_axes(tmp_path):
+def test_lr_and_width_lists_are_job_axes(quick_config, tmp_path):
     """A list of learning rates or widths multiplies the jobs; the paths name the values."""
-    config = quick_config() | {"seeds": [0, 1]}
+    config = quick_config | {"seeds": [0, 1]}
     config["training"] = config["training"] | {"optimizers": {"adam": [0.001, 0.01, 0.1], "sgd": 0.1}, "width": [16, 64]}
     config["probe"] = config["probe"] | {"width": [16, 64]}
     jobs = planned_jobs(tmp_path, write_config(tmp_path, config))
@@ -51,15 +53,12 @@ def test_lr_and_width_lists_are_job_axes(tmp_path):
     assert jobs["train"] == 32 and jobs["probe"] == 6
 
 
-def test_adding_one_learning_rate_adds_only_its_jobs(tmp_path):
+def test_adding_one_learning_rate_adds_only_its_jobs(quick_config, tmp_path):
     """With the study done, one more adam lr plans only that lr's train jobs (and what aggregates them)."""
-
-    from tests.workflow.helpers import snakemake
-
-    config = quick_config() | {"seeds": [0]}
+    config = quick_config | {"seeds": [0]}
     config["training"] = config["training"] | {"optimizers": {"adam": [0.01, 0.1], "sgd": 0.1}, "depths": [2], "steps": 5}
     config["probe"] = config["probe"] | {"depths": [2]}
-    run = snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2", "results/tables/training.csv")
+    run = run_snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2", "results/tables/training.csv")
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "results/train/relu/adam/lr0.1/depth2/training_seeds_0.csv").exists()
     assert (tmp_path / "results/train/relu/sgd/depth2/training_seeds_0.csv").exists()  # one lr: today's path

@@ -7,13 +7,16 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from initlab.cli import main
-from tests.workflow.helpers import quick_config, snakemake, snakemake_command, write_config
+from tests.harness import require_slow, run_snakemake, snakemake_command, write_config
 
 #: The reproducible outputs compared with an uninterrupted run (MANIFEST.json: their row counts and hashes).
 COMPARED = ["signal_probe.csv", "training.csv", "curves.csv", "lab_reproduction.csv", "MANIFEST.json"]
-#: Longest wait for the killed run to get mid-way (one training job done) on a busy 2-core machine.
-MIDWAY_TIMEOUT_S = 600
+#: Longest wait for the killed run to get mid-way (one training job done): a hang guard, generous
+#: for a busy 2-core machine.
+MIDWAY_TIMEOUT_S = 1800
 
 
 def _kill_midway(folder, config) -> None:
@@ -23,6 +26,7 @@ def _kill_midway(folder, config) -> None:
     its CSVs only at its end. (A job killed while writing leaves files that the next run calls
     incomplete; README, "After a failure, locally", says what to do then.)
     """
+    require_slow("starts Snakemake")
     cmd = snakemake_command(folder, config, "--cores", "2")
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + MIDWAY_TIMEOUT_S
@@ -39,22 +43,23 @@ def _kill_midway(folder, config) -> None:
         proc.stderr.close()
 
 
-def test_kill_9_then_unlock_then_same_command(study, tmp_path):
-    reference, _, _ = study  # the same config, run without interruption
-    config = write_config(tmp_path, quick_config())
+@pytest.mark.slow
+def test_kill_9_then_unlock_then_same_command(quick_study, quick_config, tmp_path):
+    reference = quick_study.folder  # the same config, run without interruption
+    config = write_config(tmp_path, quick_config)
     _kill_midway(tmp_path, config)
     assert not (tmp_path / "results/tables/MANIFEST.json").exists(), "killed too late: nothing left to resume"
 
-    locked = snakemake(tmp_path, config, "--cores", "2")
+    locked = run_snakemake(tmp_path, config, "--cores", "2")
     # What snakemake tells the user to do: unlock (the usual case) or, when the kill caught a job
     # between writing its files and being marked done, rerun those incomplete files.
     assert locked.returncode != 0
     assert "--unlock" in locked.stderr or "--rerun-incomplete" in locked.stderr, locked.stderr[-2000:]
     told = ["--rerun-incomplete"] if "--rerun-incomplete" in locked.stderr else []
 
-    unlock = snakemake(tmp_path, config, "--unlock")
+    unlock = run_snakemake(tmp_path, config, "--unlock")
     assert unlock.returncode == 0, unlock.stderr[-2000:]
-    again = snakemake(tmp_path, config, "--cores", "2", *told)
+    again = run_snakemake(tmp_path, config, "--cores", "2", *told)
     assert again.returncode == 0, again.stderr[-3000:]
 
     for name in COMPARED:
