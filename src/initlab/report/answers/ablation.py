@@ -16,14 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from initlab.engine.cells import AblationCell, TrainSpec
 from initlab.report import stats
 
 #: A layer *carries* the gap when swapping it alone moves the end loss at least half of the way
 #: from A to B: then it accounts for more of the gap than every other layer together could
 #: (if single-layer effects add up; ``share_sum`` in the numbers shows how far they do).
 CARRIES_SHARE = 0.5
-#: Ablation columns naming one cell (seeds and variants vary inside it).
-ABLATION_CELL = ("depth", "width", "activation", "optimizer", "lr", "steps", "init_a", "init_b")
+#: Ablation columns naming one cell (the cell's own fields; seeds and variants vary inside it).
+ABLATION_CELL = AblationCell.ROW_FIELDS
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def find_ablation(
     if ablation is None or ablation.empty:
         return pd.DataFrame()
     mask = np.ones(len(ablation), dtype=bool)
-    for col in ("depth", "width", "activation", "optimizer", "lr", "steps"):
+    for col in TrainSpec.ROW_FIELDS:
         mask &= (ablation[col] == cell[col]).to_numpy()
     pair = ((ablation["init_a"] == init_a) & (ablation["init_b"] == init_b)) | (
         (ablation["init_a"] == init_b) & (ablation["init_b"] == init_a)
