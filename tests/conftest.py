@@ -101,21 +101,27 @@ def chromium() -> str:
 # (harness.copy_study gives a test a copy to change)
 
 
-def _run_study(tmp_path_factory: pytest.TempPathFactory, name: str, config: dict) -> harness.Study:
-    folder = tmp_path_factory.mktemp(name)
-    config_path = harness.write_config(folder, config)
-    run = harness.run_snakemake(folder, config_path, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return harness.Study(folder, config_path, run)
+def _study_run(tmp_path_factory: pytest.TempPathFactory, name: str, config: dict) -> harness.StudyRun:
+    return harness.StudyRun(tmp_path_factory.mktemp(name), config, tmp_path_factory.mktemp(f"{name}_log"))
 
 
 @pytest.fixture(scope="session")
-def quick_study(tmp_path_factory) -> harness.Study:
+def quick_study_run(tmp_path_factory):
+    """config/quick.yaml through the whole workflow, not started yet (harness.StudyRun): a test
+    that can start it early, beside its own work, asks for this; ``quick_study`` waits for it."""
+    run = _study_run(tmp_path_factory, "quick_study", harness.load_config("quick.yaml"))
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope="session")
+def quick_study(quick_study_run) -> harness.Study:
     """config/quick.yaml run once through the whole workflow (report included)."""
-    return _run_study(tmp_path_factory, "quick_study", harness.load_config("quick.yaml"))
+    return quick_study_run.result()
 
 
 @pytest.fixture(scope="session")
 def other_seeds_study(tmp_path_factory) -> harness.Study:
     """config/quick.yaml on seeds 2 and 3, the whole workflow: a second real run to compare with."""
-    return _run_study(tmp_path_factory, "other_seeds_study", harness.load_config("quick.yaml") | {"seeds": harness.OTHER_SEEDS})
+    config = harness.load_config("quick.yaml") | {"seeds": harness.OTHER_SEEDS}
+    return _study_run(tmp_path_factory, "other_seeds_study", config).result()

@@ -62,7 +62,8 @@ def require_slow(what: str) -> None:
 
 #: Fixtures (tests/conftest.py, tests/cluster/conftest.py) that make a test slow: a browser, a
 #: SLURM cluster, a study run through the workflow.
-SLOW_FIXTURES = frozenset({"chromium", "quick_study", "other_seeds_study", "slurm_cluster", "require_slurm"})
+SLOW_FIXTURES = frozenset({"chromium", "quick_study", "quick_study_run", "other_seeds_study", "slurm_cluster",
+                           "require_slurm"})
 
 
 def unmarked_slow_fixtures(item) -> set[str]:
@@ -162,6 +163,55 @@ class Study:
     @property
     def results(self) -> Path:
         return self.folder / "results"
+
+
+class StudyRun:
+    """The whole workflow on a config in a folder of its own, run once: :meth:`start` starts it in
+    the background (a test whose own work leaves a core idle, the SLURM run, starts it early),
+    :meth:`result` waits for it (starting it first if need be) and returns the :class:`Study`."""
+
+    def __init__(self, folder: Path, config: dict, logs: Path) -> None:
+        self.folder = folder
+        self.config = write_config(folder, config)
+        self._logs = logs
+        self._proc: subprocess.Popen | None = None
+        self._study: Study | None = None
+
+    def start(self, cores: int = 2) -> None:
+        """Start the run (if not started yet) with ``cores`` cores. Only in a test marked ``slow``."""
+        if self._proc is not None:
+            return
+        require_slow("starts Snakemake")
+        cmd = snakemake_command(self.folder, self.config, "--cores", str(cores))
+        self._logs.mkdir(parents=True, exist_ok=True)
+        with (self._logs / "stdout").open("w") as out, (self._logs / "stderr").open("w") as err:
+            self._proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+
+    def result(self) -> Study:
+        """The finished study; fails the test if the run failed."""
+        if self._study is None:
+            self.start()
+            try:
+                code = self._proc.wait(timeout=SNAKEMAKE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+                raise
+            run = subprocess.CompletedProcess(self._proc.args, code, (self._logs / "stdout").read_text(),
+                                              (self._logs / "stderr").read_text())
+            assert code == 0, run.stderr[-3000:]
+            self._study = Study(self.folder, self.config, run)
+        return self._study
+
+    def stop(self) -> None:
+        """End a run still going (the session ends early); a finished one stays as it is."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
 
 
 #: The seeds of the ``other_seeds_study`` fixture (``quick_study`` runs quick.yaml's seeds, 0 and 1).

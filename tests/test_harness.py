@@ -36,6 +36,10 @@ def test_snakemake_fails_a_test_not_marked_slow(unmarked_test, monkeypatch, tmp_
         harness.run_snakemake(tmp_path, tmp_path / "config.yaml", "--dry-run")
     with pytest.raises(pytest.fail.Exception, match="starts Snakemake but is not marked slow"):
         harness.run_config_text(tmp_path, "seeds: []\n")
+    monkeypatch.setattr(harness.subprocess, "Popen", lambda *a, **k: pytest.fail("Snakemake was started"))
+    study = harness.StudyRun(tmp_path / "study", {"seeds": [0]}, tmp_path / "logs")
+    with pytest.raises(pytest.fail.Exception, match="starts Snakemake but is not marked slow"):
+        study.start()
 
 
 def test_the_browser_fails_a_test_not_marked_slow(unmarked_test, monkeypatch, tmp_path):
@@ -51,6 +55,7 @@ def _item(*fixtures: str, slow: bool = False) -> SimpleNamespace:
 def test_slow_fixtures_in_a_test_not_marked_slow_are_named():
     assert unmarked_slow_fixtures(_item("tmp_path", "quick_study", "chromium")) == {"quick_study", "chromium"}
     assert unmarked_slow_fixtures(_item("slurm_cluster")) == {"slurm_cluster"}
+    assert unmarked_slow_fixtures(_item("quick_study_run")) == {"quick_study_run"}
     assert unmarked_slow_fixtures(_item("tmp_path", "quick_config")) == set()
     assert unmarked_slow_fixtures(_item("quick_study", "chromium", slow=True)) == set()
 

@@ -186,16 +186,20 @@ def active_jobs(cluster: LocalSlurm) -> dict[int, str]:
 # the study
 
 
-def test_quick_study_on_slurm(quick_study, slurm_cluster: LocalSlurm, tmp_path: Path) -> None:
+def test_quick_study_on_slurm(quick_study_run, slurm_cluster: LocalSlurm, tmp_path: Path) -> None:
     folder = tmp_path / "cluster"
     config = write_config(folder, load_config("quick.yaml") | {"seed_block_size": 1})
+    # the reference: a plain local run of config/quick.yaml (its own seed_block_size: 10), the
+    # session's quick study, on one core beside the cluster run, which leaves a core idle most
+    # of the time (unless another test has made it already)
+    quick_study_run.start(cores=1)
     check_cluster_study(slurm_cluster, folder, config)
-    # (c) the same tables as a plain local run of config/quick.yaml (the session's quick_study,
-    # its own seed_block_size: 10): `initlab compare --require-identical` exits 0 only when every
-    # verdict is the same and every table is byte-identical; it names any differing table,
+    reference = quick_study_run.result()
+    # (c) the same tables as the local run: `initlab compare --require-identical` exits 0 only when
+    # every verdict is the same and every table is byte-identical; it names any differing table,
     # column and cell
     compared = subprocess.run(
-        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(quick_study.results),
+        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(reference.results),
          "--require-identical"],
         capture_output=True, text=True, timeout=600,
     )
