@@ -1,4 +1,4 @@
-"""Figures + report at 10 and 100 seeds: wall time and peak memory (issue 15: the report at scale).
+"""Figures + report at 10 and 100 seeds: wall time and peak memory (the report at scale).
 
     python benchmarks/bench_report.py [--tables results/tables] [--config results/config.json]
                                       [--copies 10] [--workdir DIR] [--figure-threads 2]
@@ -32,7 +32,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 #: Tables holding one row per seed (the rest, lab_reproduction and timings, are copied as they are).
 SEEDED_TABLES = ("signal_probe", "training", "curves")
-#: Goals of issue 15 for figures + report at 100 seeds.
+#: Goals for figures + report at 100 seeds.
 GOAL_SECONDS = 20.0
 GOAL_MB = 1024.0
 

@@ -228,7 +228,7 @@ def write_tables(
     return directory
 
 
-#: (optimizer, init) -> the learning rate from which the init diverges in every seed (issue 13).
+#: (optimizer, init) -> the learning rate from which the init diverges in every seed.
 SWEEP_BREAKS: dict[tuple[str, str], float] = {("adam", "large"): 0.1, ("sgd", "large"): 0.1, ("sgd", "he"): 1.0}
 
 

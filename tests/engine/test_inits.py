@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from initlab.engine.activations import ACTIVATIONS, get_activation
+from initlab.engine.activations import get_activation
 from initlab.engine.inits import INITS, LSUV_TOLERANCE, default_linear_init, get_init, linear_layers
 from initlab.engine.models import build_probe_net
 from initlab.engine.seeding import generator
@@ -119,7 +119,7 @@ def test_linear_layers_in_forward_order():
     assert [layer.in_features for layer in linear_layers(model)] == [32, 5, 5]
 
 
-# ---- parametric kinds and custom inits (issue 13) -------------------------------------------
+# ---- parametric kinds and custom inits -----------------------------------------------------
 
 from initlab.engine.inits import custom_inits  # noqa: E402
 

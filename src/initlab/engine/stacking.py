@@ -12,7 +12,7 @@ per-operation cost (about 130 calls a step at depth 16, 50 at depth 2) more ofte
 
 from __future__ import annotations
 
-# Bytes of layer outputs one stack may hold. Measured with the hand-written pass (issue 16),
+# Bytes of layer outputs one stack may hold. Measured with the hand-written pass,
 # width 64, 450 samples, best of three, two other training processes sharing the 2 cores as in
 # the study, GFLOP/s by stack size K:
 #   depth 16: K = 8: 40.0 / 27.2 / 25.8 (relu, three runs), 27.0 / 29.0 (tanh); K = 16: 33.6 (relu),

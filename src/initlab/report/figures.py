@@ -236,7 +236,7 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
                   estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
                   palette=palette, color=None if hue else "black", legend=False)
-    if ax.get_legend() is not None:  # legends never cover data (issue 15)
+    if ax.get_legend() is not None:  # legends never cover data
         sns.move_legend(ax, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
 
 
@@ -558,7 +558,7 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
 
 
 # --------------------------------------------------------------------------
-# Sweeps (issue 13): learning-rate fragility map and widths. Each file is always written (a
+# Sweeps: learning-rate fragility map and widths. Each file is always written (a
 # placeholder says when the study has one learning rate or one width); the report shows the
 # figure only when the sweep is there.
 # --------------------------------------------------------------------------

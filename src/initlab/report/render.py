@@ -289,7 +289,7 @@ def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
 
 
 def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures_dir: Path) -> dict[str, object]:
-    """Learning-rate and width sweeps (issue 13): the fragility map with a computed sentence per
+    """Learning-rate and width sweeps: the fragility map with a computed sentence per
     init when a cell has two or more learning rates, the width figures when a width list was run,
     and the config's custom inits with their definitions (for Provenance). Empty parts are None,
     so the report shows a sweep section only for a sweep."""

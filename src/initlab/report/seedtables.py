@@ -1,4 +1,4 @@
-"""Per-seed numbers laid out for a reader at any seed count (issue 15).
+"""Per-seed numbers laid out for a reader at any seed count.
 
 A table with a column per seed grows off the page at 100 seeds, and pushes the numbers a reader
 came for (mean and CI) out of sight. So per-seed values are shown twice, neither time across:

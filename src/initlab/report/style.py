@@ -1,4 +1,4 @@
-"""How a figure shows many inits (issue 15): family hues, clipped log axes, legends outside the data.
+"""How a figure shows many inits: family hues, clipped log axes, legends outside the data.
 
 Eleven inits on one qualitative palette are hard to tell apart (xavier vs xavier_uniform, he vs
 he_uniform), and one exploding init (``large`` at depth 16 reaches a loss of 10^12) stretches a
