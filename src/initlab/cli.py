@@ -293,40 +293,41 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
 
+def _job_parser(sub: argparse._SubParsersAction, name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+    """A compute step's sub-command: its own flags come after; every step takes threads and timings."""
+    p = sub.add_parser(name, help=help)
+    p.set_defaults(func=func)
+    _add_threads(p)
+    p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
+    return p
+
+
 def _add_job_commands(sub: argparse._SubParsersAction) -> None:
-    """The workflow's compute steps: each gets its work whole, as JSON, from its rule."""
-    p = sub.add_parser("lab-replay", help="replay both labs; write the lesson-vs-measured table")
+    """The workflow's steps: each gets its work from its rule, the compute jobs whole as JSON."""
+    p = _job_parser(sub, "lab-replay", cmd_lab_replay, "replay both labs; write the lesson-vs-measured table")
     p.add_argument("--out", required=True, help="lab_reproduction CSV")
     p.add_argument("--text-dir", required=True, help="folder for the printed lab tables")
-    p.set_defaults(func=cmd_lab_replay)
 
     p = sub.add_parser("dataset", help="make the make_moons split once, to an .npz file")
     p.add_argument("--dataset", default="{}", help="JSON of the config's dataset section (default: the lesson's)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset)
 
-    p = sub.add_parser("job", help="one compute job of the study (probe, train or ablation), given whole as JSON")
+    p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train or ablation), given whole as JSON")
     p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
     p.add_argument("--data", help=".npz written by 'initlab dataset' (train and ablation jobs)")
     p.add_argument("--out", action="append", default=[], metavar="TABLE=PATH",
                    help="where to write each table the job makes, e.g. training=results/...csv")
-    p.set_defaults(func=cmd_job)
 
-    for command, func, what in (
-        ("theory", cmd_theory, "mean-field predictions for every probe layer (theory.csv)"),
-        ("theory-start", cmd_theory_start, "MoonMLP's predicted logit std and start loss (theory_start.csv)"),
+    for name, func, what, needs_data in (
+        ("theory", cmd_theory, "mean-field predictions for every probe layer (theory.csv)", False),
+        ("theory-start", cmd_theory_start, "MoonMLP's predicted logit std and start loss (theory_start.csv)", True),
     ):
-        p = sub.add_parser(command, help=what)
+        p = _job_parser(sub, name, func, what)
         p.add_argument("--grid", required=True, help="JSON of initlab.study.axes.theory_grid")
-        if command == "theory-start":
+        if needs_data:
             p.add_argument("--data", required=True, help=".npz written by 'initlab dataset'")
         p.add_argument("--out", required=True)
-        p.set_defaults(func=func)
-
-    for p in sub.choices.values():
-        if p.get_default("func") in (cmd_lab_replay, cmd_job, cmd_theory, cmd_theory_start):
-            _add_threads(p)
-            p.add_argument("--timings", help="write this job's import and work seconds to this CSV")
 
 
 def build_parser() -> argparse.ArgumentParser:

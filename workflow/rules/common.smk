@@ -8,7 +8,8 @@ from initlab.study import axes
 from initlab.study.ablations import check_ablations
 from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
-from initlab.study.tables import TABLES
+from initlab.study.tables import tables_of_kind
+from initlab.study.expected import made_tables
 
 min_version("9.19")
 
@@ -59,7 +60,7 @@ def job_json(kind):
 
 def job_outputs(kind):
     """A compute rule's outputs: each table its kind writes, and its timings."""
-    tables = {t.name: axes.output_pattern(kind, t.name) for t in TABLES if t.kind == kind}
+    tables = {t.name: axes.output_pattern(kind, t.name) for t in tables_of_kind(kind)}
     return tables | {"timings": axes.side_pattern(kind, "timings")}
 
 
@@ -77,10 +78,11 @@ def timing_files(wildcards=None):
     return [job.side_file("timings") for job in JOBS] + ["results/timings/lab_replay.csv"]
 
 
-#: Per aggregated table, the per-job CSVs that make it up.
-TABLE_INPUTS = {t.name: [job.file(t.name) for job in JOBS if job.kind == t.kind] for t in TABLES if t.kind}
-#: Tables the config's jobs make piecewise (the ablation table only with ablations configured).
-JOB_TABLES = [name for name, files in TABLE_INPUTS.items() if files]
+#: Every table the config makes (the ablation table only with ablations configured).
+MADE_TABLES = made_tables(config)
+#: Per table the config's jobs make piecewise, the per-job CSVs that make it up.
+TABLE_INPUTS = {t.name: [job.file(t.name) for job in JOBS if job.kind == t.kind] for t in MADE_TABLES if t.kind}
+JOB_TABLES = list(TABLE_INPUTS)
 
 
 def table_inputs(wildcards):

@@ -70,10 +70,8 @@ rule aggregate_timings:
         "initlab aggregate --table timings --out {output} {input} > {log} 2>&1"
 
 
-#: Every reproducible table the config makes (the ablation table only with ablations configured).
-TABLE_FILES = [
-    f"results/tables/{t.name}.csv" for t in TABLES if t.reproducible and (t.kind is None or t.name in JOB_TABLES)
-]
+#: Every reproducible table the config makes.
+TABLE_FILES = [f"results/tables/{t.name}.csv" for t in MADE_TABLES if t.reproducible]
 
 
 # Every table checked against the config once more, then fingerprinted: the report shows the

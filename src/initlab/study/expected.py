@@ -14,10 +14,16 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from initlab.study import axes
-from initlab.study.tables import TABLE, format_value, table
+from initlab.study.tables import TABLE, TABLES, Table, format_value, table
 
 Key = tuple[str, ...]
 Config = Mapping[str, Any]
+
+
+def made_tables(config: Config) -> list[Table]:
+    """Every table ``config`` makes: each one rule writes whole, and a job kind's tables when the
+    config has jobs of that kind (the ablation table only with ``ablations``)."""
+    return [t for t in TABLES if t.kind is None or axes.jobs(config, t.kind)]
 
 
 def key_of(row: Mapping[str, object], columns: Sequence[str]) -> Key:

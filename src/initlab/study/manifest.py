@@ -17,23 +17,17 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from initlab.study import axes
 from initlab.study.completeness import IncompleteTableError, check_files, read_table
-from initlab.study.expected import expected_keys
-from initlab.study.tables import TABLE, TABLES
+from initlab.study.expected import expected_keys, made_tables
+from initlab.study.tables import TABLE
 
 MANIFEST_NAME = "MANIFEST.json"
 CONFIG_NAME = "config.json"
 
 
 def manifest_tables(config: Mapping[str, Any]) -> list[str]:
-    """The checked tables a config's report is made from (reproducible, with rows the config
-    promises); a table its jobs write is listed when the config has such jobs (``ablation``
-    only with ``ablations``)."""
-    return [
-        t.name for t in TABLES
-        if t.reproducible and t.checked and (t.kind is None or axes.jobs(config, t.kind))
-    ]
+    """The checked tables a config's report is made from: reproducible, with rows the config promises."""
+    return [t.name for t in made_tables(config) if t.reproducible and t.checked]
 #: A changed SHA-256 is shown by this many leading hex digits: enough to tell two files apart.
 SHOWN_HEX = 12
 

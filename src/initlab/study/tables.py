@@ -39,12 +39,15 @@ class Table:
     #: The job kind (``initlab.study.axes.KINDS``) whose per-job files the aggregation
     #: concatenates into this table; None for a table one rule writes whole.
     kind: str | None = None
-    #: The rule that writes the final table (forced after deleting a bad file of it).
+    #: The rule to force after deleting a bad file of the table, so Snakemake redoes exactly that
+    #: file: for a table jobs write piecewise that is the aggregation, which rebuilds its missing
+    #: inputs (only the deleted job's); a plain rerun would say "Nothing to be done", the report
+    #: downstream being newer than everything that exists.
     rule: str = "aggregate"
     #: The aggregation's float format (None: pandas' full precision, for wall-clock readings).
     float_format: str | None = TABLE_FLOAT_FORMAT
-    #: Reproducible: checked against the config, listed in the manifest, compared by
-    #: ``initlab compare`` (timings are wall-clock readings and are none of these).
+    #: The same config gives the same bytes (timings are wall-clock readings): only reproducible
+    #: tables go in the manifest and are compared by ``initlab compare``.
     reproducible: bool = True
     #: Only some configs make it (ablations), or it was added after older results were made:
     #: the report reads it when present.
@@ -70,7 +73,6 @@ class Table:
     def aggregated(self) -> bool:
         """Made by concatenating per-job files: its kind's tables, and the timings every job writes."""
         return self.kind is not None or self.name == TIMINGS
-
 
 
 TABLES: tuple[Table, ...] = (

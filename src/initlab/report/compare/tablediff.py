@@ -15,7 +15,7 @@ import pandas as pd
 from initlab.report.compare.inputs import ResultSet
 from initlab.study.tables import TABLE
 
-#: Key columns of every compared table: rows with the same key are the same observation.
+
 @dataclass(frozen=True)
 class ColumnDiff:
     """One value column's differences over the rows both sides have.
