@@ -95,6 +95,16 @@ def cmd_dataset(args: argparse.Namespace) -> None:
     save_split(make_moons_split(MoonsSpec(**json.loads(args.dataset))), args.out)
 
 
+def cmd_model_dataset(args: argparse.Namespace) -> None:
+    """A configured model's data set (``datasets.NAME``), checked, to an .npz its training jobs read."""
+    import json
+
+    from initlab.engine.data import save_split
+    from initlab.engine.datasets import make
+
+    save_split(make(args.name, json.loads(args.definition)), args.out)
+
+
 def _compute_probe(job, split) -> dict[str, list]:
     from initlab.engine.probe import probe_grid
 
@@ -312,6 +322,12 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default="{}", help="JSON of the config's dataset section (default: the lesson's)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("model-dataset", help="make a configured model's data set once, to an .npz file")
+    p.add_argument("--name", required=True, help="the data set's name in the config's datasets section")
+    p.add_argument("--definition", required=True, help="JSON of its entry: {builtin: ..., options} or {file: PATH}")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_model_dataset)
 
     p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train or ablation), given whole as JSON")
     p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
