@@ -125,8 +125,17 @@ def _compute_ablation(job, split) -> dict[str, list]:
     return {"ablation": ablate_cell(split, job.cell, job.seeds)}
 
 
+def _compute_model(job, split) -> dict[str, list]:
+    from initlab.engine.modeltrain import train_model_cell
+
+    rows, curves = train_model_cell(split, job.cell, job.inits, job.seeds)
+    return {"models": rows, "model_curves": curves}
+
+
 #: Job kind (``initlab.study.axes.KINDS``) -> the engine call that computes it: rows per table.
-COMPUTE: dict[str, Callable] = {"probe": _compute_probe, "train": _compute_train, "ablation": _compute_ablation}
+COMPUTE: dict[str, Callable] = {
+    "probe": _compute_probe, "train": _compute_train, "ablation": _compute_ablation, "model": _compute_model,
+}
 
 
 def _outputs(pairs: list[str], wanted: list[str]) -> dict[str, str]:
@@ -329,9 +338,9 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_model_dataset)
 
-    p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train or ablation), given whole as JSON")
+    p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train, ablation or model), given whole as JSON")
     p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
-    p.add_argument("--data", help=".npz written by 'initlab dataset' (train and ablation jobs)")
+    p.add_argument("--data", help=".npz written by 'initlab dataset' (train, ablation) or 'initlab model-dataset' (model jobs)")
     p.add_argument("--out", action="append", default=[], metavar="TABLE=PATH",
                    help="where to write each table the job makes, e.g. training=results/...csv")
 

@@ -10,6 +10,7 @@ from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
 from initlab.study.tables import tables_of_kind
 from initlab.study.expected import made_tables
+from initlab.study.models import resolve_paths
 
 min_version("9.19")
 
@@ -23,14 +24,18 @@ try:
 except WorkflowError as err:
     raise WorkflowError(explain_validation_error(err)) from None
 
+#: The config with its models' factory files and data set files found (initlab.study.models):
+#: in the working directory, else in the repository (the shipped examples/).
+STUDY = resolve_paths(config, workflow.basedir)
+
 try:
-    check_study(config)
+    check_study(STUDY)
     check_ablations(config["ablations"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
 
 #: Every compute job of the config (initlab.study.axes): the one grid every rule walks.
-JOBS = axes.jobs(config)
+JOBS = axes.jobs(STUDY)
 _JOB_BY_FILE = {(job.kind, job.path, job.seeds_name): job for job in JOBS}
 #: The config's custom inits: every job gets their definitions with its cell.
 CUSTOM_INITS = config["custom_inits"]

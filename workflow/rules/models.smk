@@ -1,0 +1,74 @@
+# Configured models (config `models:`): one job per model x optimizer x lr x seed block; inside
+# it every init of the study, for every seed of the block, trains one model at a time on the
+# model's data set, which rule model_dataset makes once per data set. Rows feed
+# results/tables/models.csv and model_curves.csv (rule aggregate). A config without models has
+# no such jobs.
+from initlab.study.models import dataset_path, factory_file
+
+
+# A data set takes a second or two (scikit-learn's import): never worth a cluster job.
+localrules:
+    model_dataset,
+
+
+def model_dataset_source(wildcards):
+    """A file data set's .npz (a change reruns its models), nothing for a built-in."""
+    entry = STUDY.get("datasets", {}).get(wildcards.dataset, {})
+    return [entry["file"]] if "file" in entry else []
+
+
+def model_dataset_definition(wildcards):
+    return json.dumps(STUDY["datasets"][wildcards.dataset], sort_keys=True)
+
+
+def model_job_data(wildcards):
+    return dataset_path(job_of("model", wildcards).cell.dataset)
+
+
+def model_job_factory(wildcards):
+    """The factory's file: editing the model reruns its jobs."""
+    return factory_file(job_of("model", wildcards).cell.factory)
+
+
+rule model_dataset:
+    input:
+        model_dataset_source,
+    output:
+        dataset_path("{dataset}"),
+    wildcard_constraints:
+        dataset=r"[A-Za-z0-9_.+-]+",
+    params:
+        definition=model_dataset_definition,
+    log:
+        "results/logs/datasets/{dataset}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab model-dataset --name {wildcards.dataset} --definition {params.definition:q} "
+        "--out {output} > {log} 2>&1"
+
+
+rule model:
+    input:
+        data=model_job_data,
+        factory=model_job_factory,
+    output:
+        **job_outputs("model"),
+    params:
+        job=job_json("model"),
+        out=out_flags,
+    log:
+        job_log("model"),
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
+        "--timings {output.timings} > {log} 2>&1"
