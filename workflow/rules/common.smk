@@ -10,7 +10,7 @@ from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
 from initlab.study.tables import tables_of_kind
 from initlab.study.expected import made_tables
-from initlab.study.models import resolve_paths
+from initlab.study.models import dataset_path, factory_file, resolve_paths
 
 min_version("9.19")
 
@@ -111,3 +111,25 @@ def check_job_sizes():
         check_sizes(config, declared)
     except ValueError as err:
         raise WorkflowError(str(err)) from None
+
+
+# Configured models (workflow/rules/models.smk): their data sets and inputs.
+
+
+def model_dataset_source(wildcards):
+    """A file data set's .npz (a change reruns its models), nothing for a built-in."""
+    entry = STUDY.get("datasets", {}).get(wildcards.dataset, {})
+    return [entry["file"]] if "file" in entry else []
+
+
+def model_dataset_definition(wildcards):
+    return json.dumps(STUDY["datasets"][wildcards.dataset], sort_keys=True)
+
+
+def model_job_data(wildcards):
+    return dataset_path(job_of("model", wildcards).cell.dataset)
+
+
+def model_job_factory(wildcards):
+    """The factory's file: editing the model reruns its jobs."""
+    return factory_file(job_of("model", wildcards).cell.factory)

@@ -2,32 +2,11 @@
 # it every init of the study, for every seed of the block, trains one model at a time on the
 # model's data set, which rule model_dataset makes once per data set. Rows feed
 # results/tables/models.csv and model_curves.csv (rule aggregate). A config without models has
-# no such jobs.
-from initlab.study.models import dataset_path, factory_file
-
+# no such jobs. Their input functions are in workflow/rules/common.smk.
 
 # A data set takes a second or two (scikit-learn's import): never worth a cluster job.
 localrules:
     model_dataset,
-
-
-def model_dataset_source(wildcards):
-    """A file data set's .npz (a change reruns its models), nothing for a built-in."""
-    entry = STUDY.get("datasets", {}).get(wildcards.dataset, {})
-    return [entry["file"]] if "file" in entry else []
-
-
-def model_dataset_definition(wildcards):
-    return json.dumps(STUDY["datasets"][wildcards.dataset], sort_keys=True)
-
-
-def model_job_data(wildcards):
-    return dataset_path(job_of("model", wildcards).cell.dataset)
-
-
-def model_job_factory(wildcards):
-    """The factory's file: editing the model reruns its jobs."""
-    return factory_file(job_of("model", wildcards).cell.factory)
 
 
 rule model_dataset:
