@@ -35,8 +35,8 @@ One model at a time. Training the 11 inits of a seed together with
 ``config/digits.yaml``, one thread) was 1.28x faster (0.41 against 0.53 s CPU a model) but not
 the same numbers: vmap's batched convolution rounds differently from the lone one, and over 120
 Adam steps the end losses moved by up to 0.009 (``large``) and in the 4th digit for two other
-inits. A row would then depend on which models it was stacked with, which the seeding rule
-forbids, for a quarter of a job's time.
+inits. A row's numbers would then be the stacked run's, not those of the model trained alone,
+as a user reproduces it with the same seed; a quarter of a job's time does not buy that.
 """
 
 from __future__ import annotations
