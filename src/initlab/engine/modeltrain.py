@@ -32,8 +32,9 @@ non-finite, ``diverged`` and ``diverged_step`` say when, training goes on, nothi
 
 One model at a time. Training the 11 inits of a seed together with
 ``torch.func.stack_module_state`` and ``vmap`` (``benchmarks/bench_models.py``, the digits CNN of
-``config/digits.yaml``, one thread) was 1.28x faster (0.41 against 0.53 s CPU a model) but not
-the same numbers: vmap's batched convolution rounds differently from the lone one, and over 120
+``config/digits.yaml``, one thread, training loops alone) was 1.28x and 1.47x faster in two runs
+on the loaded 2-core machine (0.41 against 0.53, 0.31 against 0.46 s CPU a model) but not the
+same numbers: vmap's batched convolution rounds differently from the lone one, and over 120
 Adam steps the end losses moved by up to 0.009 (``large``) and in the 4th digit for two other
 inits. A row's numbers would then be the stacked run's, not those of the model trained alone,
 as a user reproduces it with the same seed; a quarter of a job's time does not buy that.
