@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import time
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def main() -> None:
     vmap_s, stacked = best_cpu(lambda: together(split, cell, models), args.repeats)
     job_s, _ = best_cpu(lambda: whole_job(split, cell, models, inits), 1)
     k = len(inits)
-    diffs = [abs(a - b) for a, b in zip(lone, stacked) if a == a and b == b]
+    diffs = [abs(a - b) for a, b in zip(lone, stacked) if math.isfinite(a) and math.isfinite(b)]
     print(f"digits CNN, {k} models, {cell.steps} Adam steps, batch {cell.batch_size}, one thread")
     for init, a, b in zip(inits, lone, stacked):
         print(f"  {init:15s} end loss one-at-a-time {a:.9g}  vmap {b:.9g}")

@@ -5,7 +5,14 @@ import pytest
 
 from initlab.engine import datasets
 from initlab.engine.data import make_moons_split, save_split
-from initlab.engine.datasets import SPLIT_KEYS, DatasetError, check_split, describe, load_file, make
+from initlab.engine.datasets import (
+    SPLIT_KEYS,
+    DatasetError,
+    check_split,
+    describe,
+    load_file,
+    make,
+)
 
 
 def test_moons_is_the_lessons_split_exactly():

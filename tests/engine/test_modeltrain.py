@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from initlab.engine.cells import ModelCell
-from initlab.engine.modeltrain import ModelError, build_model, probe_verdict, train_model_cell
+from initlab.engine.modeltrain import (
+    ModelError,
+    build_model,
+    probe_verdict,
+    train_model_cell,
+)
 
 MODEL_FILE = """
 from torch import nn

@@ -1,9 +1,6 @@
 """Configured models and data sets as a study axis: their jobs and rows, and every bad input refused
 by the config check, before any job, with one line naming the model or data set."""
 
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest

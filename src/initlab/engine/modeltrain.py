@@ -55,7 +55,12 @@ from initlab.engine.cells import ModelCell
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init
 from initlab.engine.seeding import derive_seed, generator
-from initlab.engine.train import DEBUG_PROBE_SAMPLES, _accuracy, _divergence, get_optimizer
+from initlab.engine.train import (
+    DEBUG_PROBE_SAMPLES,
+    _accuracy,
+    _divergence,
+    get_optimizer,
+)
 
 #: derive_seed labels of the scheme's draws, the minibatch order and the training-time RNG.
 INIT_LABEL = "model-init"
