@@ -180,3 +180,12 @@ def test_a_tiny_models_study_runs_end_to_end_and_reruns_identically(tmp_path):
     assert (zeros["probe_verdict"] == "problems found").all() and (zeros["probe_failure"] == "vanished").all()
     assert (models[models["init"] == "he"]["probe_verdict"] == "healthy").all()
     assert len(pd.read_csv(runs[0] / "model_curves.csv")) == 2 * 2 * 4 * 3  # steps 0, 2, 4
+
+
+def test_the_shipped_digits_config_validates_and_checks(schema_path):
+    config = yaml.safe_load((REPO / "config/digits.yaml").read_text())
+    validate(config, schema_path)
+    check_study(resolve_paths(config, REPO))
+    jobs = axes.jobs(config, "model")
+    assert [j.path for j in jobs] == ["digits_cnn/adam", "digits_cnn/sgd"]
+    assert len(jobs[0].inits) == 11 and len(config["seeds"]) == 10
