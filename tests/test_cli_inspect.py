@@ -33,8 +33,7 @@ def models(tmp_path: Path) -> Path:
         "def broken():\n    raise ValueError('width must be even, got 3')\n\n"
         "def not_a_model():\n    return 42\n\n"
         "class Raw(nn.Module):\n"
-        "    def __init__(self):\n        super().__init__()\n        self.w = nn.Parameter(torch.ones(3, 3))\n"
-        "    def forward(self, x):\n        return x @ self.w\n\n"
+        "    def forward(self, x):\n        return 2 * x\n\n"
         "def raw():\n    return Raw()\n"
     )
     (tmp_path / "bad_import.py").write_text("import torch\nraise ImportError('no module named timm')\n")
@@ -67,8 +66,8 @@ def test_errors_a_user_will_make_are_one_line_each(models, capsys, tmp_path):
         "cannot be multiplied (64x5 and 3x4)"
     )
     assert _error(capsys, f"{m}:raw", "--input-shape", "2,3") == (
-        "initlab inspect: error: the model (Raw) has no leaf modules to hook: build it from torch.nn layers "
-        "(nn.Linear, nn.Conv2d, nn.ReLU, ...) rather than functional calls on raw parameters"
+        "initlab inspect: error: the model (Raw) has no modules to hook: no leaf modules and no parameters; "
+        "build it from torch.nn layers (nn.Linear, nn.Conv2d, nn.ReLU, ...) or nn.Parameter"
     )
     assert _error(capsys, f"{m}:mlp", "--input-shape", "64,three") == (
         "initlab inspect: error: --input-shape '64,three' is not a list of positive integers like 64,3,32,32"
