@@ -638,7 +638,9 @@ def inspect(
                 b.copy_(copy)
     rows = _excused(_rows(calls, weight_grads), stack)
     checks = _in_context(_checks(calls), stack)
-    ratio = _gradient_ratio(calls)
+    # A zero branch's first layer gets no gradient by design: the model's ratio starts after it.
+    by_design = {r.path for r in rows if r.note}
+    ratio = _gradient_ratio([c for c in calls if c.path not in by_design])
     failures = tuple(dict.fromkeys(f for o in outputs for f in o.failures)) + health.failures(grad_ratio=ratio)
     return Inspection(
         rows=rows,

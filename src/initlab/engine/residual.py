@@ -249,9 +249,11 @@ def traced_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> lis
         branch_modules = [gm.get_submodule(m.target) for m in branch_nodes]
         norm = next((type(m).__name__ for m in branch_modules if is_normalization(m)), "")
         weighted = [row_name[m] for m, mod in zip(branch_nodes, branch_modules) if any(True for _ in mod.parameters())]
+        own = anc[branch] & ~anc[stream]
+        params = [p.target for p in nodes if p.op == "get_attr" and own >> index[p] & 1]
         found.append(
             (
-                [m.target for m in branch_nodes],
+                params + [m.target for m in branch_nodes],
                 dict(
                     shortcut="identity" if shortcut is stream else "projection",
                     after=after,
