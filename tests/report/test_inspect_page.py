@@ -9,7 +9,13 @@ from torch import nn
 
 from initlab.engine.inspect import LAYER_COLUMNS, inspect
 from initlab.engine.seeding import generator
-from initlab.report.inspect_page import RESIDUAL_COLUMNS, layers_frame, render_page, residual_frame, write_page
+from initlab.report.inspect_page import (
+    RESIDUAL_COLUMNS,
+    layers_frame,
+    render_page,
+    residual_frame,
+    write_page,
+)
 from tests.harness import browse, page_facts, with_probe
 
 SECTION_IDS = ["verdict", "init-check", "layers"]

@@ -11,7 +11,12 @@ from torch import nn
 
 from initlab.engine.inspect import inspect
 from initlab.engine.seeding import generator
-from initlab.report.inspect_text import WIDTH, format_terminal, write_json, write_layers_csv
+from initlab.report.inspect_text import (
+    WIDTH,
+    format_terminal,
+    write_json,
+    write_layers_csv,
+)
 
 
 class Deep(nn.Module):
@@ -114,8 +119,10 @@ def test_a_50_layer_model_fits_one_screen_and_the_table_is_behind_layers():
 
 
 def test_the_residual_stream_and_attention_lines():
-    from tests.engine.test_attention import X as TX, transformer
-    from tests.engine.test_residual import X as RX, resnet
+    from tests.engine.test_attention import X as TX
+    from tests.engine.test_attention import transformer
+    from tests.engine.test_residual import X as RX
+    from tests.engine.test_residual import resnet
 
     grows = _flat(format_terminal(inspect(resnet(blocks=6), RX)))
     assert "Residual stream: 6 blocks (identity shortcuts, found from the torch.fx graph)" in grows

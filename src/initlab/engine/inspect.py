@@ -39,8 +39,10 @@ from initlab.engine.modules import (  # noqa: F401  (re-exported)
     computes,
     own_parameters,
 )
+from initlab.engine.probe import (
+    tensor_stats,  # the probe's statistics, one implementation
+)
 from initlab.engine.residual import ResidualBlock, Stack
-from initlab.engine.probe import tensor_stats  # the probe's statistics, one implementation
 from initlab.engine.seeding import derive_seed, generator
 
 #: The probe loss's direction r is drawn from ``derive_seed(seed, LOSS_LABEL)``.
@@ -626,7 +628,7 @@ def inspect(
             recording[0] = False
             try:
                 stack = residual.stack(residual.scan(model, args, rng_state))
-            except Exception as err:  # the scan reads; a model it cannot read is inspected without it
+            except Exception as err:  # noqa: BLE001  (the scan only reads: a model it cannot read keeps its rows)
                 notes.append(f"the residual scan failed ({type(err).__name__}: {_first_line(err)}): no residual verdict")
     finally:
         for h in handles:

@@ -254,19 +254,19 @@ def traced_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> lis
         found.append(
             (
                 params + [m.target for m in branch_nodes],
-                dict(
-                    shortcut="identity" if shortcut is stream else "projection",
-                    after=after,
-                    after_is_norm=after_is_norm,
-                    stream_std=facts[stream][1],
-                    shortcut_std=facts[shortcut][1],
-                    branch_std=facts[branch][1],
-                    output_std=facts[out][1],
-                    branch_rows=tuple(row_name[m] for m in branch_nodes),
-                    shortcut_rows=tuple(row_name[m] for m in shortcut_nodes),
-                    branch_last=weighted[-1] if weighted else "",
-                    branch_norm=norm,
-                ),
+                {
+                    "shortcut": "identity" if shortcut is stream else "projection",
+                    "after": after,
+                    "after_is_norm": after_is_norm,
+                    "stream_std": facts[stream][1],
+                    "shortcut_std": facts[shortcut][1],
+                    "branch_std": facts[branch][1],
+                    "output_std": facts[out][1],
+                    "branch_rows": tuple(row_name[m] for m in branch_nodes),
+                    "shortcut_rows": tuple(row_name[m] for m in shortcut_nodes),
+                    "branch_last": weighted[-1] if weighted else "",
+                    "branch_norm": norm,
+                },
             )
         )
     names = _label([paths for paths, _ in found])
@@ -352,19 +352,19 @@ def value_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> list
         found.append(
             (
                 [d.path for d in branch_calls],
-                dict(
-                    shortcut="identity" if shortcut is c else "projection",
-                    after=type(after.module).__name__ if isinstance(after, _Seen) else after,
-                    after_is_norm=isinstance(after, _Seen) and is_normalization(after.module),
-                    stream_std=_std(c.input),
-                    shortcut_std=_std(c.input if shortcut is c else shortcut.output),
-                    branch_std=_std(branch.output),
-                    output_std=_std(c.output),
-                    branch_rows=tuple(names[id(d)] for d in branch_calls),
-                    shortcut_rows=tuple(names[id(d)] for d in shortcut_calls),
-                    branch_last=weighted[-1] if weighted else "",
-                    branch_norm=norm,
-                ),
+                {
+                    "shortcut": "identity" if shortcut is c else "projection",
+                    "after": type(after.module).__name__ if isinstance(after, _Seen) else after,
+                    "after_is_norm": isinstance(after, _Seen) and is_normalization(after.module),
+                    "stream_std": _std(c.input),
+                    "shortcut_std": _std(c.input if shortcut is c else shortcut.output),
+                    "branch_std": _std(branch.output),
+                    "output_std": _std(c.output),
+                    "branch_rows": tuple(names[id(d)] for d in branch_calls),
+                    "shortcut_rows": tuple(names[id(d)] for d in shortcut_calls),
+                    "branch_last": weighted[-1] if weighted else "",
+                    "branch_norm": norm,
+                },
             )
         )
     labels = _label([paths or [c.path] for paths, _ in found])
@@ -377,9 +377,11 @@ def _match(c: _Seen, children: list[_Seen]) -> tuple[_Seen, _Seen, object] | Non
     y = c.output
     last = children[-1] if children else None
     targets: list[tuple[torch.Tensor, object]] = [(y, "")]
-    if last is not None and last.input is not None and last.output is not None and _close(last.output, y):
-        if activation_name(last.module) or is_normalization(last.module):
-            targets.insert(0, (last.input, last))
+    if (
+        last is not None and last.input is not None and last.output is not None and _close(last.output, y)
+        and (activation_name(last.module) or is_normalization(last.module))
+    ):
+        targets.insert(0, (last.input, last))
     # A child whose output is the block's output (the final activation) is neither path.
     paths = [d for d in children if not _close(d.output, y)]
     pairs = [(c, b) for b in reversed(paths)] + [(s, b) for b in reversed(paths) for s in paths if s is not b]
@@ -401,7 +403,7 @@ def scan(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> Scan:
     """The model's residual blocks: from the traced graph where fx traces, else from hook values."""
     try:
         return Scan(traced_blocks(model, args, rng_state), "torch.fx graph")
-    except Exception as err:  # fx cannot trace this model: data-dependent control flow, ...
+    except Exception as err:  # noqa: BLE001  (fx fails in many ways on models it cannot trace: fall back)
         reason = f"{type(err).__name__}"
     return Scan(value_blocks(model, args, rng_state), f"hook values (torch.fx could not trace the model: {reason})")
 
@@ -426,8 +428,8 @@ REMEDIES: tuple[Remedy, ...] = (
     Remedy("SkipInit / ReZero", "De & Smith 2020; Bachlechner et al. 2020",
            "multiply each branch by a learnable scalar that starts at 0"),
     Remedy("GPT-2", "Radford et al. 2019",
-           "scale each branch's last layer by 1/√N, N = {n} residual branches (1/√(2·blocks) for "
-           "a transformer's two per block): ×{factor:.3g}"),
+           ("scale each branch's last layer by 1/√N, N = {n} residual branches (1/√(2·blocks) for "
+            "a transformer's two per block): ×{factor:.3g}")),
     Remedy("normalization", "Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016",
            "put a BatchNorm or LayerNorm on each branch (after its last layer, or before its first as pre-LN does)"),
 )
@@ -483,12 +485,13 @@ class Stack:
         )
         scale = f"branch-to-stream scale {_span(scales)}" if scales else ""
         if self.status == "zero":
-            return [
+            zero = (
                 f"{head}. Every branch is 0 at init (its last layer {_range([b.branch_last for b in self.blocks])} "
                 "is zero): the stream passes unchanged, the start Fixup prescribes (SkipInit and ReZero get it "
                 "with a zero scalar). Healthy by design: a zero branch passes no gradient to its earlier layers "
                 "at step 0, and training moves its last layer first, so those layers are not failures."
-            ]
+            )
+            return [zero]
         norm = sorted({b.normalized for b in self.blocks if b.normalized})
         if self.trip_depth:
             at = f"at this rate the failure criteria trip ({self.trip_failure}) at block {self.trip_depth}"
@@ -542,6 +545,6 @@ def stack(found: Scan) -> Stack | None:
         increments = [b.output_std**2 - b.stream_std**2 for b in blocks]
         std_at = depth.additive(start, sum(increments) / len(increments))
     else:
-        std_at = depth.geometric(start, growth if growth == growth else 1.0)
+        std_at = depth.geometric(start, 1.0 if math.isnan(growth) else growth)
     trip, failure = depth.trip_depth(std_at)
     return Stack(blocks, found.method, "additive" if additive else "geometric", growth, trip, failure)

@@ -13,9 +13,21 @@ import math
 import textwrap
 from pathlib import Path
 
-from initlab.engine.health import BOUNDED_ACTIVATIONS, EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
 from initlab.engine import attention
-from initlab.engine.inspect import GAIN_TOLERANCE, LAYER_COLUMNS, Inspection, describe, grouped
+from initlab.engine.health import (
+    BOUNDED_ACTIVATIONS,
+    EXPLODED_STD,
+    SATURATED_FRACTION,
+    VANISHED_GRADIENT_RATIO,
+    VANISHED_STD,
+)
+from initlab.engine.inspect import (
+    GAIN_TOLERANCE,
+    LAYER_COLUMNS,
+    Inspection,
+    describe,
+    grouped,
+)
 from initlab.study.tables import write_csv
 
 #: The terminal's width the output is laid out for.
