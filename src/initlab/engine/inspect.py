@@ -1,17 +1,26 @@
 """Inspect your own model: the lesson's signal probe and debugging checklist on any ``nn.Module``.
 
 :func:`inspect` runs one forward and one backward pass through a user's model with forward
-hooks on its leaf modules (tensor hooks on their outputs catch the backward signal) and returns
-one row per leaf-module call with the statistics of ``signal_probe.csv``, judged by the study's
-own failure criteria (``initlab.engine.health``), plus:
+hooks on every module that computes (a leaf, or a module with parameters of its own such as
+``nn.MultiheadAttention``; tensor hooks on their outputs catch the backward signal) and returns
+one row per such call with the statistics of ``signal_probe.csv``, judged by the study's own
+failure criteria (``initlab.engine.health``), plus:
 
 - the lesson's quick debugging probe on the model's output (mean, std, all finite);
-- an *init check* for every Linear/Conv layer whose next leaf module is an activation: the
+- an *init check* for every Linear/Conv layer whose next module is an activation: the
   measured ``sigma_w2 = Var(w) * fan_in`` against the critical value the mean-field theory asks
   for that activation (``initlab.engine.theory``), the predicted gain per layer, and the
   registry scheme that would fit. A normalization layer right after resets the scale, so no
-  gain is predicted through it.
+  gain is predicted through it;
+- the residual stream (``initlab.engine.residual``): the blocks found from the model, the
+  stream's std per block, its growth and the depth where the criteria would trip at that rate.
+  A zero-initialised branch's rows are not failures (no gradient at step 0 is by design), and
+  the init check of a layer on a normalized branch says what the branch's scale does instead of
+  giving plain-stack gain advice;
+- attention (``initlab.engine.attention``): each ``nn.MultiheadAttention`` call's projections
+  and the scale of its logits.
 
+Containers (blocks, Sequential) are summarised by their output (``Inspection.containers``).
 The user's model is left as it was: hooks are removed, parameters' ``.grad`` and every buffer
 (BatchNorm running statistics) are restored, torch's global RNG (dropout draws from it) is put
 back, and train/eval mode is not touched. Plain dataclasses out, no pandas: the report stage

@@ -176,6 +176,8 @@ def render_page(inspection: Inspection, title: str, templates_dir: str | Path | 
             [{k: v for k, v in a.as_dict().items() if k != "message"} for a in inspection.attention])),
         "checks": html_table(checks),
         "layers": html_table(df),
+        "containers": html_table(pd.DataFrame([c.as_dict() for c in inspection.containers],
+                                              columns=["path", "type", "shape", "mean", "std"])),
         "figures": [{"name": "layer_std.png", "src": png_uri(fig_std(df))},
                     {"name": "layer_gradients.png", "src": png_uri(fig_gradients(df))}],
         "notes": inspection.notes,

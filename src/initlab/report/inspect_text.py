@@ -14,10 +14,12 @@ import textwrap
 from pathlib import Path
 
 from initlab.engine import attention
+from initlab.engine.depth import DEEPEST_PROBE
 from initlab.engine.health import (
     BOUNDED_ACTIVATIONS,
     EXPLODED_STD,
     SATURATED_FRACTION,
+    SATURATION_THRESHOLD,
     VANISHED_GRADIENT_RATIO,
     VANISHED_STD,
 )
@@ -101,7 +103,10 @@ def criteria_text() -> str:
         f"vanished: std < {VANISHED_STD:g}; exploded: std > {EXPLODED_STD:g}; saturated: tanh/sigmoid "
         f"output with more than {SATURATED_FRACTION:.0%} of |x| > 0.98; non-finite: any NaN/inf; gradient "
         f"vanished: ||dL/dh|| below {VANISHED_GRADIENT_RATIO:g} of the last layer's; init check: a per-layer "
-        f"gain beyond ×{GAIN_TOLERANCE:.3g} (either way) breaks a 50-layer stack"
+        f"gain beyond ×{GAIN_TOLERANCE:.3g} (either way) breaks a {DEEPEST_PROBE}-layer stack; residual stream: "
+        f"its std, projected block by block at the measured rate, trips one of these within {DEEPEST_PROBE} "
+        f"blocks; attention: more than {SATURATED_FRACTION:.0%} of queries put over {SATURATION_THRESHOLD:g} of "
+        "their weight on one key"
     )
 
 
