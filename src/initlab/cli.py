@@ -277,7 +277,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     inspection = inspect(model, inputs, seed=args.seed)
     source = f"--inputs {args.inputs}" if args.inputs else f"N(0, 1) inputs of shape {args.input_shape}"
     title = f"initlab inspect {args.model}: {source}, seed {args.seed}"
-    print(format_terminal(inspection, title), end="")
+    print(format_terminal(inspection, title, layers=args.layers), end="")
     if args.csv:
         write_layers_csv(inspection, args.csv)
     if args.json:
@@ -389,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", help="random N(0, 1) inputs of this shape, e.g. 64,3,32,32")
     p.add_argument("--inputs", help="inputs saved with torch.save: a tensor or a list of tensors")
     p.add_argument("--seed", type=int, default=0, help="seeds the model's init, the inputs and the probe loss")
+    p.add_argument("--layers", action="store_true", help="print the per-layer table before the verdicts")
     p.add_argument("--csv", help="write the per-layer table to this CSV file")
     p.add_argument("--json", help="write everything (layers, verdicts, init checks) to this JSON file")
     p.add_argument("--html", help="write a self-contained HTML page with the per-layer figures")
