@@ -500,7 +500,7 @@ def inspect(
         for h in handles:
             h.remove()
         with torch.no_grad():
-            for p, g in zip(params, saved_grads):
+            for p, g in zip(params, saved_grads, strict=True):
                 p.grad = g
             for b, copy in saved_buffers:
                 b.copy_(copy)
@@ -577,7 +577,7 @@ def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
 
 def _checks(calls: list[_Call]) -> list[InitCheck]:
     checks = []
-    for c, nxt in zip(calls, calls[1:]):
+    for c, nxt in zip(calls, calls[1:], strict=False):
         if _is_weighted(c.module):
             # q: the pre-activation's second moment, the mean-field theory's variance of a unit.
             q = c.stats["mean"] ** 2 + c.stats["std"] ** 2

@@ -12,8 +12,14 @@ import math
 import textwrap
 from pathlib import Path
 
-from initlab.engine.health import BOUNDED_ACTIVATIONS, EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
-from initlab.engine.inspect import LAYER_COLUMNS, GAIN_TOLERANCE, Inspection
+from initlab.engine.health import (
+    BOUNDED_ACTIVATIONS,
+    EXPLODED_STD,
+    SATURATED_FRACTION,
+    VANISHED_GRADIENT_RATIO,
+    VANISHED_STD,
+)
+from initlab.engine.inspect import GAIN_TOLERANCE, LAYER_COLUMNS, Inspection
 from initlab.study.tables import write_csv
 
 #: The terminal's width the output is laid out for.
@@ -73,7 +79,7 @@ def _cells(row, widths: list[int]) -> list[str]:
 
 
 def _line(cells: list[str], widths: list[int]) -> str:
-    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS)]
+    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS, strict=True)]
     return " ".join(parts[:-1] + [cells[-1][: widths[-1]]]).rstrip()
 
 

@@ -15,8 +15,9 @@ the workflow calls this while building the DAG.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from initlab.engine.cells import ProbeCell, TrainSpec
 from initlab.engine.stacking import stack_size
