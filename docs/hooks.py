@@ -13,6 +13,7 @@ The hooks read this checkout (``src/`` first on the path), not an installed copy
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -192,3 +193,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         text = yaml.safe_load(TABLE_TEXT.read_text(encoding="utf-8"))
         markdown = markdown.replace(TABLES_MARK, tables_reference(text))
     return markdown
+
+
+#: Sphinx roles the docstrings use (``:func:`inspect```): in the API reference the name's code
+#: formatting is enough.
+SPHINX_ROLE = re.compile(r":(?:func|class|data|attr|meth|mod|exc|obj):(?=<code>)")
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    """MkDocs calls this with each page's HTML: drop the Sphinx role prefixes before code names."""
+    return SPHINX_ROLE.sub("", html)
