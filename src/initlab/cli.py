@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 _STARTED = time.time()
 
@@ -331,7 +330,10 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from initlab import __version__
+
     parser = argparse.ArgumentParser(prog="initlab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"initlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     for lab in ("lab1", "lab2"):

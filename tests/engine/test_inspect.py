@@ -60,7 +60,7 @@ def test_probe_net_gives_the_study_probe_numbers_to_the_bit(seed, activation, in
     linears = [r for r in found.rows if r.type == "SeededLinear"]
     acts = [r for r in found.rows if r.type != "SeededLinear"]
     assert len(linears) == len(acts) == depth
-    for layer, lin, act in zip(study, linears, acts):
+    for layer, lin, act in zip(study, linears, acts, strict=True):
         for column in STATS:
             assert _same(getattr(act, column), getattr(layer, column)), (layer.layer, column)
         assert _same(lin.grad_norm, layer.grad_norm), layer.layer

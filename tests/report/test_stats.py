@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from initlab.report import stats
+
+
 def paired(a: list[float], b: list[float], seeds: list[int] | None = None) -> pd.DataFrame:
     """Two inits over the same seeds in one cell."""
     seeds = seeds if seeds is not None else list(range(len(a)))

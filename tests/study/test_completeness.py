@@ -26,7 +26,7 @@ def _write_jobs(folder, table, config=CONFIG):
     columns, keys = TABLE[table].columns, TABLE[table].keys
     paths = []
     for n, job in enumerate(jobs(table, config)):
-        rows = [dict(zip(keys, key)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
+        rows = [dict(zip(keys, key, strict=True)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
         for row in rows:
             row.update({c: "False" for c in ("diverged", "probe_all_finite") if c in columns})
         path = folder / f"{table}_{n}.csv"
@@ -159,7 +159,8 @@ def test_job_check_on_a_real_probe_job(tmp_path):
     keys = job_keys(job, "signal_probe")
     assert check_job_output(path, "signal_probe", keys) == 6
     path.write_text("".join(_lines(path)[:-1]))
-    with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
+    with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: "
+                       "seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
         check_job_output(path, "signal_probe", keys)
 
 

@@ -26,7 +26,7 @@ def results(tmp_path):
     (folder / "config.json").write_text(json.dumps(CONFIG, sort_keys=True) + "\n")
     for table in ("signal_probe", "training", "curves"):
         aggregate(table, _write_jobs(jobs, table), tables / f"{table}.csv", config=CONFIG)
-    lab_rows = [dict(zip(list(TABLE["lab_reproduction"].keys), k)) | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
+    lab_rows = [dict(zip(list(TABLE["lab_reproduction"].keys), k, strict=True)) | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
                 for k in expected_keys("lab_reproduction", CONFIG)]
     write_csv(tables / "lab_reproduction.csv", TABLE["lab_reproduction"].columns, lab_rows)
     write_manifest(tables, folder / "config.json", tables / MANIFEST_NAME)

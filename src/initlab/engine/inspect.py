@@ -643,7 +643,7 @@ def inspect(
         for h in handles:
             h.remove()
         with torch.no_grad():
-            for p, g in zip(params, saved_grads):
+            for p, g in zip(params, saved_grads, strict=True):
                 p.grad = g
             for b, copy in saved_buffers:
                 b.copy_(copy)
@@ -770,7 +770,7 @@ PASS_THROUGH: tuple[type[nn.Module], ...] = (nn.Identity, nn.modules.dropout._Dr
 def _checks(calls: list[_Call]) -> list[InitCheck]:
     checks = []
     calls = [c for c in calls if not isinstance(c.module, PASS_THROUGH)]
-    for c, nxt in zip(calls, calls[1:]):
+    for c, nxt in zip(calls, calls[1:], strict=False):
         if _is_weighted(c.module):
             # q: the pre-activation's second moment, the mean-field theory's variance of a unit.
             q = c.stats["mean"] ** 2 + c.stats["std"] ** 2

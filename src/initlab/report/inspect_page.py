@@ -50,7 +50,7 @@ def _positive(values: pd.Series) -> pd.Series:
 
 
 def _labels(df: pd.DataFrame) -> list[str]:
-    return [f"{c}. {p} ({t})" for c, p, t in zip(df["call"], df["path"], df["type"])]
+    return [f"{c}. {p} ({t})" for c, p, t in zip(df["call"], df["path"], df["type"], strict=True)]
 
 
 def _axis(ax: plt.Axes, df: pd.DataFrame, column: str, failing: pd.Series, label: str) -> None:
@@ -58,7 +58,7 @@ def _axis(ax: plt.Axes, df: pd.DataFrame, column: str, failing: pd.Series, label
     x = range(len(df))
     ax.plot(x, y, color=OK_COLOUR, lw=1, marker="o", ms=3)
     bad = failing & y.notna()
-    ax.scatter([i for i, b in zip(x, bad) if b], y[bad], color=FAIL_COLOUR, zorder=3, s=22, label="fails a criterion")
+    ax.scatter([i for i, b in zip(x, bad, strict=True) if b], y[bad], color=FAIL_COLOUR, zorder=3, s=22, label="fails a criterion")
     if y.notna().any():
         ax.set_yscale("log")
     ax.set_ylabel(label)

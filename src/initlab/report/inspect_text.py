@@ -89,7 +89,7 @@ def _cells(row, widths: list[int]) -> list[str]:
 
 
 def _line(cells: list[str], widths: list[int]) -> str:
-    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS)]
+    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS, strict=True)]
     return " ".join(parts[:-1] + [cells[-1][: widths[-1]]]).rstrip()
 
 

@@ -13,7 +13,6 @@ CLI (wired into ``initlab.cli``)::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import importlib.metadata
 import json
@@ -31,9 +30,8 @@ import yaml
 from markupsafe import Markup
 
 from initlab.report import answers, figures, seedtables, stats
-from initlab.report.answers import claims, fragility
+from initlab.report.answers import claims, fragility, theory_start
 from initlab.report.answers import theory as theory_answers
-from initlab.report.answers import theory_start
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"

@@ -73,7 +73,7 @@ def spread_by_cell(
         finite = values[np.isfinite(values)]
         rows.append(
             {
-                **dict(zip(cell_cols, _as_tuple(key))),
+                **dict(zip(cell_cols, _as_tuple(key), strict=True)),
                 "n_seeds": int(group[seed_col].nunique()),
                 "n_nonfinite": int((~np.isfinite(values)).sum()),
                 "mean": finite.mean() if len(finite) else np.nan,
@@ -148,7 +148,7 @@ def bootstrap_by_cell(df: pd.DataFrame, cell_cols: Sequence[str], value_col: str
         ci = bootstrap_mean_ci(group[value_col])
         rows.append(
             {
-                **dict(zip(cell_cols, _as_tuple(key))),
+                **dict(zip(cell_cols, _as_tuple(key), strict=True)),
                 "n": ci.n,
                 "mean": ci.mean,
                 "ci_low": ci.low,
@@ -189,7 +189,7 @@ def beat_probability(
             ties = n_pairs - wins - losses
             rows.append(
                 {
-                    **dict(zip(cell_cols, _as_tuple(key))),
+                    **dict(zip(cell_cols, _as_tuple(key), strict=True)),
                     "a": a,
                     "b": b,
                     "n_pairs": n_pairs,
@@ -222,7 +222,7 @@ def per_seed_winners(
     for key, group in scored.groupby([*cell_cols, seed_col], sort=True, dropna=False):
         best = group["_score"].min()
         winners = sorted(group.loc[group["_score"] == best, contender_col].astype(str))
-        rows.append({**dict(zip([*cell_cols, seed_col], _as_tuple(key))), "winner": "+".join(winners)})
+        rows.append({**dict(zip([*cell_cols, seed_col], _as_tuple(key), strict=True)), "winner": "+".join(winners)})
     return pd.DataFrame(rows, columns=[*cell_cols, seed_col, "winner"])
 
 
@@ -247,7 +247,7 @@ def winner_stability(
         counts = group["winner"].value_counts()
         rows.append(
             {
-                **dict(zip(cell_cols, _as_tuple(key))),
+                **dict(zip(cell_cols, _as_tuple(key), strict=True)),
                 "modal_winner": winner,
                 "seeds_agreeing": agreeing,
                 "seeds_total": total,

@@ -12,9 +12,9 @@ compared as text, the way ``initlab.study.tables.write_csv`` and the aggregation
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from initlab.study.expected import Key, describe, job_of
 from initlab.study.tables import TABLE, table
@@ -131,7 +131,7 @@ def check_files(
                 f"{name}: {len(missing)} row(s) missing and no input file holds their jobs: "
                 f"{_listed(columns, missing)}; run snakemake again with `--forcerun {rule}`"
             )
-        missing = [k for k, o in zip(missing, owners) if o == blamed] or missing
+        missing = [k for k, o in zip(missing, owners, strict=True) if o == blamed] or missing
     raise _fail(blamed, f"{len(missing)} row(s) of the {name} table missing: {_listed(columns, missing)}", rule)
 
 

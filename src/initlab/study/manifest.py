@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from initlab.study.completeness import IncompleteTableError, check_files, read_table
 from initlab.study.expected import expected_keys, made_tables

@@ -15,9 +15,9 @@ exactly and keeps two runs of the same configuration byte-identical.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 #: 9 significant digits round-trip every float32: the reproducible tables' float format.
 TABLE_FLOAT_FORMAT = "%.9g"

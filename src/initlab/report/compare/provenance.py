@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from initlab.report.compare.inputs import ResultSet
 
-#: Config keys that decide how jobs are cut, never a number (README: the tables do not
+#: Config keys that decide how jobs are cut, never a number (docs/cluster.md: the tables do not
 #: depend on ``seed_block_size``; the stacked trainer is bit-identical to the lone loop).
 LAYOUT_KEYS = frozenset({"seed_block_size"})
 #: Report provenance rows not compared: the run time differs between any two runs and says

@@ -139,7 +139,7 @@ def compare_metric(name: str, metric: Metric, tables_a: Tables, tables_b: Tables
         fa, fb = _finite(va.to_numpy()), _finite(vb.to_numpy())
         rows.append({
             "metric": name,
-            **dict(zip(cell, key)),
+            **dict(zip(cell, key, strict=True)),
             "seeds_a": len(va), "seeds_b": len(vb),
             "nonfinite_a": int(len(va) - len(fa)), "nonfinite_b": int(len(vb) - len(fb)),
             "mean_a": fa.mean() if len(fa) else math.nan, "mean_b": fb.mean() if len(fb) else math.nan,
