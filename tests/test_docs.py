@@ -245,6 +245,10 @@ RUN_BY = {
     "initlab inspect examples/small_cnn.py:build --input-shape 64,3,32,32":
         "tests/test_cli_inspect.py::test_the_example_end_to_end",
     "initlab verify results": "tests/study/test_manifest.py::test_verify_ok_and_missing_folder",
+    "initlab inspect examples/resnet.py:build --input-shape 8,3,16,16": "tests/test_cli_inspect.py::test_the_examples",
+    "initlab inspect examples/resnet.py:build_zero_branch --input-shape 8,3,16,16":
+        "tests/test_cli_inspect.py::test_the_examples",
+    "initlab inspect examples/transformer.py:build --input-shape 8,16,32": "tests/test_cli_inspect.py::test_the_examples",
 }
 
 
