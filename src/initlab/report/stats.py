@@ -416,20 +416,35 @@ def called_different(pvalues: Sequence[float] | np.ndarray, alpha: float = 1 - C
         return fdr_adjusted(pvalues) < alpha
 
 
-def sign_test(wins: int, losses: int, ties: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+def sign_tests(wins: np.ndarray, losses: np.ndarray, ties: np.ndarray, confidence: float = CONFIDENCE):
     """Exact sign test of P(A beats B) = ½ (ties dropped) and the 95 % interval of P (ties counting ½).
 
-    Returns (p-value, low, high). The interval is Clopper–Pearson for the share of untied
-    seeds A wins, with the ties added back at one half each, so it brackets the
-    ``p_a_beats_b`` the report prints.
+    Returns arrays (p-value, low, high). The p-value is ``scipy.stats.binomtest``'s two-sided
+    one (at ½ the binomial is symmetric: twice the smaller tail); the interval is
+    Clopper–Pearson for the share of untied seeds A wins (its beta quantiles, as
+    ``proportion_ci(method="exact")``), with the ties added back at one half each, so it
+    brackets the ``p_a_beats_b`` the report prints. Written on arrays because the report
+    tests every pair of inits in many cells.
     """
-    decided = wins + losses
-    n = decided + ties
-    if decided == 0:
-        return (1.0, 0.5, 0.5) if n else (math.nan, math.nan, math.nan)
-    result = scipy_stats.binomtest(wins, decided, 0.5)
-    ci = result.proportion_ci(confidence_level=confidence, method="exact")
-    return (float(result.pvalue), (ci.low * decided + ties / 2) / n, (ci.high * decided + ties / 2) / n)
+    wins, losses, ties = (np.asarray(x, dtype=float) for x in (wins, losses, ties))
+    decided, n = wins + losses, wins + losses + ties
+    alpha = 1 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.minimum(1.0, 2 * scipy_stats.binom.cdf(np.minimum(wins, losses), decided, 0.5))
+        low = np.where(wins > 0, scipy_stats.beta.ppf(alpha / 2, wins, losses + 1), 0.0)
+        high = np.where(losses > 0, scipy_stats.beta.ppf(1 - alpha / 2, wins + 1, losses), 1.0)
+        low, high = (low * decided + ties / 2) / n, (high * decided + ties / 2) / n
+    untied_none = decided == 0
+    p = np.where(untied_none, np.where(n > 0, 1.0, np.nan), p)
+    low = np.where(untied_none, np.where(n > 0, 0.5, np.nan), low)
+    high = np.where(untied_none, np.where(n > 0, 0.5, np.nan), high)
+    return p, low, high
+
+
+def sign_test(wins: int, losses: int, ties: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """:func:`sign_tests` of one pair: (p-value, low, high)."""
+    p, low, high = sign_tests(np.array([wins]), np.array([losses]), np.array([ties]), confidence)
+    return float(p[0]), float(low[0]), float(high[0])
 
 
 def beat_probability(
@@ -468,7 +483,6 @@ def beat_probability(
             losses = int((paired[a] > paired[b]).sum())
             n_pairs = int(len(paired))
             ties = n_pairs - wins - losses
-            sign_p, low, high = sign_test(wins, losses, ties)
             cell_rows.append(
                 {
                     **dict(zip(cell_cols, _as_tuple(key))),
@@ -479,12 +493,13 @@ def beat_probability(
                     "ties": ties,
                     "losses": losses,
                     "p_a_beats_b": (wins + 0.5 * ties) / n_pairs if n_pairs else np.nan,
-                    "p_low": low,
-                    "p_high": high,
-                    "sign_p": sign_p,
                     "holds_every_seed": n_pairs > 0 and (wins == n_pairs or losses == n_pairs),
                 }
             )
+        if cell_rows:
+            tested = sign_tests(*(np.array([r[k] for r in cell_rows]) for k in ("wins", "losses", "ties")))
+            for r, sign_p, low, high in zip(cell_rows, *tested):
+                r.update(sign_p=float(sign_p), p_low=float(low), p_high=float(high))
         order = {name: i for i, name in enumerate(wide.columns)}
         once = [i for i, r in enumerate(cell_rows) if order[r["a"]] < order[r["b"]]]
         called = dict(zip(((cell_rows[i]["a"], cell_rows[i]["b"]) for i in once),
