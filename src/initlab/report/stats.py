@@ -70,32 +70,42 @@ METHODS: dict[str, Method] = {
         Method(
             "mean over seeds",
             "95 % t-interval of the mean over seeds (finite values): mean ± t(0.975, n−1)·sd/√n.",
-            "MEASURED_MEAN",
+            ("covers the mean in 90.4 % of cells at 5 seeds, 90.9 % at 10, 92.7 % at 20, 95.0 % at 50 and at 100 "
+            "(the BCa bootstrap used before: 79.8 %, 87.2 %, 91.4 %, 94.4 %, 95.4 %; bootstrap-t: 89.0 %, 91.7 %, "
+            "93.9 %, 95.6 %, 95.7 %); 95 % on normal samples at 5 to 30 seeds. Skewed losses make every interval "
+            "undercover below 20 seeds; t the least at 5."),
         ),
         Method(
             "difference, different seeds",
             "mean(B) − mean(A) tested by a permutation test (scipy.stats.permutation_test, seeds relabelled "
             "between A and B); its 95 % interval is every shift the same test does not reject.",
-            "MEASURED_DIFF",
+            ("false alarm 4.4 % at the 5 % level on 6456 random 10/10 splits of 538 real cells (the BCa bootstrap "
+            "interval used before: 9.8 %; Welch's t-test 3.8 %); within 3-7 % and its interval's coverage within "
+            "93-97 % on normal, lognormal and heavy-tailed samples at 5, 10 and 30 seeds."),
         ),
         Method(
             "difference, same seeds",
             "mean of the per-seed differences B − A tested by the paired sign-flip permutation test; its "
             "95 % interval is every shift the same test does not reject.",
-            "MEASURED_PAIRED",
+            ("false alarm 4.1 % on the same splits paired at random (the paired BCa interval used before: 11.4 %); "
+            "within 3-7 % and 93-97 % on synthetic samples at 10 and 30 seeds. At 5 seeds no sign pattern reaches "
+            "p 0.05, so it never rejects and its interval is infinite."),
         ),
         Method(
             "A beats B",
             "P(A beats B) is the share of seeds in which A has the lower value (ties count ½), tested against "
             "a coin flip by the exact sign test (ties dropped), with its 95 % Clopper–Pearson interval.",
-            "MEASURED_BEATS",
+            ("false alarm 2.0 % on real seeds paired at random, where P is ½ (exact, so conservative at 10 seeds), "
+            "interval covering ½ in 98.0 %; reading P ≥ 0.6 or ≤ 0.4 as a preference was wrong in 33.7 %."),
         ),
         Method(
             "many cells",
             "where many cells are tested at once, a cell is called different when its Benjamini–Hochberg "
             "adjusted p-value (scipy.stats.false_discovery_control) is below 0.05: at most 5 % of the cells "
             "called different are expected to be false alarms.",
-            "MEASURED_FDR",
+            ("over the 538 real cells split at random (nothing differs), 23.8 cells per study pair have p ≤ 0.05 "
+            "(26.9 expected by chance) and none of 12 study pairs calls any cell different (the old rule, a BCa "
+            "interval excluding 0: 52.8 cells per study)."),
         ),
     )
 }

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from initlab.report.stats import METHODS as STATISTICAL_METHODS  # every interval and test, its measured coverage
+
 
 @dataclass(frozen=True)
 class Answer:
