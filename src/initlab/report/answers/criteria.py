@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from initlab.report.stats import METHODS as STATISTICAL_METHODS  # every interval and test, its measured coverage
+from initlab.report.stats import METHODS as STATISTICAL_METHODS  # noqa: F401 (methods, measured coverage)
 
 
 @dataclass(frozen=True)

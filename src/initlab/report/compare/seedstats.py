@@ -15,7 +15,6 @@ different only after the false discovery rate is controlled across the metric's 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
