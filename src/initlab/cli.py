@@ -247,7 +247,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     """``initlab compare A B``: 0 every verdict the same, 1 a verdict changed, 2 unreadable input."""
     from initlab.report.compare import EXIT_UNREADABLE, UnreadableInput, compare, exit_status
-    from initlab.report.compare.output import render_html, terminal_summary
+    from initlab.report.compare.output import render_html, terminal_summary, write_json
 
     try:
         comparison = compare(args.a, args.b)
@@ -258,6 +258,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.html is not None:
         out = render_html(comparison, args.html, args.require_identical, args.templates)
         print(f"initlab compare: the page is at {Path(out).resolve()}")
+    if args.json is not None:
+        out = write_json(comparison, args.json, args.require_identical)
+        print(f"initlab compare: the per-cell results are at {Path(out).resolve()}")
     return exit_status(comparison, args.require_identical)
 
 
@@ -381,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", type=Path, help="result set A: a results/ folder or a folder of tables")
     p.add_argument("b", type=Path, help="result set B: the same")
     p.add_argument("--html", type=Path, default=None, help="also write the comparison as an HTML page")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write every metric's per-cell result (means, difference, interval, p, called "
+                        "different after FDR control) as JSON")
     p.add_argument("--require-identical", action="store_true",
                    help="exit 1 also when a table is not byte-identical (a rerun elsewhere, e.g. on a cluster)")
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")

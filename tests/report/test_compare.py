@@ -14,6 +14,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.cli import main
+from initlab.report import stats
 from initlab.report.compare import UnreadableInput, compare, exit_status
 from initlab.report.compare.inputs import parse_provenance
 from initlab.report.compare.output import render_html, terminal_summary
@@ -217,6 +218,56 @@ def test_format_values_and_unpaired_difference():
     assert format_values([12, 10, 11, 3, 0, 1]) == "0–1, 3, 10–12"
     assert format_values(["tanh", "relu"]) == "relu, tanh"
     ci = diff_of_means([1.0, 1.1, 0.9, 1.0], [2.0, 2.1, 1.9, 2.05], paired=False)
-    assert ci.diff == pytest.approx(1.0125) and 0.8 < ci.low < ci.diff < ci.high < 1.2
+    # 4 + 4 seeds: all 70 relabellings are enumerated; only the observed one and its mirror are as extreme
+    assert ci.diff == pytest.approx(1.0125) and ci.p == pytest.approx(2 / 70)
+    assert ci.low == pytest.approx(0.8) and ci.high == pytest.approx(1.2) and ci.low < ci.diff < ci.high
     same = diff_of_means([1.0, 1.0], [1.0, 1.0], paired=False)
     assert same.diff == 0 and same.note
+
+
+def test_json_has_every_cell_and_calls_only_what_survives_the_fdr_control(tmp_path, capsys):
+    # B: Xavier under Tanh ends at 0.2 in every seed, a real difference; everything else is seed noise
+    a = result_set(tmp_path / "a", seeds=range(10))
+    b = result_set(tmp_path / "b", seeds=range(10, 20), training=partly_flipped(range(10, 20), 10))
+    out = tmp_path / "out" / "compare.json"
+    assert main(["compare", str(a), str(b), "--json", str(out)]) == 1  # exercise 2's verdict flips
+    assert "per-cell results are at" in capsys.readouterr().out
+    data = json.loads(out.read_text())  # standard JSON: NaN and inf are null
+    assert data["version"] == 1 and not data["same_seeds"] and data["exit_status"] == 1
+    assert set(data["methods"]) == set(stats.METHODS)
+    result = compare(a, b)
+    for name, frame in result.seeds.cells.items():
+        metric = data["metrics"][name]
+        assert len(metric["cells"]) == len(frame) and metric["counts"] == result.seeds.counts(name)
+        for record, (_, row) in zip(metric["cells"], frame.iterrows()):
+            assert {"mean_a", "mean_b", "diff", "ci_low", "ci_high", "p", "q", "differs"} <= set(record)
+            assert record["differs"] == bool(row["differs"])
+            assert (record["p"] is None) == bool(np.isnan(row["p"])) and record["p"] == pytest.approx(
+                None if np.isnan(row["p"]) else row["p"])
+            assert record["differs"] == (record["q"] is not None and record["q"] < 0.05)
+    end_loss = pd.DataFrame(data["metrics"]["training.end_loss"]["cells"])
+    moved = (end_loss["activation"] == "tanh") & (end_loss["init"] == "xavier")
+    assert end_loss.loc[moved, "differs"].all()
+    assert (end_loss.loc[moved, "ci_low"] > 0).all() | (end_loss.loc[moved, "ci_high"] < 0).all()
+    # the terminal says how many are called after the FDR control, beside the count expected by chance
+    text = terminal_summary(result)
+    assert f"{int(moved.sum()) + int(end_loss.loc[~moved, 'differs'].sum())} called different with the false " \
+           "discovery rate held at 5%" in text and "expected by chance" in text
+    assert "training.end_loss differs at depth" in text
+
+
+def test_seed_noise_alone_is_called_different_in_no_cell(tmp_path):
+    # two sets of seeds drawn from one distribution per cell: every difference is chance
+    rng = np.random.default_rng(11)
+    tables = []
+    for seeds in (range(10), range(10, 20)):
+        training = syn.training_table(seeds=seeds)
+        training["end_loss"] = rng.lognormal(np.log(0.05), 0.8, len(training))
+        tables.append(training)
+    a = result_set(tmp_path / "a", seeds=range(10), training=tables[0])
+    b = result_set(tmp_path / "b", seeds=range(10, 20), training=tables[1])
+    end_loss = compare(a, b).seeds.cells["training.end_loss"]
+    # about 5 % of the 96 cells have p <= 0.05 by chance (here 5, the smallest 0.0004); the FDR
+    # control calls at most that smallest one (any call at all happens in at most 5 % of such worlds)
+    assert 1 <= (end_loss["p"] <= 0.05).sum() <= 0.1 * len(end_loss)
+    assert end_loss["differs"].sum() <= 1 and (end_loss["ci_excludes_0"] == (end_loss["p"] <= 0.05)).all()

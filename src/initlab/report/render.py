@@ -208,12 +208,14 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     beats = stats.beat_probability(lesson, cell_cols, "end_loss")
     order = {name: i for i, name in enumerate(answers.init_order(lesson["init"]))}
     pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
-    pair_cols = ["a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b"]
+    pair_cols = ["a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b", "p_low", "p_high", "sign_p", "prefers"]
     holds, flips = pairs[pairs["holds_every_seed"]], pairs[~pairs["holds_every_seed"]]
     n_seeds = lesson["seed"].nunique()
     sentence = (
         f"In the lesson's cell ({answers.cell_text(lesson)}), {len(holds)} of the {len(pairs)} init pairs are "
-        f"ordered the same way by end loss in every one of the {n_seeds} seeds; {len(flips)} flip between seeds."
+        f"ordered the same way by end loss in every one of the {n_seeds} seeds; {len(flips)} flip between seeds. "
+        f"{int(pairs['prefers'].sum())} of the {len(pairs)} pairs show a preference beyond a coin flip (sign test, "
+        "false discovery rate held at 5 % over the pairs)."
     )
     return {
         "sentence": sentence,
