@@ -6,6 +6,9 @@
 - ``<!-- tables-reference -->`` becomes the tables' reference: the columns of every table from
   ``initlab.study.tables.TABLES`` and what each column holds from ``docs/tables.yml``. A column
   without a description, or a description of a column no table has, fails the build.
+- ``<!-- methods-reference -->`` becomes the seed statistics' methods with their measured
+  calibration, from ``initlab.report.stats.METHODS`` (what the report's criteria and the compare
+  page render too).
 
 The hooks read this checkout (``src/`` first on the path), not an installed copy.
 """
@@ -24,6 +27,7 @@ SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 TABLE_TEXT = Path(__file__).with_name("tables.yml")
 CONFIG_MARK = "<!-- config-reference -->"
 TABLES_MARK = "<!-- tables-reference -->"
+METHODS_MARK = "<!-- methods-reference -->"
 
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
@@ -184,6 +188,16 @@ def tables_reference(text: dict) -> str:
 # the hook
 
 
+def methods_reference() -> str:
+    """A table of ``stats.METHODS``: what each answers, the method, its measured calibration."""
+    from initlab.report.stats import METHODS
+
+    lines = ["| question | method | measured |", "|---|---|---|"]
+    for m in METHODS.values():
+        lines.append(f"| {m.name} | {m.description} | {m.measured} |")
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     """MkDocs calls this for every page (its signature is MkDocs'): the marks become the references."""
     if CONFIG_MARK in markdown:
@@ -192,6 +206,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if TABLES_MARK in markdown:
         text = yaml.safe_load(TABLE_TEXT.read_text(encoding="utf-8"))
         markdown = markdown.replace(TABLES_MARK, tables_reference(text))
+    if METHODS_MARK in markdown:
+        markdown = markdown.replace(METHODS_MARK, methods_reference())
     return markdown
 
 
