@@ -89,7 +89,7 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
     out += ["", "Seeds"] + [f"  {line}" for line in seed_sentence(comparison)]
     out += ["", "Provenance"]
     groups = {"config": "config", "packages": "packages", "run": "run (git commit, machine)",
-              "thresholds": "thresholds"}
+              "code": "code (each rule's fingerprint)"}
     for group, title in groups.items():
         diffs = comparison.provenance.group(group)
         if not diffs:
