@@ -43,7 +43,7 @@ FINGERPRINT_HEX = 16
 #: Files of the package a step never reads for a number.
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 #: Import names whose distribution has another name (for its version).
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow", "jinja2": "jinja2"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def step_fingerprint(step: Step, package_dir: Path = PACKAGE_DIR, templates_dir:
             f"templates/{p.relative_to(templates_dir).as_posix()}": file_hash(p)
             for p in sorted(templates_dir.rglob("*")) if p.is_file()
         }
-    packages = {name: package_version(name) for name in imported} | {"python": python_version()}
+    packages = {DISTRIBUTIONS.get(n, n): package_version(n) for n in imported} | {"python": python_version()}
     parts = {f"file {name}": value for name, value in files.items()} | {f"package {k}": v for k, v in packages.items()}
     return Fingerprint(_digest(parts), files, packages)
 
