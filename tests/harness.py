@@ -134,9 +134,10 @@ def run_config_text(folder: Path, text: str) -> subprocess.CompletedProcess:
     return run_snakemake(folder, write_config(folder, text, "bad.yaml"), "--cores", "1")
 
 
-def planned_jobs(folder: Path, config: Path, *targets: str) -> dict[str, int]:
-    """Jobs per rule that a dry run plans (Snakemake's 'Job stats' table)."""
-    run = run_snakemake(folder, config, *targets, "--dry-run", "--cores", "2")
+def planned_jobs(folder: Path, config: Path, *targets: str, snakefile: Path = SNAKEFILE,
+                 env: dict[str, str] | None = None) -> dict[str, int]:
+    """Jobs per rule that a dry run plans (Snakemake's 'Job stats' table; empty: nothing to do)."""
+    run = run_snakemake(folder, config, *targets, "--dry-run", "--cores", "2", snakefile=snakefile, env=env)
     assert run.returncode == 0, run.stderr
     counts: dict[str, int] = {}
     in_table = False

@@ -3,7 +3,7 @@
 The workflow's compute jobs get their work whole: ``initlab job --job JSON`` receives one job of
 ``initlab.study.axes`` (its cell, inits, seed block and custom inits) and ``cmd_job`` computes,
 writes, self-checks and times it the same way for every kind. The user-facing commands
-(``compare``, ``inspect``, ``verify``, ``report``, ``figures``, ``lab1``, ``lab2``) take flags.
+(``compare``, ``inspect``, ``verify``, ``provenance``, ``report``, ``figures``, ``lab1``, ``lab2``) take flags.
 
 Start-up is kept lean on purpose: this module imports only the standard library, and each
 sub-command imports what it needs (torch for compute, pandas for aggregation, seaborn for
@@ -216,17 +216,37 @@ def cmd_manifest(args: argparse.Namespace) -> None:
     print(f"initlab manifest: rows found/expected: {rows}")
 
 
+def cmd_provenance(args: argparse.Namespace) -> None:
+    """The run's record (``initlab.study.provenance``), its fingerprints checked against the code now."""
+    import json
+
+    from initlab.study import fingerprint
+    from initlab.study.provenance import write_provenance
+
+    given = json.loads(args.fingerprints)
+    now = fingerprint.fingerprints(list(given), templates_dir=args.templates or fingerprint.templates_dir())
+    moved = [rule for rule, value in given.items() if now[rule].value != value]
+    if moved:
+        raise ValueError(f"the code of rule(s) {', '.join(moved)} changed while the workflow ran; run snakemake again")
+    write_provenance(
+        args.out, config_path=args.config, fingerprints={rule: p.as_dict() for rule, p in now.items()},
+        threads=json.loads(args.threads), timings_path=args.timings,
+    )
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from initlab.study.manifest import verify
 
     differences = verify(args.results)
     for line in differences:
         print(f"initlab verify: {line}", file=sys.stderr)
+    if len(differences) > 1:
+        print(f"initlab verify: {args.results} does NOT match its manifest, config and code ({len(differences)} "
+              "difference(s))", file=sys.stderr)
     if differences:
-        print(f"initlab verify: {args.results} does NOT match its manifest and config ({len(differences)} difference(s))",
-              file=sys.stderr)
         return 1
-    print(f"initlab verify: {args.results} matches its manifest and config: every table complete, every byte as recorded")
+    print(f"initlab verify: {args.results} matches its manifest, config and the installed code: every table "
+          "complete, every byte as recorded, every table made by this code")
     return 0
 
 
@@ -239,7 +259,8 @@ def cmd_figures(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from initlab.report.render import report_command
 
-    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates)
+    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates,
+                         args.provenance)
     # The workflow's last step: say where the report is (stdout, so the run's terminal shows it).
     print(f"initlab: the report is at {Path(out).resolve()}")
 
@@ -361,7 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
     p.set_defaults(func=cmd_manifest)
 
-    p = sub.add_parser("verify", help="re-check a results folder against its manifest and config (exit 1 if not)")
+    p = sub.add_parser("provenance", help="write the run's record: commit, fingerprints, versions, machine, config")
+    p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
+    p.add_argument("--fingerprints", required=True, help="JSON: each rule's fingerprint its jobs ran with")
+    p.add_argument("--threads", default="{}", help="JSON: each rule's threads")
+    p.add_argument("--timings", type=Path, default=None, help="results/timings.csv")
+    p.add_argument("--templates", type=Path, default=None, help="the report's template folder (default: the one the report finds)")
+    p.add_argument("--out", required=True, type=Path, help="the record to write (results/provenance.json)")
+    p.set_defaults(func=cmd_provenance)
+
+    p = sub.add_parser("verify", help="re-check a results folder against its manifest, config and the installed "
+                       "code (exit 1 if not)")
     p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
     p.set_defaults(func=cmd_verify)
 
@@ -377,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="the study's config, YAML or JSON (Provenance)")
     p.add_argument("--timings", type=Path, default=None, help="timings.csv (default: the one in --tables, if any)")
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
+    p.add_argument("--provenance", type=Path, default=None,
+                   help="the run's provenance.json (default: the one beside --tables, if any)")
     p.add_argument("--out", required=True, type=Path, help="HTML file to write")
     p.set_defaults(func=cmd_report)
 

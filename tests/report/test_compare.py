@@ -16,7 +16,6 @@ import tests.synthetic as syn
 from initlab.cli import main
 from initlab.report import stats
 from initlab.report.compare import UnreadableInput, compare, exit_status
-from initlab.report.compare.inputs import parse_provenance
 from initlab.report.compare.output import render_html, terminal_summary
 from initlab.report.compare.seedstats import diff_of_means
 from initlab.report.compare.tablediff import format_values
@@ -27,27 +26,23 @@ CONFIG = {"seeds": [0, 1, 2], "seed_block_size": 10, "training": {"steps": 120, 
 PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}
 
 
-def provenance_html(packages: dict[str, str], commit: str = "abc123") -> str:
-    """The Provenance section of the real report template, rendered with these versions."""
-    template = (REPO / "report_templates/report.html.j2").read_text()
-    section = re.search(r'<section id="provenance">.*?</section>', template, re.S)[0]
-    provenance = {"git_commit": commit, "seeds": "0, 1, 2", "machine": {"python": "3.11.9", "cpu count": "2"},
-                  "run_time": None, "extra": {}, "packages": packages, "config_yaml": "seeds: [0, 1, 2]"}
-    thresholds = [{"name": "VANISHED_STD", "value": "1e-05"}]
-    provenance["manifest"] = None
-    body = jinja2.Environment(autoescape=True).from_string(section).render(
-        provenance=provenance, thresholds=thresholds, sweeps={"custom_inits": []})
-    return f"<!DOCTYPE html><html><body><main>{body}</main></body></html>"
+def provenance_record(packages: dict[str, str], commit: str = "abc123", train_py: str = "0a8e") -> dict:
+    """A run's provenance.json (initlab.study.provenance) with these versions, commit and trainer hash."""
+    train = {"fingerprint": f"fp-{train_py}", "files": {"engine/train.py": train_py, "cli.py": "c1"},
+             "packages": {"torch": packages.get("torch", "?")}}
+    return {"git": {"commit": commit, "dirty": False}, "code": {"package": "/src/initlab"},
+            "fingerprints": {"train": train}, "tables": {}, "packages": packages, "python": "3.11.9",
+            "machine": {"cpu_count": 2}, "threads": {"train": 1}, "timings": {"jobs": 3}}
 
 
 def result_set(folder: Path, seeds=range(3), training: pd.DataFrame | None = None, config: dict | None = None,
-               packages: dict[str, str] | None = None) -> Path:
-    """A synthetic results/ folder: tables/, config.json and a report.html with its Provenance section."""
+               packages: dict[str, str] | None = None, train_py: str = "0a8e") -> Path:
+    """A synthetic results/ folder: tables/, config.json and provenance.json (no report.html)."""
     seeds = list(seeds)
     training = syn.training_table(seeds=seeds) if training is None else training
     syn.write_tables(folder / "tables", seeds=seeds, training=training)
     (folder / "config.json").write_text(json.dumps(config or {**CONFIG, "seeds": seeds}))
-    (folder / "report.html").write_text(provenance_html(packages or PACKAGES))
+    (folder / "provenance.json").write_text(json.dumps(provenance_record(packages or PACKAGES, train_py=train_py)))
     return folder
 
 
@@ -190,11 +185,35 @@ def test_config_and_package_differences_are_listed(tmp_path, capsys):
     assert "packages torch: 2.13.0 → 2.14.0" in out and "config training.steps: 120 → 60" in out
 
 
-def test_parse_provenance_reads_the_report_template():
-    groups = parse_provenance(provenance_html({"torch": "2.13.0"}, commit="deadbeef"))
-    assert groups["packages"] == {"torch": "2.13.0"}
-    assert groups["run"]["git commit"] == "deadbeef" and groups["run"]["python"] == "3.11.9"
-    assert groups["thresholds"] == {"VANISHED_STD": "1e-05"}
+def test_provenance_is_read_from_the_record_and_names_the_changed_code(tmp_path, capsys):
+    a = result_set(tmp_path / "a")
+    b = result_set(tmp_path / "b", train_py="77ff")
+    assert not (a / "report.html").exists()  # no report needed
+    result = compare(a, b)
+    assert result.a.provenance["git"]["commit"] == "abc123"
+    (code,) = result.provenance.group("code")
+    assert (code.key, code.a, code.b) == ("train", "fp-0a8e", "fp-77ff")
+    assert code.remark == "other code: engine/train.py"
+    assert not result.provenance.group("run") and not result.provenance.group("packages")
+    assert main(["compare", str(a), str(b)]) == 0  # code differs, tables and verdicts do not
+    assert "code train: fp-0a8e → fp-77ff (other code: engine/train.py)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("table, garbage, problem", [
+    ("training", "this line is garbage\n", "line {n} has 1 fields, not 16"),
+    ("signal_probe", "x,relu,he,2,64,1,0.1,0.2,0.0,0.0,0.0,0.5,0.5\n", "line {n}: seed is 'x', not a number"),
+    ("curves", "0,2,64,relu,adam,0.01,he,10,lots\n", "line {n}: loss is 'lots', not a number"),
+])
+def test_a_garbage_line_is_one_line_naming_file_line_and_problem(tmp_path, capsys, table, garbage, problem):
+    a, b = result_set(tmp_path / "a"), result_set(tmp_path / "b")
+    path = b / "tables" / f"{table}.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3] + [garbage] + lines[3:]))
+    with pytest.raises(UnreadableInput, match="^" + re.escape(f"{path}: {problem.format(n=4)}")):
+        compare(a, b)
+    assert main(["compare", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: {problem.format(n=4)}" in err and "merge" not in err
 
 
 def test_without_report_or_config_says_what_was_not_compared(tmp_path, capsys):

@@ -137,8 +137,32 @@ def test_swapped_columns(tmp_path):
     header = lines[0].split(",")
     header[1], header[2] = header[2], header[1]
     paths[0].write_text(",".join(header) + "".join(lines[1:]))
-    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: columns ['seed', 'width', 'depth'")):
+    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: line 1: columns ['seed', 'width', 'depth'")):
         _aggregate(tmp_path, "training", paths)
+
+
+@pytest.mark.parametrize("column, value, problem", [
+    (0, "garbage", "seed is 'garbage', not a number"),
+    (9, "0.x", "end_loss is '0.x', not a number"),
+    (11, "maybe", "diverged is 'maybe', not True or False"),
+])
+def test_a_value_of_the_wrong_kind_names_line_column_and_value(tmp_path, column, value, problem):
+    paths = _write_jobs(tmp_path, "training")
+    lines = _lines(paths[0])
+    fields = lines[2].split(",")
+    fields[column] = value
+    paths[0].write_text("".join(lines[:2] + [",".join(fields)] + lines[3:]))
+    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: line 3: {problem}; to redo it")):
+        read_table(paths[0], "training")
+
+
+def test_names_infinities_and_empty_statistics_are_fine(tmp_path):
+    paths = _write_jobs(tmp_path, "training")
+    lines = _lines(paths[0])
+    fields = lines[1].split(",")
+    fields[8], fields[9], fields[10] = "inf", "nan", ""  # start_loss, end_loss, val_acc of a diverged model
+    paths[0].write_text("".join(lines[:1] + [",".join(fields)] + lines[2:]))
+    assert len(read_table(paths[0], "training").keys) == len(lines) - 1
 
 
 def test_a_missing_job_file(tmp_path):

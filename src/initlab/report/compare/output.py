@@ -128,7 +128,7 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
     out += [f"    {line}" for line in called_lines(comparison)]
     out += ["", "Provenance"]
     groups = {"config": "config", "packages": "packages", "run": "run (git commit, machine)",
-              "thresholds": "thresholds"}
+              "code": "code (each rule's fingerprint)"}
     for group, title in groups.items():
         diffs = comparison.provenance.group(group)
         if not diffs:
