@@ -150,7 +150,7 @@ def probe_network_flops(depth: int, width: int) -> float:
     """Matmul FLOPs of one probe network: a forward over the batch (2*B*in*out per layer) and a
     backward twice that (gradients of the weights and of the layer inputs)."""
     sizes = [PROBE_IN_FEATURES] + [width] * depth
-    forward = sum(2 * PROBE_BATCH * i * o for i, o in zip(sizes, sizes[1:]))
+    forward = sum(2 * PROBE_BATCH * i * o for i, o in zip(sizes, sizes[1:], strict=False))
     return 3 * forward
 
 
@@ -211,7 +211,7 @@ def main() -> None:
     n_train = train_split_size(config)
     train["gflops"] = [
         training_flops(job.cell, n_train) * len(job.seeds) * len(job.inits) / w / 1e9
-        for job, w in zip(cells, train.work_seconds)
+        for job, w in zip(cells, train.work_seconds, strict=True)
     ]
     deepest = train[train.depth == train.depth.max()]
     print(f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "
@@ -224,7 +224,8 @@ def main() -> None:
     probe_gflops = flops["probe"] / probe_jobs.work_seconds.sum() / 1e9
     limit_fraction = sum(flops.values()) / (cold_s * machine_cores * peak * 1e9)
     print(f"against the machine: {sum(flops.values()) / 1e12:.2f} TFLOP of matmul work (training "
-          f"{flops['training'] / 1e12:.2f}, probe {flops['probe'] / 1e12:.2f}, ablations {flops['ablation'] / 1e12:.2f}); "
+          f"{flops['training'] / 1e12:.2f}, probe {flops['probe'] / 1e12:.2f}, "
+          f"ablations {flops['ablation'] / 1e12:.2f}); "
           f"floor at the peak on {machine_cores} cores {sum(flops.values()) / (machine_cores * peak * 1e9):.0f} s; "
           f"cold run {cold_s:.0f} s: limit_fraction {limit_fraction:.2f}; probe {probe_gflops:.1f} GFLOP/s "
           f"({probe_gflops / peak:.2f} of peak)")

@@ -62,7 +62,7 @@ def training_flops(spec: TrainSpec, n_train: int) -> float:
     """Multiply-add FLOPs of one model's training run: per step a forward (2*N*in*out per layer)
     and a backward twice that (grad of weights and of inputs), plus the final forward."""
     sizes = [2] + [spec.width] * spec.depth + [2]
-    forward = sum(2 * n_train * i * o for i, o in zip(sizes, sizes[1:]))
+    forward = sum(2 * n_train * i * o for i, o in zip(sizes, sizes[1:], strict=False))
     return spec.steps * 3 * forward + forward
 
 
@@ -71,7 +71,7 @@ def bench_cell(split, spec: TrainSpec, runs, repeats: int) -> dict[str, float]:
     stacked_s = min(_seconds(lambda: train_stacked(split, spec, runs)) for _ in range(repeats))
     lone = [train_one(split, spec, *r) for r in runs]
     stacked = train_stacked(split, spec, runs)
-    same = all(a.curve == b.curve or a.diverged for a, b in zip(lone, stacked))
+    same = all(a.curve == b.curve or a.diverged for a, b in zip(lone, stacked, strict=True))
     flops = training_flops(spec, len(split.x_train)) * len(runs)
     return {
         "lone_ms_per_model": 1e3 * lone_s / len(runs),

@@ -134,9 +134,10 @@ def run_config_text(folder: Path, text: str) -> subprocess.CompletedProcess:
     return run_snakemake(folder, write_config(folder, text, "bad.yaml"), "--cores", "1")
 
 
-def planned_jobs(folder: Path, config: Path, *targets: str) -> dict[str, int]:
-    """Jobs per rule that a dry run plans (Snakemake's 'Job stats' table)."""
-    run = run_snakemake(folder, config, *targets, "--dry-run", "--cores", "2")
+def planned_jobs(folder: Path, config: Path, *targets: str, snakefile: Path = SNAKEFILE,
+                 env: dict[str, str] | None = None) -> dict[str, int]:
+    """Jobs per rule that a dry run plans (Snakemake's 'Job stats' table; empty: nothing to do)."""
+    run = run_snakemake(folder, config, *targets, "--dry-run", "--cores", "2", snakefile=snakefile, env=env)
     assert run.returncode == 0, run.stderr
     counts: dict[str, int] = {}
     in_table = False
@@ -276,3 +277,40 @@ def with_probe(page: Path, to: Path) -> Path:
 def page_facts(dom: str) -> dict[str, int]:
     """What :data:`PROBE_SCRIPT` noted in a dumped DOM: images, decoded, height."""
     return {key: int(re.search(rf'data-{key}="(\d+)"', dom)[1]) for key in ("images", "decoded", "height")}
+
+
+# ---------------------------------------------------------------------------------------------
+# the docs and lint tools (the `docs` and `lint` extras; cffconvert in a virtual environment of its own)
+
+#: Where tests/run.sh installs cffconvert: it needs jsonschema < 4, the study pins jsonschema 4.
+CFFCONVERT = REPO / ".tools/cffconvert/bin/cffconvert"
+
+
+def tools_required() -> bool:
+    return os.environ.get("INITLAB_REQUIRE_TOOLS", "") not in ("", "0", "false", "no")
+
+
+def _missing_tool(what: str) -> None:
+    import pytest
+
+    if tools_required():
+        pytest.fail(f"{what} is required (INITLAB_REQUIRE_TOOLS=1) but not installed", pytrace=False)
+    pytest.skip(f"{what} not installed (tests/run.sh installs it)")
+
+
+def python_tool(module: str) -> list[str]:
+    """The command running ``module`` (mkdocs, ruff, snakefmt) with this Python; skips when it is not
+    installed, or fails with INITLAB_REQUIRE_TOOLS=1 (as CI sets)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        _missing_tool(module)
+    return [sys.executable, "-m", module]
+
+
+def cffconvert() -> str:
+    """cffconvert's path: tests/run.sh's virtual environment, else one on PATH; skips (or fails) without."""
+    found = str(CFFCONVERT) if CFFCONVERT.is_file() else shutil.which("cffconvert")
+    if found is None:
+        _missing_tool("cffconvert")
+    return found

@@ -192,7 +192,7 @@ def lab_reproduction_table(differences: Mapping[tuple[str, str, str], str] = MEA
         ("lab2", LAB2, ("start_loss", "end_loss", "val_acc")),
     ):
         for row, values in table.items():
-            for metric, lesson in zip(metrics, values):
+            for metric, lesson in zip(metrics, values, strict=True):
                 measured = differences.get((lab, row, metric), lesson)
                 rows.append({"lab": lab, "row": row, "metric": metric, "lesson_value": lesson,
                              "measured_value": measured, "matches": measured == lesson})

@@ -33,8 +33,7 @@ def models(tmp_path: Path) -> Path:
         "def broken():\n    raise ValueError('width must be even, got 3')\n\n"
         "def not_a_model():\n    return 42\n\n"
         "class Raw(nn.Module):\n"
-        "    def __init__(self):\n        super().__init__()\n        self.w = nn.Parameter(torch.ones(3, 3))\n"
-        "    def forward(self, x):\n        return x @ self.w\n\n"
+        "    def forward(self, x):\n        return 2 * x\n\n"
         "def raw():\n    return Raw()\n"
     )
     (tmp_path / "bad_import.py").write_text("import torch\nraise ImportError('no module named timm')\n")
@@ -67,8 +66,8 @@ def test_errors_a_user_will_make_are_one_line_each(models, capsys, tmp_path):
         "cannot be multiplied (64x5 and 3x4)"
     )
     assert _error(capsys, f"{m}:raw", "--input-shape", "2,3") == (
-        "initlab inspect: error: the model (Raw) has no leaf modules to hook: build it from torch.nn layers "
-        "(nn.Linear, nn.Conv2d, nn.ReLU, ...) rather than functional calls on raw parameters"
+        "initlab inspect: error: the model (Raw) has no modules to hook: no leaf modules and no parameters; "
+        "build it from torch.nn layers (nn.Linear, nn.Conv2d, nn.ReLU, ...) or nn.Parameter"
     )
     assert _error(capsys, f"{m}:mlp", "--input-shape", "64,three") == (
         "initlab inspect: error: --input-shape '64,three' is not a list of positive integers like 64,3,32,32"
@@ -118,3 +117,30 @@ def test_an_inputs_file_that_holds_no_tensor(models, capsys, tmp_path):
     assert _error(capsys, f"{models}/models.py:mlp", "--inputs", str(tmp_path / "d.pt")) == (
         f"initlab inspect: error: --inputs {tmp_path}/d.pt holds dict; expected a tensor or a list of tensors"
     )
+
+
+def test_the_per_layer_table_is_behind_layers(models, capsys):
+    assert main(["inspect", f"{models}/models.py:mlp", "--input-shape", "5,3"]) == 0
+    short = capsys.readouterr().out
+    assert "|dL/dW|" not in short and "Per-layer table (2 layer calls): --layers" in short
+    assert main(["inspect", f"{models}/models.py:mlp", "--input-shape", "5,3", "--layers"]) == 0
+    table = capsys.readouterr().out
+    assert "|dL/dW|" in table and "Per-layer table" not in table
+
+
+@pytest.mark.parametrize(
+    "factory, shape, says",
+    [
+        ("resnet.py:build", "8,3,16,16", "Remedies: zero-init each branch's last layer"),
+        ("resnet.py:build_zero_branch", "8,3,16,16", "Healthy by design"),
+        ("resnet.py:build_batchnorm", "8,3,16,16", "Normalization on the branch (BatchNorm2d)"),
+        ("transformer.py:build", "8,16,32", "blocks.0.attn … blocks.2.attn (3 calls): MultiheadAttention 32"),
+    ],
+)
+def test_the_examples(factory, shape, says, capsys, tmp_path):
+    assert main(["inspect", f"{REPO}/examples/{factory}", "--input-shape", shape, "--json", str(tmp_path / "x.json")]) == 0
+    out = capsys.readouterr().out
+    assert says in " ".join(out.split()) and max(len(line) for line in out.splitlines()) <= 100
+    assert len(out.splitlines()) <= 40
+    data = json.loads((tmp_path / "x.json").read_text())
+    assert data["residual"]["blocks"] and data["residual"]["sentences"]

@@ -3,7 +3,7 @@
 The workflow's compute jobs get their work whole: ``initlab job --job JSON`` receives one job of
 ``initlab.study.axes`` (its cell, inits, seed block and custom inits) and ``cmd_job`` computes,
 writes, self-checks and times it the same way for every kind. The user-facing commands
-(``compare``, ``inspect``, ``verify``, ``report``, ``figures``, ``lab1``, ``lab2``) take flags.
+(``compare``, ``inspect``, ``verify``, ``provenance``, ``report``, ``figures``, ``lab1``, ``lab2``) take flags.
 
 Start-up is kept lean on purpose: this module imports only the standard library, and each
 sub-command imports what it needs (torch for compute, pandas for aggregation, seaborn for
@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 _STARTED = time.time()
 
@@ -236,17 +235,37 @@ def cmd_manifest(args: argparse.Namespace) -> None:
     print(f"initlab manifest: rows found/expected: {rows}")
 
 
+def cmd_provenance(args: argparse.Namespace) -> None:
+    """The run's record (``initlab.study.provenance``), its fingerprints checked against the code now."""
+    import json
+
+    from initlab.study import fingerprint
+    from initlab.study.provenance import write_provenance
+
+    given = json.loads(args.fingerprints)
+    now = fingerprint.fingerprints(list(given), templates_dir=args.templates or fingerprint.templates_dir())
+    moved = [rule for rule, value in given.items() if now[rule].value != value]
+    if moved:
+        raise ValueError(f"the code of rule(s) {', '.join(moved)} changed while the workflow ran; run snakemake again")
+    write_provenance(
+        args.out, config_path=args.config, fingerprints={rule: p.as_dict() for rule, p in now.items()},
+        threads=json.loads(args.threads), timings_path=args.timings,
+    )
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from initlab.study.manifest import verify
 
     differences = verify(args.results)
     for line in differences:
         print(f"initlab verify: {line}", file=sys.stderr)
+    if len(differences) > 1:
+        print(f"initlab verify: {args.results} does NOT match its manifest, config and code ({len(differences)} "
+              "difference(s))", file=sys.stderr)
     if differences:
-        print(f"initlab verify: {args.results} does NOT match its manifest and config ({len(differences)} difference(s))",
-              file=sys.stderr)
         return 1
-    print(f"initlab verify: {args.results} matches its manifest and config: every table complete, every byte as recorded")
+    print(f"initlab verify: {args.results} matches its manifest, config and the installed code: every table "
+          "complete, every byte as recorded, every table made by this code")
     return 0
 
 
@@ -259,7 +278,8 @@ def cmd_figures(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from initlab.report.render import report_command
 
-    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates)
+    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates,
+                         args.provenance)
     # The workflow's last step: say where the report is (stdout, so the run's terminal shows it).
     print(f"initlab: the report is at {Path(out).resolve()}")
 
@@ -267,7 +287,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     """``initlab compare A B``: 0 every verdict the same, 1 a verdict changed, 2 unreadable input."""
     from initlab.report.compare import EXIT_UNREADABLE, UnreadableInput, compare, exit_status
-    from initlab.report.compare.output import render_html, terminal_summary
+    from initlab.report.compare.output import render_html, terminal_summary, write_json
 
     try:
         comparison = compare(args.a, args.b)
@@ -278,6 +298,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.html is not None:
         out = render_html(comparison, args.html, args.require_identical, args.templates)
         print(f"initlab compare: the page is at {Path(out).resolve()}")
+    if args.json is not None:
+        out = write_json(comparison, args.json, args.require_identical)
+        print(f"initlab compare: the per-cell results are at {Path(out).resolve()}")
     return exit_status(comparison, args.require_identical)
 
 
@@ -296,7 +319,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     inspection = inspect(model, inputs, seed=args.seed)
     source = f"--inputs {args.inputs}" if args.inputs else f"N(0, 1) inputs of shape {args.input_shape}"
     title = f"initlab inspect {args.model}: {source}, seed {args.seed}"
-    print(format_terminal(inspection, title), end="")
+    print(format_terminal(inspection, title, layers=args.layers), end="")
     if args.csv:
         write_layers_csv(inspection, args.csv)
     if args.json:
@@ -356,7 +379,10 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from initlab import __version__
+
     parser = argparse.ArgumentParser(prog="initlab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"initlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     for lab in ("lab1", "lab2"):
@@ -381,7 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
     p.set_defaults(func=cmd_manifest)
 
-    p = sub.add_parser("verify", help="re-check a results folder against its manifest and config (exit 1 if not)")
+    p = sub.add_parser("provenance", help="write the run's record: commit, fingerprints, versions, machine, config")
+    p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
+    p.add_argument("--fingerprints", required=True, help="JSON: each rule's fingerprint its jobs ran with")
+    p.add_argument("--threads", default="{}", help="JSON: each rule's threads")
+    p.add_argument("--timings", type=Path, default=None, help="results/timings.csv")
+    p.add_argument("--templates", type=Path, default=None, help="the report's template folder (default: the one the report finds)")
+    p.add_argument("--out", required=True, type=Path, help="the record to write (results/provenance.json)")
+    p.set_defaults(func=cmd_provenance)
+
+    p = sub.add_parser("verify", help="re-check a results folder against its manifest, config and the installed "
+                       "code (exit 1 if not)")
     p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
     p.set_defaults(func=cmd_verify)
 
@@ -397,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="the study's config, YAML or JSON (Provenance)")
     p.add_argument("--timings", type=Path, default=None, help="timings.csv (default: the one in --tables, if any)")
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
+    p.add_argument("--provenance", type=Path, default=None,
+                   help="the run's provenance.json (default: the one beside --tables, if any)")
     p.add_argument("--out", required=True, type=Path, help="HTML file to write")
     p.set_defaults(func=cmd_report)
 
@@ -404,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", type=Path, help="result set A: a results/ folder or a folder of tables")
     p.add_argument("b", type=Path, help="result set B: the same")
     p.add_argument("--html", type=Path, default=None, help="also write the comparison as an HTML page")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write every metric's per-cell result (means, difference, interval, p, called "
+                        "different after FDR control) as JSON")
     p.add_argument("--require-identical", action="store_true",
                    help="exit 1 also when a table is not byte-identical (a rerun elsewhere, e.g. on a cluster)")
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
@@ -414,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", help="random N(0, 1) inputs of this shape, e.g. 64,3,32,32")
     p.add_argument("--inputs", help="inputs saved with torch.save: a tensor or a list of tensors")
     p.add_argument("--seed", type=int, default=0, help="seeds the model's init, the inputs and the probe loss")
+    p.add_argument("--layers", action="store_true", help="print the per-layer table before the verdicts")
     p.add_argument("--csv", help="write the per-layer table to this CSV file")
     p.add_argument("--json", help="write everything (layers, verdicts, init checks) to this JSON file")
     p.add_argument("--html", help="write a self-contained HTML page with the per-layer figures")

@@ -40,9 +40,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 __all__ = [
     "DAEMONS",
@@ -312,7 +312,7 @@ class LocalSlurm:
         return self.workdir / "spool"
 
     # -- context manager -----------------------------------------------------
-    def __enter__(self) -> "LocalSlurm":
+    def __enter__(self) -> LocalSlurm:
         self.start()
         return self
 
@@ -320,7 +320,7 @@ class LocalSlurm:
         self.stop()
 
     # -- start ---------------------------------------------------------------
-    def start(self) -> "LocalSlurm":
+    def start(self) -> LocalSlurm:
         reason = slurm_unavailable_reason()
         if reason:
             raise SlurmError(reason)

@@ -73,9 +73,8 @@ def test_cli_writes_the_ablation_rows_and_names_a_bad_init(moons, tmp_path, caps
 
     from initlab import cli
     from initlab.engine.data import save_split
-    from initlab.study.tables import TABLE
-
     from initlab.study.axes import jobs
+    from initlab.study.tables import TABLE
 
     data = tmp_path / "moons.npz"
     save_split(moons, data)

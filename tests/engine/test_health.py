@@ -136,7 +136,7 @@ def _cases() -> dict[str, list]:
 
 def test_arrays_and_table_columns_give_the_scalar_verdicts():
     cases = _cases()
-    one_by_one = [first_failure(**dict(zip(cases, row))) for row in zip(*cases.values())]
+    one_by_one = [first_failure(**dict(zip(cases, row, strict=True))) for row in zip(*cases.values(), strict=True)]
     assert set(one_by_one) == set(FAILURE_RULES) | {""}  # every outcome occurs
     arrays = first_failure(**{k: np.array(v) for k, v in cases.items()})
     assert arrays.tolist() == one_by_one

@@ -60,7 +60,7 @@ def test_probe_net_gives_the_study_probe_numbers_to_the_bit(seed, activation, in
     linears = [r for r in found.rows if r.type == "SeededLinear"]
     acts = [r for r in found.rows if r.type != "SeededLinear"]
     assert len(linears) == len(acts) == depth
-    for layer, lin, act in zip(study, linears, acts):
+    for layer, lin, act in zip(study, linears, acts, strict=True):
         for column in STATS:
             assert _same(getattr(act, column), getattr(layer, column)), (layer.layer, column)
         assert _same(lin.grad_norm, layer.grad_norm), layer.layer
@@ -297,12 +297,21 @@ class Functional(nn.Module):
         return x @ self.w
 
 
-def test_a_model_with_no_leaf_modules_is_one_clear_error():
+class Nothing(nn.Module):
+    """No parameters, no children: nothing of its own computes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x
+
+
+def test_a_module_with_its_own_parameters_is_a_row_and_a_model_with_none_is_one_clear_error():
+    found = inspect(Functional(), torch.ones(2, 4))
+    assert [r.path for r in found.rows] == ["Functional"] and found.rows[0].grad_norm > 0
     with pytest.raises(InspectError) as err:
-        inspect(Functional(), torch.ones(2, 4))
+        inspect(Nothing(), torch.ones(2, 4))
     assert str(err.value) == (
-        "the model (Functional) has no leaf modules to hook: build it from torch.nn layers "
-        "(nn.Linear, nn.Conv2d, nn.ReLU, ...) rather than functional calls on raw parameters"
+        "the model (Nothing) has no modules to hook: no leaf modules and no parameters; "
+        "build it from torch.nn layers (nn.Linear, nn.Conv2d, nn.ReLU, ...) or nn.Parameter"
     )
     assert leaf_modules(nn.Linear(2, 2))[0][0] == "Linear"  # a bare torch layer is its own leaf
 

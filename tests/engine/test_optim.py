@@ -30,7 +30,7 @@ def test_same_trajectory_as_torch_optim(moons, name, lr):
     ours_losses, ours_params = _run(moons, OURS[name], lr)
     torch_losses, torch_params = _run(moons, TORCH[name], lr)
     assert ours_losses == torch_losses
-    assert all(torch.equal(a, b) for a, b in zip(ours_params, torch_params))
+    assert all(torch.equal(a, b) for a, b in zip(ours_params, torch_params, strict=True))
 
 
 def test_zero_grad_clears_gradients():

@@ -64,7 +64,7 @@ def test_divergence_is_recorded_and_isolated(moons):
     assert not math.isfinite(large.curve[-1][1])
     assert all(math.isfinite(loss) for step, loss in large.curve if step < large.diverged_step)
     # the others train exactly as they would alone
-    for result, run in zip(results[1:], runs[1:]):
+    for result, run in zip(results[1:], runs[1:], strict=True):
         _assert_agree([train_one(moons, spec, *run)], [result])
         assert not result.diverged and result.diverged_step is None
 

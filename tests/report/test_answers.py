@@ -10,6 +10,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.report import answers
+
 NO_ZEROS = ("default", "tiny", "large", "xavier", "he")
 
 

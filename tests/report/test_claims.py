@@ -8,8 +8,6 @@ import math
 import pandas as pd
 import pytest
 
-from tests.synthetic import LESSON_PROBE_FAILURES, curves_table, lab_reproduction_table, set_runs, signal_probe_table, training_table
-
 from initlab.report.answers.claims import (
     CLAIMS,
     DOES_NOT_HOLD,
@@ -20,6 +18,14 @@ from initlab.report.answers.claims import (
     check_claims,
 )
 from initlab.report.answers.tables import Tables, normalise_table
+from tests.synthetic import (
+    LESSON_PROBE_FAILURES,
+    curves_table,
+    lab_reproduction_table,
+    set_runs,
+    signal_probe_table,
+    training_table,
+)
 
 ADAM2 = {"optimizer": "adam", "depth": 2}
 

@@ -14,38 +14,35 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.cli import main
+from initlab.report import stats
 from initlab.report.compare import UnreadableInput, compare, exit_status
-from initlab.report.compare.inputs import parse_provenance
 from initlab.report.compare.output import render_html, terminal_summary
 from initlab.report.compare.seedstats import diff_of_means
 from initlab.report.compare.tablediff import format_values
 from initlab.report.compare.verdicts import VERDICTS, flip_chance, support_p_value
 from tests.harness import REPO
+
 CONFIG = {"seeds": [0, 1, 2], "seed_block_size": 10, "training": {"steps": 120, "width": 64}}
 PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}
 
 
-def provenance_html(packages: dict[str, str], commit: str = "abc123") -> str:
-    """The Provenance section of the real report template, rendered with these versions."""
-    template = (REPO / "report_templates/report.html.j2").read_text()
-    section = re.search(r'<section id="provenance">.*?</section>', template, re.S)[0]
-    provenance = {"git_commit": commit, "seeds": "0, 1, 2", "machine": {"python": "3.11.9", "cpu count": "2"},
-                  "run_time": None, "extra": {}, "packages": packages, "config_yaml": "seeds: [0, 1, 2]"}
-    thresholds = [{"name": "VANISHED_STD", "value": "1e-05"}]
-    provenance["manifest"] = None
-    body = jinja2.Environment(autoescape=True).from_string(section).render(
-        provenance=provenance, thresholds=thresholds, sweeps={"custom_inits": []})
-    return f"<!DOCTYPE html><html><body><main>{body}</main></body></html>"
+def provenance_record(packages: dict[str, str], commit: str = "abc123", train_py: str = "0a8e") -> dict:
+    """A run's provenance.json (initlab.study.provenance) with these versions, commit and trainer hash."""
+    train = {"fingerprint": f"fp-{train_py}", "files": {"engine/train.py": train_py, "cli.py": "c1"},
+             "packages": {"torch": packages.get("torch", "?")}}
+    return {"git": {"commit": commit, "dirty": False}, "code": {"package": "/src/initlab"},
+            "fingerprints": {"train": train}, "tables": {}, "packages": packages, "python": "3.11.9",
+            "machine": {"cpu_count": 2}, "threads": {"train": 1}, "timings": {"jobs": 3}}
 
 
 def result_set(folder: Path, seeds=range(3), training: pd.DataFrame | None = None, config: dict | None = None,
-               packages: dict[str, str] | None = None) -> Path:
-    """A synthetic results/ folder: tables/, config.json and a report.html with its Provenance section."""
+               packages: dict[str, str] | None = None, train_py: str = "0a8e") -> Path:
+    """A synthetic results/ folder: tables/, config.json and provenance.json (no report.html)."""
     seeds = list(seeds)
     training = syn.training_table(seeds=seeds) if training is None else training
     syn.write_tables(folder / "tables", seeds=seeds, training=training)
     (folder / "config.json").write_text(json.dumps(config or {**CONFIG, "seeds": seeds}))
-    (folder / "report.html").write_text(provenance_html(packages or PACKAGES))
+    (folder / "provenance.json").write_text(json.dumps(provenance_record(packages or PACKAGES, train_py=train_py)))
     return folder
 
 
@@ -188,11 +185,35 @@ def test_config_and_package_differences_are_listed(tmp_path, capsys):
     assert "packages torch: 2.13.0 → 2.14.0" in out and "config training.steps: 120 → 60" in out
 
 
-def test_parse_provenance_reads_the_report_template():
-    groups = parse_provenance(provenance_html({"torch": "2.13.0"}, commit="deadbeef"))
-    assert groups["packages"] == {"torch": "2.13.0"}
-    assert groups["run"]["git commit"] == "deadbeef" and groups["run"]["python"] == "3.11.9"
-    assert groups["thresholds"] == {"VANISHED_STD": "1e-05"}
+def test_provenance_is_read_from_the_record_and_names_the_changed_code(tmp_path, capsys):
+    a = result_set(tmp_path / "a")
+    b = result_set(tmp_path / "b", train_py="77ff")
+    assert not (a / "report.html").exists()  # no report needed
+    result = compare(a, b)
+    assert result.a.provenance["git"]["commit"] == "abc123"
+    (code,) = result.provenance.group("code")
+    assert (code.key, code.a, code.b) == ("train", "fp-0a8e", "fp-77ff")
+    assert code.remark == "other code: engine/train.py"
+    assert not result.provenance.group("run") and not result.provenance.group("packages")
+    assert main(["compare", str(a), str(b)]) == 0  # code differs, tables and verdicts do not
+    assert "code train: fp-0a8e → fp-77ff (other code: engine/train.py)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("table, garbage, problem", [
+    ("training", "this line is garbage\n", "line {n} has 1 fields, not 16"),
+    ("signal_probe", "x,relu,he,2,64,1,0.1,0.2,0.0,0.0,0.0,0.5,0.5\n", "line {n}: seed is 'x', not a number"),
+    ("curves", "0,2,64,relu,adam,0.01,he,10,lots\n", "line {n}: loss is 'lots', not a number"),
+])
+def test_a_garbage_line_is_one_line_naming_file_line_and_problem(tmp_path, capsys, table, garbage, problem):
+    a, b = result_set(tmp_path / "a"), result_set(tmp_path / "b")
+    path = b / "tables" / f"{table}.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3] + [garbage] + lines[3:]))
+    with pytest.raises(UnreadableInput, match="^" + re.escape(f"{path}: {problem.format(n=4)}")):
+        compare(a, b)
+    assert main(["compare", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: {problem.format(n=4)}" in err and "merge" not in err
 
 
 def test_without_report_or_config_says_what_was_not_compared(tmp_path, capsys):
@@ -216,6 +237,56 @@ def test_format_values_and_unpaired_difference():
     assert format_values([12, 10, 11, 3, 0, 1]) == "0–1, 3, 10–12"
     assert format_values(["tanh", "relu"]) == "relu, tanh"
     ci = diff_of_means([1.0, 1.1, 0.9, 1.0], [2.0, 2.1, 1.9, 2.05], paired=False)
-    assert ci.diff == pytest.approx(1.0125) and 0.8 < ci.low < ci.diff < ci.high < 1.2
+    # 4 + 4 seeds: all 70 relabellings are enumerated; only the observed one and its mirror are as extreme
+    assert ci.diff == pytest.approx(1.0125) and ci.p == pytest.approx(2 / 70)
+    assert ci.low == pytest.approx(0.8) and ci.high == pytest.approx(1.2) and ci.low < ci.diff < ci.high
     same = diff_of_means([1.0, 1.0], [1.0, 1.0], paired=False)
     assert same.diff == 0 and same.note
+
+
+def test_json_has_every_cell_and_calls_only_what_survives_the_fdr_control(tmp_path, capsys):
+    # B: Xavier under Tanh ends at 0.2 in every seed, a real difference; everything else is seed noise
+    a = result_set(tmp_path / "a", seeds=range(10))
+    b = result_set(tmp_path / "b", seeds=range(10, 20), training=partly_flipped(range(10, 20), 10))
+    out = tmp_path / "out" / "compare.json"
+    assert main(["compare", str(a), str(b), "--json", str(out)]) == 1  # exercise 2's verdict flips
+    assert "per-cell results are at" in capsys.readouterr().out
+    data = json.loads(out.read_text())  # standard JSON: NaN and inf are null
+    assert data["version"] == 1 and not data["same_seeds"] and data["exit_status"] == 1
+    assert set(data["methods"]) == set(stats.METHODS)
+    result = compare(a, b)
+    for name, frame in result.seeds.cells.items():
+        metric = data["metrics"][name]
+        assert len(metric["cells"]) == len(frame) and metric["counts"] == result.seeds.counts(name)
+        for record, (_, row) in zip(metric["cells"], frame.iterrows()):
+            assert {"mean_a", "mean_b", "diff", "ci_low", "ci_high", "p", "q", "differs"} <= set(record)
+            assert record["differs"] == bool(row["differs"])
+            assert (record["p"] is None) == bool(np.isnan(row["p"])) and record["p"] == pytest.approx(
+                None if np.isnan(row["p"]) else row["p"])
+            assert record["differs"] == (record["q"] is not None and record["q"] < 0.05)
+    end_loss = pd.DataFrame(data["metrics"]["training.end_loss"]["cells"])
+    moved = (end_loss["activation"] == "tanh") & (end_loss["init"] == "xavier")
+    assert end_loss.loc[moved, "differs"].all()
+    assert (end_loss.loc[moved, "ci_low"] > 0).all() | (end_loss.loc[moved, "ci_high"] < 0).all()
+    # the terminal says how many are called after the FDR control, beside the count expected by chance
+    text = terminal_summary(result)
+    assert f"{int(moved.sum()) + int(end_loss.loc[~moved, 'differs'].sum())} called different with the false " \
+           "discovery rate held at 5%" in text and "expected by chance" in text
+    assert "training.end_loss differs at depth" in text
+
+
+def test_seed_noise_alone_is_called_different_in_no_cell(tmp_path):
+    # two sets of seeds drawn from one distribution per cell: every difference is chance
+    rng = np.random.default_rng(11)
+    tables = []
+    for seeds in (range(10), range(10, 20)):
+        training = syn.training_table(seeds=seeds)
+        training["end_loss"] = rng.lognormal(np.log(0.05), 0.8, len(training))
+        tables.append(training)
+    a = result_set(tmp_path / "a", seeds=range(10), training=tables[0])
+    b = result_set(tmp_path / "b", seeds=range(10, 20), training=tables[1])
+    end_loss = compare(a, b).seeds.cells["training.end_loss"]
+    # about 5 % of the 96 cells have p <= 0.05 by chance (here 5, the smallest 0.0004); the FDR
+    # control calls at most that smallest one (any call at all happens in at most 5 % of such worlds)
+    assert 1 <= (end_loss["p"] <= 0.05).sum() <= 0.1 * len(end_loss)
+    assert end_loss["differs"].sum() <= 1 and (end_loss["ci_excludes_0"] == (end_loss["p"] <= 0.05)).all()

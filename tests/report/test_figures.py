@@ -9,6 +9,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.report import answers, figures
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -9,7 +9,13 @@ from torch import nn
 
 from initlab.engine.inspect import LAYER_COLUMNS, inspect
 from initlab.engine.seeding import generator
-from initlab.report.inspect_page import layers_frame, render_page, write_page
+from initlab.report.inspect_page import (
+    RESIDUAL_COLUMNS,
+    layers_frame,
+    render_page,
+    residual_frame,
+    write_page,
+)
 from tests.harness import browse, page_facts, with_probe
 
 SECTION_IDS = ["verdict", "init-check", "layers"]
@@ -68,3 +74,36 @@ def test_page_screenshot_is_not_blank(chromium, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     lo, hi = Image.open(shot).convert("L").getextrema()
     assert hi - lo > 100
+
+
+def _resnet(zero: bool = False):
+    from tests.engine.test_residual import X, resnet
+
+    return inspect(resnet(blocks=6, zero=zero), X)
+
+
+def test_page_shows_the_residual_stream_per_block():
+    found = _resnet()
+    df = residual_frame(found)
+    assert list(df.columns) == RESIDUAL_COLUMNS and len(df) == 6
+    assert df["output_std"].tolist() == [b.output_std for b in found.residual.blocks]
+    assert df["scale"].tolist() == [b.scale for b in found.residual.blocks]
+    page = render_page(found, "resnet")
+    assert 'id="residual"' in page and "residual_stream.png" in page and page.count("data:image/png;base64,") == 3
+    assert "Remedies:" in page and "Fixup" in page
+    zero = render_page(_resnet(zero=True), "resnet")
+    assert "Remedies:" not in zero and "Healthy by design" in zero
+    plain = render_page(_inspection(1.0), "mlp")  # no residual block: no section, two figures
+    assert 'id="residual"' not in plain and plain.count("data:image/png;base64,") == 2
+
+
+@pytest.mark.slow
+def test_residual_page_opens_offline_in_chromium_with_three_figures(chromium, tmp_path):
+    page = write_page(_resnet(), tmp_path / "page.html", "resnet")
+    run = browse(chromium, tmp_path, with_probe(page, tmp_path / "probe.html"), "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    for section in ["verdict", "residual", "init-check", "layers"]:
+        assert f'id="{section}"' in dom, section
+    facts = page_facts(dom)
+    assert facts["images"] == 3 and facts["decoded"] == 3

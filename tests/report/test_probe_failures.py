@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pandas as pd
-
 import synthetic as syn
+
 from initlab.engine import health
 from initlab.report.answers.criteria import first_match
 from initlab.report.answers.probe import PROBE_FAILURES, probe_last_layers

@@ -8,7 +8,8 @@ import pytest
 from markupsafe import escape
 
 import tests.synthetic as syn
-from initlab.report import answers, figures, render as report
+from initlab.report import answers, figures
+from initlab.report import render as report
 from tests.harness import SECTION_IDS
 
 

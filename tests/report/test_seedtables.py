@@ -9,7 +9,7 @@ import tests.synthetic as syn
 from initlab.report import answers, seedtables
 
 
-def _lesson_runs(seeds) -> "object":
+def _lesson_runs(seeds) -> object:
     training = syn.training_table(seeds=seeds, depths=(2,), activations=("relu",), optimizers=("adam",))
     return answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
 

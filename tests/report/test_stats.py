@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from initlab.report import stats
+
+
 def paired(a: list[float], b: list[float], seeds: list[int] | None = None) -> pd.DataFrame:
     """Two inits over the same seeds in one cell."""
     seeds = seeds if seeds is not None else list(range(len(a)))
@@ -110,3 +112,70 @@ def test_majority_breaks_ties_deterministically():
     assert stats.majority(["b", "a"]) == ("a", 1, 2)
     with pytest.raises(ValueError):
         stats.majority([])
+
+
+def test_sign_test_is_scipys_binomtest_and_its_interval_brackets_the_share():
+    from scipy import stats as scipy_stats
+
+    for wins, losses, ties in ((6, 4, 0), (9, 1, 0), (10, 0, 0), (0, 3, 0), (5, 2, 3)):
+        p, low, high = stats.sign_test(wins, losses, ties)
+        reference = scipy_stats.binomtest(wins, wins + losses, 0.5)
+        ci = reference.proportion_ci(method="exact")
+        assert p == pytest.approx(reference.pvalue)
+        decided, n = wins + losses, wins + losses + ties
+        assert low == pytest.approx((ci.low * decided + ties / 2) / n)
+        assert high == pytest.approx((ci.high * decided + ties / 2) / n)
+        assert low <= (wins + ties / 2) / n <= high
+    # 0.6 from 10 seeds is a coin flip: the interval spans one half and the test does not reject
+    p, low, high = stats.sign_test(6, 4)
+    assert low < 0.5 < high and p > 0.5
+    assert stats.sign_test(0, 0, 4) == (1.0, 0.5, 0.5)
+
+
+def test_beat_probability_calls_a_preference_only_when_the_sign_test_holds_after_fdr():
+    always = paired(list(range(12)), [x + 0.5 for x in range(12)])  # A wins all 12 seeds
+    coin = paired([1, 2, 1, 2, 1, 2, 1, 2, 1, 2], [2, 1, 2, 1, 2, 1, 2, 1, 2, 2.5])  # A wins 6 of 10
+    table = stats.beat_probability(pd.concat([always.assign(cell="always"), coin.assign(cell="coin")]),
+                                   ["cell"], "loss")
+    sure = table[(table["cell"] == "always") & (table["a"] == "A")].iloc[0]
+    assert sure["sign_p"] == pytest.approx(2 / 2 ** 12) and sure["prefers"] and sure["p_low"] > 0.5
+    flip = table[(table["cell"] == "coin") & (table["a"] == "A")].iloc[0]
+    assert flip["p_a_beats_b"] == pytest.approx(0.6)
+    assert not flip["prefers"] and flip["p_low"] < 0.5 < flip["p_high"]
+    both = table[table["cell"] == "always"].set_index("a")
+    assert both.loc["A", "prefers"] == both.loc["B", "prefers"]  # one decision per unordered pair
+
+
+def test_shift_test_p_is_scipys_permutation_test_and_the_interval_inverts_it():
+    from scipy import stats as scipy_stats
+
+    rng = np.random.default_rng(7)
+    a, b = rng.lognormal(size=8), rng.lognormal(size=9) + 0.8
+    test = stats.shift_test(a, b, paired=False)
+    reference = scipy_stats.permutation_test(
+        (a, b), lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis), vectorized=True,
+        n_resamples=stats.PERMUTATIONS, rng=np.random.default_rng(stats.BOOTSTRAP_SEED))
+    assert test.p == pytest.approx(reference.pvalue) and test.diff == pytest.approx(b.mean() - a.mean())
+    # at a bound the shifted data are not rejected; just past it they are
+    for bound, outward in ((test.low, -1), (test.high, 1)):
+        assert stats.shift_test(a, b - bound, paired=False).p > 0.05
+        assert stats.shift_test(a, b - bound - outward * 1e-9, paired=False).p <= 0.05
+    # paired: seed by seed differences, sign flips enumerated (2^8 < 9999)
+    d = stats.shift_test(a[:8], b[:8], paired=True)
+    flips = scipy_stats.permutation_test((b[:8] - a[:8],), lambda x, axis: np.mean(x, axis=axis),
+                                         permutation_type="samples", vectorized=True)
+    assert d.p == pytest.approx(flips.pvalue) and d.low < d.diff < d.high
+    # a non-finite seed is dropped (both sides of its pair when paired); too few seeds say so
+    assert stats.shift_test([1.0, np.nan, 2.0, 3.0], [2.0, 3.0, 4.0], paired=False).n_a == 3
+    assert "too few seeds" in stats.shift_test([1.0, 2.0], [3.0, 4.0], paired=False).note
+    assert "one seed" in stats.shift_test([1.0], [3.0, 4.0], paired=False).note
+
+
+def test_mean_ci_is_the_t_interval():
+    from scipy import stats as scipy_stats
+
+    values = [0.046, 0.051, 0.043, 0.060, 0.049, 0.047, 0.055, 0.044, 0.050, 0.052]
+    ci = stats.bootstrap_mean_ci(values)
+    half = scipy_stats.t.ppf(0.975, 9) * np.std(values, ddof=1) / np.sqrt(10)
+    assert stats.METHODS["mean over seeds"].description.startswith("95 % t-interval")
+    assert (ci.low, ci.high) == (pytest.approx(np.mean(values) - half), pytest.approx(np.mean(values) + half))

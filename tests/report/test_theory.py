@@ -118,7 +118,10 @@ def test_no_theory_table(probe):
 
 def test_exercise_1_cites_the_prediction(probe):
     sentence = exercise_1(probe, theory_of(probe)).sentence
-    assert "relu: zeros fails first, at depth 2 (zeros: vanished, last-layer std 1e-06, theory: fails at depth 2 (vanished))" in sentence
+    assert (
+        "relu: zeros fails first, at depth 2 "
+        "(zeros: vanished, last-layer std 1e-06, theory: fails at depth 2 (vanished))"
+    ) in sentence
     failures = dict(syn.LESSON_PROBE_FAILURES) | {("relu", "zeros"): (8, "exploded")}
     flipped = exercise_1(probe, theory_of(probe, failures)).sentence
     assert "(zeros: vanished, last-layer std 1e-06, theory: fails at depth 8 (exploded))" in flipped

@@ -22,7 +22,7 @@ def test_concatenates_sorts_and_is_independent_of_job_order(tmp_path):
     aggregate("training", [b, a], tmp_path / "ba.csv")
     assert (tmp_path / "ab.csv").read_bytes() == (tmp_path / "ba.csv").read_bytes()
     table = pd.read_csv(tmp_path / "ab.csv")
-    assert list(zip(table.seed, table.init)) == [(0, "he"), (0, "zeros"), (1, "he"), (1, "tiny")]
+    assert list(zip(table.seed, table.init, strict=True)) == [(0, "he"), (0, "zeros"), (1, "he"), (1, "tiny")]
     assert table.diverged.dtype == bool and table.diverged.tolist() == [False, False, False, True]
     assert table.loc[3, "diverged_step"] == 3 and pd.isna(table.loc[0, "diverged_step"])
 

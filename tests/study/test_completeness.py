@@ -26,7 +26,7 @@ def _write_jobs(folder, table, config=CONFIG):
     columns, keys = TABLE[table].columns, TABLE[table].keys
     paths = []
     for n, job in enumerate(jobs(table, config)):
-        rows = [dict(zip(keys, key)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
+        rows = [dict(zip(keys, key, strict=True)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
         for row in rows:
             row.update({c: "False" for c in ("diverged", "probe_all_finite") if c in columns})
         path = folder / f"{table}_{n}.csv"
@@ -137,8 +137,32 @@ def test_swapped_columns(tmp_path):
     header = lines[0].split(",")
     header[1], header[2] = header[2], header[1]
     paths[0].write_text(",".join(header) + "".join(lines[1:]))
-    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: columns ['seed', 'width', 'depth'")):
+    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: line 1: columns ['seed', 'width', 'depth'")):
         _aggregate(tmp_path, "training", paths)
+
+
+@pytest.mark.parametrize("column, value, problem", [
+    (0, "garbage", "seed is 'garbage', not a number"),
+    (9, "0.x", "end_loss is '0.x', not a number"),
+    (11, "maybe", "diverged is 'maybe', not True or False"),
+])
+def test_a_value_of_the_wrong_kind_names_line_column_and_value(tmp_path, column, value, problem):
+    paths = _write_jobs(tmp_path, "training")
+    lines = _lines(paths[0])
+    fields = lines[2].split(",")
+    fields[column] = value
+    paths[0].write_text("".join(lines[:2] + [",".join(fields)] + lines[3:]))
+    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: line 3: {problem}; to redo it")):
+        read_table(paths[0], "training")
+
+
+def test_names_infinities_and_empty_statistics_are_fine(tmp_path):
+    paths = _write_jobs(tmp_path, "training")
+    lines = _lines(paths[0])
+    fields = lines[1].split(",")
+    fields[8], fields[9], fields[10] = "inf", "nan", ""  # start_loss, end_loss, val_acc of a diverged model
+    paths[0].write_text("".join(lines[:1] + [",".join(fields)] + lines[2:]))
+    assert len(read_table(paths[0], "training").keys) == len(lines) - 1
 
 
 def test_a_missing_job_file(tmp_path):
@@ -159,7 +183,8 @@ def test_job_check_on_a_real_probe_job(tmp_path):
     keys = job_keys(job, "signal_probe")
     assert check_job_output(path, "signal_probe", keys) == 6
     path.write_text("".join(_lines(path)[:-1]))
-    with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
+    with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: "
+                       "seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
         check_job_output(path, "signal_probe", keys)
 
 

@@ -10,10 +10,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from initlab.engine.activations import ACTIVATIONS
-from initlab.engine.initspec import KINDS
-from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.engine.inits import INITS
+from initlab.engine.initspec import KINDS
 from initlab.engine.train import OPTIMIZERS
+from initlab.study.configcheck import check_study, explain_validation_error
 from tests.harness import run_config_text
 
 

@@ -71,7 +71,8 @@ def test_too_wide_probe_is_refused_with_estimate_and_limit(default_config):
         check_config(config, RESOURCES)
     (estimate,) = probe_estimates(config)
     assert str(err.value) == (
-        f"invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: a probe job would need about "
+        "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: "
+        "a probe job would need about "
         f"{estimate.mem_mb:,.0f} MB of memory (estimated from width, depth, the 512-input batch and 110 networks per "
         "job), over the 1,000 MB its rule declares (resources.mem_mb); expected a smaller width or depth"
     )
@@ -96,7 +97,8 @@ def test_too_long_training_is_refused_on_time(default_config):
     assert str(err.value) == (
         "invalid config: training.width = 64 with training.depths up to 16 and training.steps = 100000 is too large: "
         f"a train job would take about {estimate.minutes:,.0f} min (estimated at 10 GFLOP/s from width, depth, 600 "
-        f"samples, 100000 steps, {stack_size(16, 64, 450)} models per stack and 110 per job), over the 60 min its rule declares "
+        f"samples, 100000 steps, {stack_size(16, 64, 450)} models per stack and 110 per job), "
+        f"over the 60 min its rule declares "
         "(resources.runtime); expected a smaller width, depth, step count or seed_block_size"
     )
     # a thousand steps fit
@@ -119,7 +121,8 @@ def test_a_limit_scaled_by_attempt_is_not_checked(default_config):
         ("training:\n  optimizers:\n    adam: .inf\n",
          "invalid config: training.optimizers.adam = inf is not allowed; expected a finite number"),
         ("probe:\n  width: 1000000\n",
-         "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: a probe job would need about"),
+         "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: "
+         "a probe job would need about"),
     ],
 )
 def test_workflow_refuses_before_any_job(tmp_path, text, message):

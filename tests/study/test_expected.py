@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from initlab.study.expected import expected_keys, job_columns, job_keys, jobs
 
 CONFIG = {

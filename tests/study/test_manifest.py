@@ -10,6 +10,8 @@ from initlab.cli import main
 from initlab.study.aggregate import aggregate
 from initlab.study.completeness import IncompleteTableError
 from initlab.study.expected import expected_keys
+from initlab.study.fingerprint import TABLE_RULES, fingerprints
+from initlab.study.provenance import PROVENANCE_NAME, write_provenance
 from initlab.study.manifest import MANIFEST_NAME, sha256_of, verify, write_manifest
 from initlab.study.tables import TABLE, write_csv
 from tests.study.test_completeness import CONFIG, _write_jobs
@@ -26,10 +28,12 @@ def results(tmp_path):
     (folder / "config.json").write_text(json.dumps(CONFIG, sort_keys=True) + "\n")
     for table in ("signal_probe", "training", "curves"):
         aggregate(table, _write_jobs(jobs, table), tables / f"{table}.csv", config=CONFIG)
-    lab_rows = [dict(zip(list(TABLE["lab_reproduction"].keys), k)) | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
+    lab_rows = [dict(zip(list(TABLE["lab_reproduction"].keys), k, strict=True)) | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
                 for k in expected_keys("lab_reproduction", CONFIG)]
     write_csv(tables / "lab_reproduction.csv", TABLE["lab_reproduction"].columns, lab_rows)
     write_manifest(tables, folder / "config.json", tables / MANIFEST_NAME)
+    prints = {rule: f.as_dict() for rule, f in fingerprints(TABLE_RULES).items()}
+    write_provenance(folder / PROVENANCE_NAME, config_path=folder / "config.json", fingerprints=prints, threads={})
     return folder
 
 
@@ -55,7 +59,7 @@ def test_any_changed_byte_is_caught(results, table, capsys):
     assert differences[0].startswith(f"{path}: SHA-256 ") and "the table changed after the run" in differences[0]
     assert main(["verify", str(results)]) == 1
     err = capsys.readouterr().err
-    assert f"initlab verify: {path}: SHA-256" in err and "does NOT match" in err
+    assert err.startswith(f"initlab verify: {path}: SHA-256") and err.count("\n") == 1  # one difference, one line
 
 
 def test_a_table_edited_with_its_manifest_is_still_caught(results):
@@ -89,6 +93,6 @@ def test_manifest_refuses_an_incomplete_table(results):
 
 def test_verify_ok_and_missing_folder(results, tmp_path, capsys):
     assert main(["verify", str(results)]) == 0
-    assert "matches its manifest and config" in capsys.readouterr().out
+    assert "matches its manifest, config and the installed code" in capsys.readouterr().out
     assert main(["verify", str(tmp_path / "nowhere")]) == 1
     assert "config.json: missing" in capsys.readouterr().err

@@ -30,6 +30,7 @@ def test_jobs_per_rule(quick_config, tmp_path, seeds, block, train_jobs, probe_j
         "theory": 1,
         "theory_start": 1,
         "manifest": 1,
+        "provenance": 1,
         "figures": 1,
         "report": 1,
         "all": 1,

@@ -66,6 +66,7 @@ def test_adding_a_seed_runs_only_its_jobs(quick_study, quick_config, tmp_path):
         "aggregate_timings": 1,
         "effective_config": 1,
         "manifest": 1,
+        "provenance": 1,
         "figures": 1,
         "report": 1,
         "all": 1,

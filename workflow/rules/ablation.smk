@@ -9,6 +9,7 @@ rule ablation:
     output:
         **job_outputs("ablation"),
     params:
+        code=CODE["ablation"],
         job=job_json("ablation"),
         out=out_flags,
     log:

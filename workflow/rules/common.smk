@@ -10,6 +10,7 @@ from initlab.study.configcheck import check_study, explain_validation_error
 from initlab.study.configlimits import check_finite, check_sizes
 from initlab.study.tables import tables_of_kind
 from initlab.study.expected import made_tables
+from initlab.study.fingerprint import fingerprints, templates_dir
 from initlab.study.models import dataset_path, factory_file, resolve_paths
 
 min_version("9.19")
@@ -33,6 +34,12 @@ try:
     check_ablations(config["ablations"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
+
+#: Each rule's fingerprint (initlab.study.fingerprint), computed once per run: the library code the
+#: `initlab` command imports for it, the package versions that code imports, and for the report its
+#: templates. Every rule carries its own as the param `code`, so Snakemake's params trigger reruns
+#: exactly the jobs whose code changed, and everything after them (`snakemake --list-changes params`).
+CODE = {rule: f.value for rule, f in fingerprints(templates_dir=templates_dir()).items()}
 
 #: Every compute job of the config (initlab.study.axes): the one grid every rule walks.
 JOBS = axes.jobs(STUDY)
@@ -98,6 +105,11 @@ def table_inputs(wildcards):
 def config_json(wildcards=None):
     """The validated config (defaults filled in), for the report's provenance section."""
     return json.dumps(config, sort_keys=True)
+
+
+def rule_threads(wildcards=None):
+    """Each fingerprinted rule's declared threads, as JSON, for the run's record."""
+    return json.dumps({name: getattr(rules, name).rule.resources["_cores"].value for name in CODE}, sort_keys=True)
 
 
 def check_job_sizes():

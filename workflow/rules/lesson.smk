@@ -12,6 +12,8 @@ rule lab_replay:
         lab1="results/lab/lab1.txt",
         lab2="results/lab/lab2.txt",
         timings="results/timings/lab_replay.csv",
+    params:
+        code=CODE["lab_replay"],
     log:
         "results/logs/lab_replay.log",
     threads: 1
@@ -29,6 +31,7 @@ rule dataset:
     output:
         "results/data/moons.npz",
     params:
+        code=CODE["dataset"],
         dataset=json.dumps(config["dataset"], sort_keys=True),
     log:
         "results/logs/dataset.log",

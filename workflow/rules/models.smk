@@ -18,6 +18,7 @@ rule model_dataset:
         dataset=r"[A-Za-z0-9_.+-]+",
     params:
         definition=model_dataset_definition,
+        code=CODE["model_dataset"],
     log:
         "results/logs/datasets/{dataset}.log",
     threads: 1
@@ -40,6 +41,7 @@ rule model:
     params:
         job=job_json("model"),
         out=out_flags,
+        code=CODE["model"],
     log:
         job_log("model"),
     threads: 1

@@ -6,6 +6,7 @@ rule probe:
     output:
         **job_outputs("probe"),
     params:
+        code=CODE["probe"],
         job=job_json("probe"),
         out=out_flags,
     log:

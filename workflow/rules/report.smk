@@ -5,6 +5,7 @@ localrules:
     effective_config,
     aggregate,
     manifest,
+    provenance,
     aggregate_timings,
     figures,
     report,
@@ -40,6 +41,8 @@ rule aggregate:
         ),
     wildcard_constraints:
         table="|".join(JOB_TABLES),
+    params:
+        code=CODE["aggregate"],
     log:
         "results/logs/aggregate/{table}.log",
     threads: 1
@@ -58,6 +61,8 @@ rule aggregate_timings:
         timing_files,
     output:
         "results/timings.csv",
+    params:
+        code=CODE["aggregate_timings"],
     log:
         "results/logs/aggregate/timings.log",
     threads: 1
@@ -82,6 +87,8 @@ rule manifest:
         config="results/config.json",
     output:
         "results/tables/MANIFEST.json",
+    params:
+        code=CODE["manifest"],
     log:
         "results/logs/manifest.log",
     threads: 1
@@ -92,6 +99,33 @@ rule manifest:
         "../../environment.yml"
     shell:
         "initlab manifest --tables results/tables --config {input.config} --out {output} "
+        "> {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
+
+
+# The run's record (initlab.study.provenance): commit, each rule's fingerprint, package versions,
+# machine, threads, config and seeds, timings. Its params hold every fingerprint, so it is rewritten
+# whenever any rule's code changes; the report renders it and `initlab compare`/`verify` read it.
+rule provenance:
+    input:
+        tables=TABLE_FILES,
+        config="results/config.json",
+        timings="results/timings.csv",
+    output:
+        "results/provenance.json",
+    params:
+        code=json.dumps(CODE, sort_keys=True),
+        threads=rule_threads,
+    log:
+        "results/logs/provenance.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "initlab provenance --config {input.config} --fingerprints {params.code:q} --threads {params.threads:q} "
+        "--timings {input.timings} --out {output} "
         "> {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
 
 
@@ -106,6 +140,8 @@ rule figures:
             caption="../report/figure.rst",
             labels={"figure": "{name}"},
         ),
+    params:
+        code=CODE["figures"],
     log:
         "results/logs/figures.log",
     # Figures are drawn two at a time (each in its own process): they are the serial tail's
@@ -128,6 +164,7 @@ rule report:
         config="results/config.json",
         timings="results/timings.csv",
         manifest="results/tables/MANIFEST.json",
+        provenance="results/provenance.json",
     output:
         report(
             "results/report.html",
@@ -135,6 +172,8 @@ rule report:
             caption="../report/report.rst",
             labels={"file": "report.html"},
         ),
+    params:
+        code=CODE["report"],
     log:
         "results/logs/report.log",
     threads: 1
@@ -145,4 +184,5 @@ rule report:
         "../../environment.yml"
     shell:
         "initlab report --tables results/tables --figures {input.figures} "
-        "--config {input.config} --timings {input.timings} --out {output} 2> {log}"
+        "--config {input.config} --timings {input.timings} --provenance {input.provenance} "
+        "--out {output} 2> {log}"

@@ -12,6 +12,7 @@ rule theory:
     output:
         "results/tables/theory.csv",
     params:
+        code=CODE["theory"],
         grid=json.dumps(axes.theory_grid(config, "probe"), sort_keys=True),
     log:
         "results/logs/theory.log",
@@ -31,6 +32,7 @@ rule theory_start:
     output:
         "results/tables/theory_start.csv",
     params:
+        code=CODE["theory_start"],
         grid=json.dumps(axes.theory_grid(config, "training"), sort_keys=True),
     log:
         "results/logs/theory_start.log",

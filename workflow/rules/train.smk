@@ -8,6 +8,7 @@ rule train:
     output:
         **job_outputs("train"),
     params:
+        code=CODE["train"],
         job=job_json("train"),
         out=out_flags,
     log:

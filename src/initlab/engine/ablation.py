@@ -29,6 +29,7 @@ from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
 from initlab.engine.train import TrainResult, TrainSpec, build_initialized, stack_size, train_models
 
+
 def splice(model_a: nn.Sequential, model_b: nn.Sequential, layer: int) -> nn.Sequential:
     """``model_a`` with Linear ``layer`` (1-based) taken from ``model_b`` (weight and bias), in place."""
     a_layers, b_layers = linear_layers(model_a), linear_layers(model_b)
@@ -63,7 +64,7 @@ def _layer_facts(spec: TrainSpec, init_a: str, init_b: str, seed: int, x_train: 
             "weight_std_a": a.weight.std().item(),
             "weight_std_b": b.weight.std().item(),
         }
-        for a, b in zip(a_layers, b_layers)
+        for a, b in zip(a_layers, b_layers, strict=True)
     ]
 
 

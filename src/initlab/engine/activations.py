@@ -7,8 +7,8 @@ used by the lesson-style models, the plain function used by the stacked trainer,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -12,8 +12,9 @@ for a config, by the schema before any job runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -45,7 +46,7 @@ class Cell:
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Cell":
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
         """The cell of ``data`` (as :meth:`to_dict` wrote it); unknown or missing fields raise ``ValueError``."""
         names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(data) - names)

@@ -203,6 +203,6 @@ def first_failure(**signals: Signal) -> Signal:
         return ""
     hits = np.broadcast_arrays(*(_TRIPPED(np.asarray(r, dtype=object)) for r in results.values()))
     mode = np.full(hits[0].shape, "", dtype=object)
-    for name, hit in zip(reversed(list(results)), reversed(hits)):
+    for name, hit in zip(reversed(list(results)), reversed(hits), strict=True):
         mode = np.where(hit, name, mode)
     return mode.item() if mode.ndim == 0 else mode

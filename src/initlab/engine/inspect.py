@@ -1,17 +1,26 @@
 """Inspect your own model: the lesson's signal probe and debugging checklist on any ``nn.Module``.
 
 :func:`inspect` runs one forward and one backward pass through a user's model with forward
-hooks on its leaf modules (tensor hooks on their outputs catch the backward signal) and returns
-one row per leaf-module call with the statistics of ``signal_probe.csv``, judged by the study's
-own failure criteria (``initlab.engine.health``), plus:
+hooks on every module that computes (a leaf, or a module with parameters of its own such as
+``nn.MultiheadAttention``; tensor hooks on their outputs catch the backward signal) and returns
+one row per such call with the statistics of ``signal_probe.csv``, judged by the study's own
+failure criteria (``initlab.engine.health``), plus:
 
 - the lesson's quick debugging probe on the model's output (mean, std, all finite);
-- an *init check* for every Linear/Conv layer whose next leaf module is an activation: the
+- an *init check* for every Linear/Conv layer whose next module is an activation: the
   measured ``sigma_w2 = Var(w) * fan_in`` against the critical value the mean-field theory asks
   for that activation (``initlab.engine.theory``), the predicted gain per layer, and the
   registry scheme that would fit. A normalization layer right after resets the scale, so no
-  gain is predicted through it.
+  gain is predicted through it;
+- the residual stream (``initlab.engine.residual``): the blocks found from the model, the
+  stream's std per block, its growth and the depth where the criteria would trip at that rate.
+  A zero-initialised branch's rows are not failures (no gradient at step 0 is by design), and
+  the init check of a layer on a normalized branch says what the branch's scale does instead of
+  giving plain-stack gain advice;
+- attention (``initlab.engine.attention``): each ``nn.MultiheadAttention`` call's projections
+  and the scale of its logits.
 
+Containers (blocks, Sequential) are summarised by their output (``Inspection.containers``).
 The user's model is left as it was: hooks are removed, parameters' ``.grad`` and every buffer
 (BatchNorm running statistics) are restored, torch's global RNG (dropout draws from it) is put
 back, and train/eval mode is not touched. Plain dataclasses out, no pandas: the report stage
@@ -22,27 +31,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
 
-from initlab.engine import health, theory
+from initlab.engine import attention, health, residual, theory
 from initlab.engine.activations import ACTIVATIONS
-from initlab.engine.health import EXPLODED_STD
+from initlab.engine.attention import AttentionCheck
+from initlab.engine.depth import DEEPEST_PROBE, GAIN_TOLERANCE  # noqa: F401  (re-exported)
 from initlab.engine.inits import INITS
-from initlab.engine.probe import tensor_stats  # the probe's statistics, one implementation
+from initlab.engine.modules import (  # noqa: F401  (re-exported)
+    ACTIVATION_OF_MODULE,
+    NORMALIZATIONS,
+    activation_name,
+    computes,
+    own_parameters,
+)
+from initlab.engine.probe import (
+    tensor_stats,  # the probe's statistics, one implementation
+)
+from initlab.engine.residual import ResidualBlock, Stack
 from initlab.engine.seeding import derive_seed, generator
 
 #: The probe loss's direction r is drawn from ``derive_seed(seed, LOSS_LABEL)``.
 LOSS_LABEL = "inspect-direction"
-#: The study's deepest probe network (config ``probe.depths`` ends at 50).
-DEEPEST_PROBE = 50
-#: Per-layer gain beyond which an init check says "shrinks"/"grows": the gain at which a stack
-#: as deep as the study's deepest probe crosses EXPLODED_STD (or, inverted, VANISHED_STD) from
-#: unit scale: 1000 ** (1/50) = 1.148. Closer to 1 than this, depth alone cannot break the
-#: signal within the study's range.
-GAIN_TOLERANCE = EXPLODED_STD ** (1 / DEEPEST_PROBE)
 #: Who asks for each activation's critical sigma_w2 (the name in the init-check sentence).
 CRITICAL_NAMES: dict[str, str] = {
     "relu": "He",
@@ -53,27 +66,7 @@ CRITICAL_NAMES: dict[str, str] = {
     "sigmoid": "criticality",
 }
 
-#: Module class -> activation registry name (the activations the theory knows).
-ACTIVATION_OF_MODULE: dict[type[nn.Module], str] = {a.module: a.name for a in ACTIVATIONS.values()}
-#: Layers that rescale their input to unit scale: no gain is predicted through them.
-NORMALIZATIONS: tuple[type[nn.Module], ...] = tuple(
-    cls
-    for cls in (
-        nn.modules.batchnorm._NormBase,  # BatchNorm*, InstanceNorm*, SyncBatchNorm
-        nn.LayerNorm,
-        nn.GroupNorm,
-        getattr(nn, "RMSNorm", None),
-        nn.LocalResponseNorm,
-    )
-    if cls is not None
-)
-
 Loss = Callable[[object], torch.Tensor]
-
-
-def activation_name(module: nn.Module) -> str | None:
-    """The registry name of ``module``'s activation (subclasses count), None if it is none of them."""
-    return next((ACTIVATION_OF_MODULE[c] for c in type(module).__mro__ if c in ACTIVATION_OF_MODULE), None)
 
 
 class InspectError(ValueError):
@@ -106,6 +99,7 @@ class LayerRow:
     grad_norm: float
     act_grad_norm: float
     failures: tuple[str, ...]
+    note: str = ""  # why a criterion that tripped is not a failure here (a zero residual branch)
 
     @property
     def verdict(self) -> str:
@@ -126,11 +120,15 @@ class InitCheck:
     activation's critical sigma_w2; ``gain`` = sqrt(sigma_w2 / critical), the small-signal
     forward gain per layer of a stack of such layers; ``gain_at_q`` = ``theory.layer_gain`` at
     this layer's measured pre-activation variance ``q`` (with the measured bias). ``status`` is
-    ok / shrinks / grows / normalized; ``suggestion`` a registry scheme name or "".
+    ok / shrinks / grows / normalized, or, for a layer on a residual branch, branch (a
+    normalization keeps the branch's scale from compounding: ``block`` names it, ``scale`` is its
+    branch-to-stream scale) / zero branch (the branch's last layer, zero at init);
+    ``suggestion`` a registry scheme name or "".
     """
 
     path: str
     type: str
+    width: str
     fan_in: int
     fan_out: int
     next_path: str
@@ -144,10 +142,81 @@ class InitCheck:
     gain_at_q: float
     status: str
     suggestion: str
-    message: str
+    block: str = ""
+    normalized: str = ""
+    scale: float = math.nan
+
+    @property
+    def message(self) -> str:
+        return describe([self])
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        d["message"] = self.message
+        return d
+
+
+#: What an init check's sentence says after its numbers, by status.
+_SAYS: dict[str, str] = {
+    "normalized": "the normalization resets the scale, so the init sets no per-layer gain here",
+    "branch": "on residual branch {block}, normalized {normalized}: its gain does not compound over the blocks; "
+              "it sets how much the branch adds, ×{scale} of the stream's std here",
+    "zero branch": "the last layer of residual branch {block}, zero at init as Fixup prescribes: the branch starts "
+                   "at 0 and training moves this layer first",
+}
+
+
+def _span(values: Sequence[float], fmt: str = ".2g") -> str:
+    """One number, or the range "lo–hi" where the values print differently."""
+    texts = [format(v, fmt) for v in values]
+    lo, hi = format(min(values), fmt), format(max(values), fmt)
+    return texts[0] if len(set(texts)) == 1 else f"{lo}–{hi}"
+
+
+def group_key(check: InitCheck) -> tuple:
+    """Checks with the same key say the same thing and print as one line with their layer range."""
+    return (check.type, check.width, check.fan_in, check.next_type, check.activation, check.status, check.suggestion)
+
+
+def describe(checks: Sequence[InitCheck]) -> str:
+    """The sentence of one init check, or of a group of checks with one :func:`group_key`:
+    "layers 0–58 (30 × Linear 256→256 then ReLU): ...", with each number's range."""
+    c = checks[0]
+    what = f"{c.type} {c.width} then {c.next_type}"
+    label = f"{c.path}: {what}" if len(checks) == 1 else f"layers {c.path}–{checks[-1].path} ({len(checks)} × {what})"
+    head = f"{label}: Var(w)·fan_in = {_span([k.sigma_w2 for k in checks])}"
+    if c.status in _SAYS:
+        blocks = [k.block for k in checks]
+        block = blocks[0] if len(set(blocks)) == 1 else f"{blocks[0]} … {blocks[-1]}"
+        scales = [k.scale for k in checks if k.scale == k.scale]
+        return f"{head}: " + _SAYS[c.status].format(
+            block=block, normalized=c.normalized, scale=_span(scales) if scales else "-"
+        )
+    head += f", {CRITICAL_NAMES.get(c.activation, 'criticality')} asks {c.critical:.2g}"
+    gain = _span([k.gain for k in checks])
+    if all(k.gain == 0 for k in checks):
+        verb = "the signal is cut to 0 in every layer"
+    elif c.status == "shrinks":
+        verb = f"the signal shrinks ×{gain} per layer"
+    elif c.status == "grows":
+        verb = f"the signal grows ×{gain} per layer"
+    else:
+        verb = f"gain ×{gain} per layer, fine"
+    if c.status != "ok":
+        if c.suggestion:
+            verb += f"; try `{c.suggestion}`"
+        else:
+            std = math.sqrt(c.critical / c.fan_in)
+            verb += f"; no registry scheme fits, draw w with std {std:.2g} (= sqrt({c.critical:.2g}/fan_in))"
+    return f"{head}: {verb}"
+
+
+def grouped(checks: Sequence[InitCheck]) -> list[list[InitCheck]]:
+    """The checks in groups of one :func:`group_key`, in the order each group first appears."""
+    groups: dict[tuple, list[InitCheck]] = {}
+    for c in checks:
+        groups.setdefault(group_key(c), []).append(c)
+    return list(groups.values())
 
 
 @dataclass(frozen=True)
@@ -168,8 +237,23 @@ class OutputStats:
 
 
 @dataclass(frozen=True)
+class ContainerRow:
+    """One call of a module that only calls others (a block, a Sequential): its output, summarised."""
+
+    path: str
+    type: str
+    shape: str
+    mean: float
+    std: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Inspection:
-    """What :func:`inspect` found: per-layer rows, init checks, outputs and the model's verdict."""
+    """What :func:`inspect` found: per-layer rows, init checks, outputs and the model's verdict,
+    the residual stream (``residual``, None without residual blocks) and the attention checks."""
 
     rows: list[LayerRow]
     checks: list[InitCheck]
@@ -178,14 +262,33 @@ class Inspection:
     failures: tuple[str, ...]
     loss: str
     notes: list[str] = field(default_factory=list)
+    residual: Stack | None = None
+    attention: list[AttentionCheck] = field(default_factory=list)
+    containers: list[ContainerRow] = field(default_factory=list)
 
     @property
     def failing_rows(self) -> list[LayerRow]:
         return [r for r in self.rows if r.failures]
 
     @property
+    def risks(self) -> list[str]:
+        """What is measured healthy at this depth but breaks the criteria soon: a residual stream
+        that trips them within DEEPEST_PROBE blocks, a saturated attention softmax."""
+        risks = []
+        if self.residual is not None and self.residual.status == "grows":
+            r = self.residual
+            risks.append(
+                f"the residual stream grows ×{r.growth:.3g} per block ({r.trip_failure} at block {r.trip_depth} "
+                f"at this rate; try zero-init of each branch's last layer as Fixup does)"
+            )
+        saturated = [a for a in self.attention if a.saturated]
+        if saturated:
+            risks.append(f"{len(saturated)} of {len(self.attention)} attention calls have a saturated softmax")
+        return risks
+
+    @property
     def healthy(self) -> bool:
-        return not self.failures and not self.failing_rows
+        return not self.failures and not self.failing_rows and not self.risks
 
     @property
     def verdict(self) -> str:
@@ -202,6 +305,9 @@ class Inspection:
         if bad:
             first = bad[0]
             parts.append(f"{len(bad)} of {len(self.rows)} layer calls fail, first {first.path} ({first.verdict})")
+        parts += self.risks
+        if self.healthy and self.residual is not None:
+            parts.append(f"residual stream ×{self.residual.growth:.3g} per block")
         off = [c for c in self.checks if c.status in ("shrinks", "grows")]
         if off:
             fixes = sorted({c.suggestion for c in off if c.suggestion})
@@ -220,6 +326,9 @@ class Inspection:
             "outputs": [o.as_dict() for o in self.outputs],
             "layers": [r.as_dict() for r in self.rows],
             "init_checks": [c.as_dict() for c in self.checks],
+            "residual": None if self.residual is None else self.residual.as_dict(),
+            "attention": [a.as_dict() for a in self.attention],
+            "containers": [c.as_dict() for c in self.containers],
             "notes": list(self.notes),
         }
 
@@ -227,7 +336,7 @@ class Inspection:
 #: Columns of the per-layer table (CSV, HTML), in order.
 LAYER_COLUMNS = [
     "call", "path", "type", "activation", "shape", "mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio",
-    "grad_norm", "act_grad_norm", "verdict",
+    "grad_norm", "act_grad_norm", "verdict", "note",
 ]
 
 
@@ -357,39 +466,29 @@ def init_check(
         if isinstance(module, nn.Linear)
         else f"{module.in_channels}→{module.out_channels}"
     )
-    head = f"{path}: {kind} {width} then {type(next_module).__name__}: Var(w)·fan_in = {sigma_w2:.2g}"
     nan = math.nan
     if normalized:
         return InitCheck(
-            path, kind, fan_in, fan_out, next_path, type(next_module).__name__, "", sigma_w2, sigma_b2,
+            path, kind, width, fan_in, fan_out, next_path, type(next_module).__name__, "", sigma_w2, sigma_b2,
             nan, nan, q, nan, "normalized", "",
-            f"{head}: the normalization resets the scale, so the init sets no per-layer gain here",
         )
     critical = theory.critical_sigma_w2(activation)
     gain = math.sqrt(sigma_w2 / critical)
     gain_at_q = theory.layer_gain(activation, sigma_w2, sigma_b2, q) if q > 0 and math.isfinite(q) else nan
-    who = CRITICAL_NAMES.get(activation, "criticality")
-    head += f", {who} asks {critical:.2g}"
-    if gain == 0:
-        status, verb = "shrinks", "the signal is cut to 0 in every layer"
-    elif gain < 1 / GAIN_TOLERANCE:
-        status, verb = "shrinks", f"the signal shrinks ×{gain:.2g} per layer"
+    if gain == 0 or gain < 1 / GAIN_TOLERANCE:
+        status = "shrinks"
     elif gain > GAIN_TOLERANCE:
-        status, verb = "grows", f"the signal grows ×{gain:.2g} per layer"
+        status = "grows"
     else:
-        status, verb = "ok", f"gain ×{gain:.2g} per layer, fine"
-    suggestion, fit_gain = ("", nan)
+        status = "ok"
+    suggestion = ""
     if status != "ok":
         suggestion, fit_gain = fitting_scheme(fan_in, fan_out, activation)
-        if suggestion and abs(math.log(fit_gain)) <= math.log(GAIN_TOLERANCE):
-            verb += f"; try `{suggestion}`"
-        else:
-            std = math.sqrt(critical / fan_in)
-            verb += f"; no registry scheme fits, draw w with std {std:.2g} (= sqrt({critical:.2g}/fan_in))"
+        if not (suggestion and abs(math.log(fit_gain)) <= math.log(GAIN_TOLERANCE)):
             suggestion = ""
     return InitCheck(
-        path, kind, fan_in, fan_out, next_path, type(next_module).__name__, activation, sigma_w2, sigma_b2,
-        critical, gain, q, gain_at_q, status, suggestion, f"{head}: {verb}",
+        path, kind, width, fan_in, fan_out, next_path, type(next_module).__name__, activation, sigma_w2, sigma_b2,
+        critical, gain, q, gain_at_q, status, suggestion,
     )
 
 
@@ -399,11 +498,13 @@ def init_check(
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Modules without children, by path; the root itself counts only if it is one of torch's layers."""
-    leaves = [(name, m) for name, m in model.named_modules() if name and not any(True for _ in m.children())]
-    if not leaves and type(model).__module__.startswith("torch.nn"):
-        leaves = [(type(model).__name__, model)]
-    return leaves
+    """The modules that get a row, by path: leaves and modules with parameters of their own
+    (``modules.computes``). The root counts if it computes and holds parameters or is one of
+    torch's layers (a bare ``nn.Linear``), under its type's name."""
+    rows = [(name, m) for name, m in model.named_modules() if name and computes(m)]
+    if computes(model) and (own_parameters(model) or type(model).__module__.startswith("torch.nn")):
+        rows.insert(0, (type(model).__name__, model))
+    return rows
 
 
 @dataclass
@@ -423,32 +524,46 @@ def _shapes(args: tuple[torch.Tensor, ...]) -> str:
     return ", ".join(_shape(a) if isinstance(a, torch.Tensor) else type(a).__name__ for a in args)
 
 
+def _weight_grad(m: nn.Module) -> float | None:
+    """||dL/dW|| of the module's ``weight``, or of all its own parameters where it has no ``weight``."""
+    w = getattr(m, "weight", None)
+    if isinstance(w, torch.Tensor):
+        return w.grad.norm().item() if w.grad is not None else None
+    grads = [p.grad for p in own_parameters(m) if p.grad is not None]
+    return torch.cat([g.reshape(-1) for g in grads]).norm().item() if grads else None
+
+
 def inspect(
     model: nn.Module,
     inputs: torch.Tensor | Sequence[torch.Tensor],
     loss: Loss | None = None,
     seed: int = 0,
 ) -> Inspection:
-    """One forward and one backward pass of ``model(*inputs)``, hooked at every leaf module.
+    """One forward and one backward pass of ``model(*inputs)``, hooked at every module that computes.
 
     ``loss`` maps the model's output to a scalar; without one, :func:`probe_loss` (the study's
-    fixed random projection, seeded by ``seed``). Raises :class:`InspectError` for a model with
-    no leaf modules and for inputs the model rejects (quoting its error).
+    fixed random projection, seeded by ``seed``). After the pass, the residual scan
+    (``engine.residual``) reads the model's residual blocks, from the same RNG state and without
+    gradients. Raises :class:`InspectError` for a model with nothing to hook and for inputs the
+    model rejects (quoting its error).
     """
     leaves = leaf_modules(model)
     if not leaves:
         raise InspectError(
-            f"the model ({type(model).__name__}) has no leaf modules to hook: build it from torch.nn layers "
-            "(nn.Linear, nn.Conv2d, nn.ReLU, ...) rather than functional calls on raw parameters"
+            f"the model ({type(model).__name__}) has no modules to hook: no leaf modules and no parameters; "
+            "build it from torch.nn layers (nn.Linear, nn.Conv2d, nn.ReLU, ...) or nn.Parameter"
         )
     args = _as_args(inputs)
     calls: list[_Call] = []
     seen: dict[str, int] = {}
+    containers: list[ContainerRow] = []
+    attention_inputs: list[tuple[str, nn.MultiheadAttention, torch.Tensor, torch.Tensor]] = []
+    recording = [True]  # off while the residual scan runs the model again
 
     def forward_hook(path: str) -> Callable:
         def hook(module: nn.Module, _inputs: tuple, output: object) -> None:
             first = next(_tensors(output), None)
-            if first is None:
+            if first is None or not recording[0]:
                 return
             seen[path] = seen.get(path, 0) + 1
             name = path if seen[path] == 1 else f"{path}#{seen[path]}"
@@ -463,16 +578,43 @@ def inspect(
 
         return hook
 
+    def container_hook(path: str) -> Callable:
+        def hook(module: nn.Module, _inputs: tuple, output: object) -> None:
+            first = next(_tensors(output), None)
+            if first is not None and recording[0]:
+                with torch.no_grad():
+                    t = first[1].detach()
+                    std = t.std().item() if t.numel() > 1 else math.nan
+                    containers.append(ContainerRow(path, type(module).__name__, _shape(t), t.mean().item(), std))
+
+        return hook
+
+    def attention_hook(path: str) -> Callable:
+        def hook(module: nn.Module, hook_args: tuple, kwargs: dict) -> None:
+            query = hook_args[0] if hook_args else kwargs.get("query")
+            key = hook_args[1] if len(hook_args) > 1 else kwargs.get("key")
+            if recording[0] and isinstance(query, torch.Tensor) and isinstance(key, torch.Tensor):
+                attention_inputs.append((path, module, query.detach().clone(), key.detach().clone()))
+
+        return hook
+
     # Parameters and any input that collects a gradient: their .grad is put back afterwards.
     params = list(model.parameters()) + [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad and a.is_leaf]
     saved_grads = [p.grad for p in params]
     saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
     handles: list[torch.utils.hooks.RemovableHandle] = []
     handles += [m.register_forward_hook(forward_hook(path)) for path, m in leaves]
+    row_ids = {id(m) for _, m in leaves}
+    handles += [m.register_forward_hook(container_hook(path)) for path, m in model.named_modules()
+                if path and id(m) not in row_ids]
+    handles += [m.register_forward_pre_hook(attention_hook(path), with_kwargs=True)
+                for path, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)]
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     notes: list[str] = []
+    stack = None
     try:
         with torch.random.fork_rng(devices=devices), torch.enable_grad():
+            rng_state = torch.get_rng_state()
             for p in params:
                 p.grad = None
             try:
@@ -490,23 +632,26 @@ def inspect(
                 value.backward()
             else:
                 notes.append("the loss does not depend on any parameter: no backward pass, gradient columns empty")
-            weight_grads = {
-                id(m): m.weight.grad.norm().item()
-                for _, m in leaves
-                if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.grad is not None
-            }
+            weight_grads = {id(m): g for _, m in leaves if (g := _weight_grad(m)) is not None}
             outputs = [_output_stats(name, out) for name, out in _tensors(output)]
+            recording[0] = False
+            try:
+                stack = residual.stack(residual.scan(model, args, rng_state))
+            except Exception as err:  # noqa: BLE001  (the scan only reads: a model it cannot read keeps its rows)
+                notes.append(f"the residual scan failed ({type(err).__name__}: {_first_line(err)}): no residual verdict")
     finally:
         for h in handles:
             h.remove()
         with torch.no_grad():
-            for p, g in zip(params, saved_grads):
+            for p, g in zip(params, saved_grads, strict=True):
                 p.grad = g
             for b, copy in saved_buffers:
                 b.copy_(copy)
-    rows = _rows(calls, weight_grads)
-    checks = _checks(calls)
-    ratio = _gradient_ratio(calls)
+    rows = _excused(_rows(calls, weight_grads), stack)
+    checks = _in_context(_checks(calls), stack)
+    # A zero branch's first layer gets no gradient by design: the model's ratio starts after it.
+    by_design = {r.path for r in rows if r.note}
+    ratio = _gradient_ratio([c for c in calls if c.path not in by_design])
     failures = tuple(dict.fromkeys(f for o in outputs for f in o.failures)) + health.failures(grad_ratio=ratio)
     return Inspection(
         rows=rows,
@@ -516,7 +661,49 @@ def inspect(
         failures=failures,
         loss=f"the probe loss, a fixed random projection of the output, seed {seed}" if loss is None else "user's loss",
         notes=notes,
+        residual=stack,
+        attention=[attention.check(path, m, q, k) for path, m, q, k in attention_inputs],
+        containers=containers,
     )
+
+
+#: Failure rules a zero-initialised residual branch trips by design: its zero layer's output is
+#: constant (std 0: "vanished") and no gradient reaches the layers before it ("gradient vanished").
+ZERO_BRANCH_BY_DESIGN = ("vanished", "gradient vanished")
+
+
+def _excused(rows: list[LayerRow], stack: Stack | None) -> list[LayerRow]:
+    """Rows on a zero-initialised residual branch: the failures that branch trips by design are
+    not failures; the row says why in ``note``."""
+    if stack is None:
+        return rows
+    block_of = {name: b for b in stack.zero for name in b.branch_rows}
+    out = []
+    for r in rows:
+        b = block_of.get(r.path)
+        if b is not None and any(f in ZERO_BRANCH_BY_DESIGN for f in r.failures):
+            kept = tuple(f for f in r.failures if f not in ZERO_BRANCH_BY_DESIGN)
+            note = f"on zero-initialised residual branch {b.name}: {', '.join(f for f in r.failures if f not in kept)} by design"
+            r = replace(r, failures=kept, note=note)
+        out.append(r)
+    return out
+
+
+def _in_context(checks: list[InitCheck], stack: Stack | None) -> list[InitCheck]:
+    """Init checks of layers on a residual branch: the zero branch's last layer is zero by design;
+    on a branch a normalization keeps from compounding, plain-stack gain advice does not apply."""
+    if stack is None:
+        return checks
+    block_of: dict[str, ResidualBlock] = {name: b for b in stack.blocks for name in b.branch_rows}
+    out = []
+    for c in checks:
+        b = block_of.get(c.path)
+        if b is not None and b.zero_branch and c.path == b.branch_last:
+            c = replace(c, status="zero branch", suggestion="", block=b.name)
+        elif b is not None and b.normalized:
+            c = replace(c, status="branch", suggestion="", block=b.name, normalized=b.normalized, scale=b.scale)
+        out.append(c)
+    return out
 
 
 def _user_loss(loss: Loss, output: object) -> torch.Tensor:
@@ -575,9 +762,15 @@ def _rows(calls: list[_Call], weight_grads: dict[int, float]) -> list[LayerRow]:
     return rows
 
 
+#: Modules that pass their input on unchanged at init (or, for dropout, only rescaled): the init
+#: check looks past them to the module that follows.
+PASS_THROUGH: tuple[type[nn.Module], ...] = (nn.Identity, nn.modules.dropout._DropoutNd)
+
+
 def _checks(calls: list[_Call]) -> list[InitCheck]:
     checks = []
-    for c, nxt in zip(calls, calls[1:]):
+    calls = [c for c in calls if not isinstance(c.module, PASS_THROUGH)]
+    for c, nxt in zip(calls, calls[1:], strict=False):
         if _is_weighted(c.module):
             # q: the pre-activation's second moment, the mean-field theory's variance of a unit.
             q = c.stats["mean"] ** 2 + c.stats["std"] ** 2

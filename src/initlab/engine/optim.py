@@ -10,7 +10,7 @@ training run against ``torch.optim`` to the bit.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from initlab.engine.activations import get_activation
+from initlab.engine.cells import check_positive_int
 from initlab.engine.health import SATURATION_THRESHOLD
 from initlab.engine.inits import get_init
-from initlab.engine.cells import check_positive_int
 from initlab.engine.models import build_probe_net
 from initlab.engine.seeding import derive_seed, generator
 
@@ -112,7 +112,7 @@ def probe_network(model: nn.Sequential, x: torch.Tensor, direction: torch.Tensor
     nan = float("nan")
     stats = []
     with torch.no_grad():
-        for i, (h, lin, forward) in enumerate(zip(outputs, linears, forward_stats), start=1):
+        for i, (h, lin, forward) in enumerate(zip(outputs, linears, forward_stats, strict=True), start=1):
             stats.append(
                 LayerStats(
                     layer=i,

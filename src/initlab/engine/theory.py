@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import optimize, special
@@ -189,7 +189,7 @@ def _intervals_above(activation: str, threshold: float) -> tuple[tuple[float, fl
         edges.append(optimize.brentq(g, grid[i], grid[i + 1]))
     edges.append(math.inf)
     # Intervals alternate between below and above, starting with whatever holds at -200.
-    spans = list(zip(edges[:-1], edges[1:]))
+    spans = list(zip(edges[:-1], edges[1:], strict=True))
     return tuple(s for k, s in enumerate(spans) if (k % 2 == 0) == bool(above[0]))
 
 

@@ -15,8 +15,8 @@ when, and because no operation mixes models, its NaNs never reach the other K-1.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,9 +24,9 @@ from torch import nn
 
 from initlab.engine import optim
 from initlab.engine.activations import Activation, get_activation
+from initlab.engine.cells import TrainSpec
 from initlab.engine.data import Split
 from initlab.engine.inits import get_init, linear_layers
-from initlab.engine.cells import TrainSpec
 from initlab.engine.models import build_moon_mlp
 from initlab.engine.registry import lookup
 from initlab.engine.seeding import generator
@@ -174,7 +174,7 @@ class StackedMLP:
         """Logits (K, N, classes) for a shared input ``x`` (N, in)."""
         h = x.expand(self.k, *x.shape)
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = StackedLinear.apply(h, w, b)
             if i < last:
                 h = self.act(h)
@@ -219,7 +219,7 @@ class StackedPass:
         """Logits (K, N, classes) of the fixed batch; every layer's output kept for ``backward``."""
         h = self.input
         last = len(self.outputs) - 1
-        for i, (w_t, b, out) in enumerate(zip(self.weights_t, self.net.biases, self.outputs)):
+        for i, (w_t, b, out) in enumerate(zip(self.weights_t, self.net.biases, self.outputs, strict=True)):
             h = torch.baddbmm(b, h, w_t, out=out)
             if i < last:
                 self.net.act(h)

@@ -202,7 +202,7 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
     activations = sorted(per_seed["activation"].unique())
     fig, axes = plt.subplots(1, len(activations), figsize=(4.5 * len(activations), 3.8), squeeze=False, sharey=True)
     depths = sorted(tables.signal_probe["depth"].unique())
-    for ax, activation in zip(axes[0], activations):
+    for ax, activation in zip(axes[0], activations, strict=True):
         sub = per_seed[per_seed["activation"] == activation]
         sns.stripplot(data=sub, x="init", y="shown", order=order, ax=ax, color="#4C72B0", alpha=0.5, jitter=0.2, size=4)
         majority = summary[summary["activation"] == activation].set_index("init").reindex(order)
@@ -287,7 +287,7 @@ def fig_training_cells(tables: answers.Tables) -> Figure:
     norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if spans else None
     sns.heatmap(shown, ax=ax, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", annot_kws={"fontsize": 6},
                 cbar_kws={"label": "median end loss"}, mask=shown.isna())
-    for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy()))):
+    for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy())), strict=True):
         ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=6, color="firebrick")
     ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
@@ -442,7 +442,7 @@ def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
     never = deepest * 1.4
     activations = sorted(comparison["activation"].unique())
     fig, axes = plt.subplots(1, len(activations), figsize=(4.6 * len(activations), 3.6), squeeze=False, sharey=True)
-    for ax, activation in zip(axes[0], activations):
+    for ax, activation in zip(axes[0], activations, strict=True):
         rows = comparison[comparison["activation"] == activation].reset_index(drop=True)
         x = np.arange(len(rows))
         measured = rows["measured_depth"].astype(float).replace(np.inf, never)
@@ -586,7 +586,7 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
             rate = part.pivot(index="init", columns="lr", values="failure_rate").reindex(order)
             text = part.assign(label=[
                 f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
-                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float))
+                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float), strict=True)
             ]).pivot(index="init", columns="lr", values="label").reindex(order)
             sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
                         annot_kws={"fontsize": 6}, cbar=c == len(optimizers) - 1,
@@ -674,10 +674,10 @@ def fig_width_training(tables: answers.Tables) -> Figure:
             widths = sorted(summary["width"].unique())
             ax.set_xticks(widths, [str(w) for w in widths])
             ax.set_title(f"{activation}, {optimizer} lr {first['lr']:g}, depth {first['depth']}", fontsize=9)
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes.flat:
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
     order = answers.init_order(handles)
     fig.legend([handles[o] for o in order], order, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.supxlabel("hidden width")

@@ -1,8 +1,9 @@
 """``initlab inspect`` in the terminal, as CSV and as JSON: an :class:`Inspection` written out.
 
-Plain Python (no pandas): the terminal table is aligned and fits 100 columns, long module paths
-are shortened from the left (the end of a path names the layer), and every verdict and init
-check follows the table as a sentence wrapped at the same width.
+Plain Python (no pandas): the verdicts come first, as sentences wrapped at 100 columns, identical
+init checks and failing layers grouped into one line with their layer range, so a 50-layer
+model's verdicts fit one screen. The per-layer table (``--layers``) is aligned in the same width,
+long module paths shortened from the left (the end of a path names the layer).
 """
 
 from __future__ import annotations
@@ -12,8 +13,23 @@ import math
 import textwrap
 from pathlib import Path
 
-from initlab.engine.health import BOUNDED_ACTIVATIONS, EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
-from initlab.engine.inspect import LAYER_COLUMNS, GAIN_TOLERANCE, Inspection
+from initlab.engine import attention
+from initlab.engine.depth import DEEPEST_PROBE
+from initlab.engine.health import (
+    BOUNDED_ACTIVATIONS,
+    EXPLODED_STD,
+    SATURATED_FRACTION,
+    SATURATION_THRESHOLD,
+    VANISHED_GRADIENT_RATIO,
+    VANISHED_STD,
+)
+from initlab.engine.inspect import (
+    GAIN_TOLERANCE,
+    LAYER_COLUMNS,
+    Inspection,
+    describe,
+    grouped,
+)
 from initlab.study.tables import write_csv
 
 #: The terminal's width the output is laid out for.
@@ -73,7 +89,7 @@ def _cells(row, widths: list[int]) -> list[str]:
 
 
 def _line(cells: list[str], widths: list[int]) -> str:
-    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS)]
+    parts = [f"{c:{a}{w}}" for c, w, (_, _, a) in zip(cells, widths, COLUMNS, strict=True)]
     return " ".join(parts[:-1] + [cells[-1][: widths[-1]]]).rstrip()
 
 
@@ -87,20 +103,45 @@ def criteria_text() -> str:
         f"vanished: std < {VANISHED_STD:g}; exploded: std > {EXPLODED_STD:g}; saturated: tanh/sigmoid "
         f"output with more than {SATURATED_FRACTION:.0%} of |x| > 0.98; non-finite: any NaN/inf; gradient "
         f"vanished: ||dL/dh|| below {VANISHED_GRADIENT_RATIO:g} of the last layer's; init check: a per-layer "
-        f"gain beyond ×{GAIN_TOLERANCE:.3g} (either way) breaks a 50-layer stack"
+        f"gain beyond ×{GAIN_TOLERANCE:.3g} (either way) breaks a {DEEPEST_PROBE}-layer stack; residual stream: "
+        f"its std, projected block by block at the measured rate, trips one of these within {DEEPEST_PROBE} "
+        f"blocks; attention: more than {SATURATED_FRACTION:.0%} of queries put over {SATURATION_THRESHOLD:g} of "
+        "their weight on one key"
     )
 
 
-def format_terminal(inspection: Inspection, title: str = "") -> str:
-    """The table, the model's verdict, the output probe and the init checks, in WIDTH columns."""
+#: Most lines of failing layers (grouped) the terminal lists before pointing to --layers/--csv.
+FAILING_LINES = 10
+
+
+def failing_lines(inspection: Inspection) -> list[str]:
+    """Failing rows grouped by type and verdict, one sentence per group, in the order each first fails."""
+    groups: dict[tuple[str, str], list] = {}
+    for r in inspection.failing_rows:
+        groups.setdefault((r.type, r.verdict), []).append(r)
+    lines = []
+    for (kind, verdict), rows in groups.items():
+        stds = [r.std for r in rows]
+        std = f"{min(stds):.2g}" if len(rows) == 1 else f"{min(stds):.2g}–{max(stds):.2g}"
+        label = f"{rows[0].path} ({kind})" if len(rows) == 1 else (
+            f"layers {rows[0].path}–{rows[-1].path} ({len(rows)} × {kind})")
+        lines.append(f"  {label}: {verdict}; std {std}")
+    return lines
+
+
+def format_terminal(inspection: Inspection, title: str = "", layers: bool = False) -> str:
+    """The model's verdict, the output probe, the residual stream, attention and the init checks
+    (identical checks grouped with their layer range), in WIDTH columns; the per-layer table
+    first when ``layers``."""
     lines = []
     if title:
         lines.append(_wrap(title))
-    widths = column_widths(inspection.rows)
-    lines.append(_line([h for h, _, _ in COLUMNS], widths))
-    lines.append("-" * WIDTH)
-    lines += [_line(_cells(r, widths), widths) for r in inspection.rows]
-    lines.append("")
+    if layers:
+        widths = column_widths(inspection.rows)
+        lines.append(_line([h for h, _, _ in COLUMNS], widths))
+        lines.append("-" * WIDTH)
+        lines += [_line(_cells(r, widths), widths) for r in inspection.rows]
+        lines.append("")
     lines.append(_wrap(f"Verdict: {inspection.verdict}: {inspection.summary()}"))
     for out in inspection.outputs:
         flag = f" -> {', '.join(out.failures)}" if out.failures else ""
@@ -112,19 +153,25 @@ def format_terminal(inspection: Inspection, title: str = "") -> str:
         f"Gradient: the first layer receives {inspection.gradient_ratio:.2g} of the last layer's ||dL/dh||; "
         f"loss: {inspection.loss}"
     ))
-    bad = inspection.failing_rows
+    bad = failing_lines(inspection)
     if bad:
         lines.append("Failing layers:")
-        lines += [_wrap(f"  {r.path} ({r.type}): {r.verdict}; std {r.std:.2g}, |dL/dh| {r.act_grad_norm:.2g}")
-                  for r in bad[:10]]
-        if len(bad) > 10:
-            lines.append(f"  ... and {len(bad) - 10} more (see --csv)")
+        lines += [_wrap(line) for line in bad[:FAILING_LINES]]
+        if len(bad) > FAILING_LINES:
+            lines.append(f"  ... and {len(bad) - FAILING_LINES} more groups (see --layers or --csv)")
+    if inspection.residual is not None:
+        lines += [_wrap(text) for text in inspection.residual.sentences()]
+    if inspection.attention:
+        lines.append("Attention (the scores softmax(q·kᵀ/√d) recomputed from each call's query and key):")
+        lines += [_wrap("  " + attention.describe(group)) for group in attention.grouped(inspection.attention)]
     if inspection.checks:
         lines.append("Init check (Var(w)·fan_in against the theory's critical value for the next activation):")
-        lines += [_wrap("  " + c.message) for c in inspection.checks]
+        lines += [_wrap("  " + describe(group)) for group in grouped(inspection.checks)]
     for note in inspection.notes:
         lines.append(_wrap(f"Note: {note}"))
     lines.append(_wrap(f"Criteria: {criteria_text()}."))
+    if not layers:
+        lines.append(f"Per-layer table ({len(inspection.rows)} layer calls): --layers, or --csv/--json/--html.")
     return "\n".join(lines) + "\n"
 
 

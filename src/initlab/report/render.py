@@ -13,7 +13,6 @@ CLI (wired into ``initlab.cli``)::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import importlib.metadata
 import json
@@ -31,9 +30,11 @@ import yaml
 from markupsafe import Markup
 
 from initlab.report import answers, figures, seedtables, stats
-from initlab.report.answers import claims, fragility
+from initlab.report.answers import claims, fragility, theory_start
 from initlab.report.answers import theory as theory_answers
-from initlab.report.answers import theory_start
+from initlab.study.fingerprint import template_candidates
+from initlab.study.frames import read_frame
+from initlab.study.provenance import PROVENANCE_NAME, load_provenance
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
@@ -210,12 +211,14 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     beats = stats.beat_probability(lesson, cell_cols, "end_loss")
     order = {name: i for i, name in enumerate(answers.init_order(lesson["init"]))}
     pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
-    pair_cols = ["a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b"]
+    pair_cols = ["a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b", "p_low", "p_high", "sign_p", "prefers"]
     holds, flips = pairs[pairs["holds_every_seed"]], pairs[~pairs["holds_every_seed"]]
     n_seeds = lesson["seed"].nunique()
     sentence = (
         f"In the lesson's cell ({answers.cell_text(lesson)}), {len(holds)} of the {len(pairs)} init pairs are "
-        f"ordered the same way by end loss in every one of the {n_seeds} seeds; {len(flips)} flip between seeds."
+        f"ordered the same way by end loss in every one of the {n_seeds} seeds; {len(flips)} flip between seeds. "
+        f"{int(pairs['prefers'].sum())} of the {len(pairs)} pairs show a preference beyond a coin flip (sign test, "
+        "false discovery rate held at 5 % over the pairs)."
     )
     return {
         "sentence": sentence,
@@ -454,12 +457,8 @@ def find_templates_dir(templates_dir: str | Path | None = None) -> Path:
     directory or any parent (the workflow runs from the repo root), then next
     to the source tree (an editable install run from elsewhere).
     """
-    if templates_dir is not None:
-        candidates = [Path(templates_dir)]
-    else:
-        cwd = Path.cwd().resolve()
-        candidates = [p / TEMPLATES_DIRNAME for p in (cwd, *cwd.parents)]
-        candidates.append(Path(__file__).resolve().parents[3] / TEMPLATES_DIRNAME)
+    # The order lives in initlab.study.fingerprint, which hashes the same folder for the workflow.
+    candidates = [Path(templates_dir)] if templates_dir is not None else template_candidates()
     for candidate in candidates:
         if (candidate / TEMPLATE_NAME).is_file():
             return candidate
@@ -475,6 +474,7 @@ def build_report(
     timings_path: str | Path | None = None,
     extra_provenance: Mapping[str, str] | None = None,
     templates_dir: str | Path | None = None,
+    provenance_path: str | Path | None = None,
 ) -> Path:
     """Render the report to ``out_html`` and return its path.
 
@@ -490,7 +490,8 @@ def build_report(
     )
     tables = answers.load_tables(tables_dir)
     timings = (
-        answers.normalise_table("timings", pd.read_csv(timings_path)) if timings_path is not None else tables.timings
+        answers.normalise_table("timings", read_frame(timings_path, "timings"))
+        if timings_path is not None else tables.timings
     )
     figures_dir = Path(figures_dir)
     missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
@@ -516,6 +517,8 @@ def build_report(
         "thresholds": thresholds(),
     }
     context["provenance"]["manifest"] = manifest_context(tables_dir)  # type: ignore[index]
+    # The run's record (results/provenance.json beside the tables unless given): _provenance.html.j2.
+    context["provenance_record"] = load_provenance(provenance_path or Path(tables_dir).parent / PROVENANCE_NAME)
     html = environment.get_template(TEMPLATE_NAME).render(**context)
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
@@ -574,10 +577,11 @@ def report_command(
     out_html: str | Path,
     timings_path: str | Path | None = None,
     templates_dir: str | Path | None = None,
+    provenance_path: str | Path | None = None,
 ) -> Path:
     """``initlab report``: render the report, reading the config from its file."""
     out = build_report(
         tables_dir, figures_dir, out_html, load_config(config_path), timings_path=timings_path,
-        templates_dir=templates_dir,
+        templates_dir=templates_dir, provenance_path=provenance_path,
     )
     return out

@@ -232,7 +232,7 @@ def legend_outside(fig: Figure, axes: Sequence[Axes] | np.ndarray, order: Sequen
     """One legend for every panel, right of the panels (never over the data), in ``order`` if given."""
     handles: dict[str, object] = {}
     for ax in np.ravel(axes):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     labels = [name for name in (order or handles) if name in handles]
     fig.legend([handles[name] for name in labels], labels, loc="center left", bbox_to_anchor=(1.0, 0.5),

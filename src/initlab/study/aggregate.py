@@ -7,8 +7,9 @@ write byte-identical tables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -37,7 +38,7 @@ def aggregate(
         check_files(files, expected_keys(table, config), config["seed_block_size"])
     columns, keys, float_format = record.columns, list(record.keys), record.float_format
     frames = [pd.read_csv(path) for path in inputs]
-    for path, frame in zip(inputs, frames):
+    for path, frame in zip(inputs, frames, strict=True):
         if list(frame.columns) != columns:
             raise ValueError(f"{path}: columns {list(frame.columns)} are not the {table} table's {columns}")
     data = pd.concat(frames, ignore_index=True).sort_values(keys, kind="stable", ignore_index=True)

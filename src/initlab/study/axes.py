@@ -15,9 +15,9 @@ without that segment. Pure Python: the workflow calls this while building the DA
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from initlab.engine.ablation_plan import variants
 from initlab.engine.cells import AblationCell, Cell, ModelCell, ProbeCell, TrainSpec
@@ -156,7 +156,7 @@ def model_cells(config: Config) -> list[tuple[str, ModelCell]]:
 Observations = Callable[["Job", str], Iterator[dict[str, object]]]
 
 
-def _probe_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
+def _probe_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
     """One per layer of each probe network."""
     cell: ProbeCell = job.cell  # type: ignore[assignment]
     for s in job.seeds:
@@ -166,7 +166,7 @@ def _probe_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
                     yield {"seed": s, "init": i, "depth": d, "layer": layer}
 
 
-def _train_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
+def _train_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
     """One per trained model (``training``), one per kept loss of each model (``curves``)."""
     cell: TrainSpec = job.cell  # type: ignore[assignment]
     steps = cell.curve_steps() if table == "curves" else [None]
@@ -176,7 +176,7 @@ def _train_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
                 yield {"seed": s, "init": i} | ({} if step is None else {"step": step})
 
 
-def _ablation_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
+def _ablation_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
     """One per trained variant (``initlab.engine.ablation_plan.variants``)."""
     cell: AblationCell = job.cell  # type: ignore[assignment]
     for s in job.seeds:
@@ -270,7 +270,7 @@ class Job:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> tuple["Job", dict[str, Any]]:
+    def from_json(cls, text: str) -> tuple[Job, dict[str, Any]]:
         """The job and its custom inits from :meth:`to_json`'s text; a bad one raises ``ValueError``."""
         try:
             data = json.loads(text)

@@ -12,9 +12,9 @@ compared as text, the way ``initlab.study.tables.write_csv`` and the aggregation
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from initlab.study.expected import Key, describe, job_of
 from initlab.study.tables import TABLE, table
@@ -50,14 +50,19 @@ def _fail(path: str | Path, problem: str, rule: str) -> IncompleteTableError:
 
 
 def read_table(path: str | Path, name: str, rule: str | None = None) -> TableFile:
-    """Read ``path`` as table ``name``: header, field counts, required values, final newline.
+    """Read ``path`` as table ``name``: header, field counts, required values, numbers and flags,
+    final newline. The one check of a table's file: compute jobs, the aggregation, the manifest,
+    ``initlab verify`` and (through ``initlab.study.frames``) the report, figures and compare.
 
     ``rule`` is the rule to name in the remedy (default: the one that writes the table's files).
     """
     record = table(name)
     columns, key_columns = record.columns, record.keys
     rule = rule or record.rule
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _fail(path, f"unreadable ({error.__class__.__name__}: {error})", rule) from None
     if not text:
         raise _fail(path, f"empty file (no header, no rows) where the {name} table was expected", rule)
     if not text.endswith("\n"):
@@ -66,9 +71,11 @@ def read_table(path: str | Path, name: str, rule: str | None = None) -> TableFil
     reader = csv.reader(text.splitlines())
     header = next(reader)
     if header != columns:
-        raise _fail(path, f"columns {header} are not the {name} table's {columns}", rule)
+        raise _fail(path, f"line 1: {_header_problem(header, columns, name)}", rule)
     key_at = [columns.index(c) for c in key_columns]
     required_at = [(columns.index(c), c) for c in record.required_columns]
+    numbers_at = [(columns.index(c), c) for c in record.numbers]
+    flags_at = [(columns.index(c), c) for c in record.flags]
     found = TableFile(str(path), name)
     for line, row in enumerate(reader, start=2):
         if len(row) != len(columns):
@@ -76,8 +83,43 @@ def read_table(path: str | Path, name: str, rule: str | None = None) -> TableFil
         for at, column in required_at:
             if row[at] == "":
                 raise _fail(path, f"line {line} has an empty {column!r}, a value every row needs", rule)
+        for at, column in numbers_at:
+            if row[at] != "" and not _is_number(row[at]):
+                raise _fail(path, f"line {line}: {column} is {_shown(row[at])}, not a number", rule)
+        for at, column in flags_at:
+            if row[at] not in FLAG_VALUES:
+                raise _fail(path, f"line {line}: {column} is {_shown(row[at])}, not True or False", rule)
         found.keys.append(tuple(row[i] for i in key_at))
     return found
+
+
+#: How a flag may be spelled: the writers' True/False, pandas' lower case, 1/0; empty where unknown.
+FLAG_VALUES = frozenset({"True", "False", "true", "false", "1", "0", "1.0", "0.0", ""})
+#: Characters of a bad value a message shows: a garbage line can be long.
+SHOWN_CHARS = 40
+
+
+def _header_problem(header: list[str], columns: list[str], name: str) -> str:
+    """What is wrong with a header: the columns it lacks, those it has too many, or their order."""
+    missing = [c for c in columns if c not in header]
+    extra = [c for c in header if c not in columns]
+    if missing:
+        return f"lacks columns {', '.join(missing)} of the {name} table"
+    if extra:
+        return f"has columns {', '.join(extra)}, which the {name} table has not"
+    return f"columns {header} are not in the {name} table's order {columns}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
 
 
 def _listed(columns: Sequence[str], keys: Sequence[Key]) -> str:
@@ -131,7 +173,7 @@ def check_files(
                 f"{name}: {len(missing)} row(s) missing and no input file holds their jobs: "
                 f"{_listed(columns, missing)}; run snakemake again with `--forcerun {rule}`"
             )
-        missing = [k for k, o in zip(missing, owners) if o == blamed] or missing
+        missing = [k for k, o in zip(missing, owners, strict=True) if o == blamed] or missing
     raise _fail(blamed, f"{len(missing)} row(s) of the {name} table missing: {_listed(columns, missing)}", rule)
 
 

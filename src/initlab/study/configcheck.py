@@ -7,8 +7,8 @@ Pure Python (no torch), because the workflow calls it while building the DAG.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jsonschema
 

@@ -15,8 +15,9 @@ the workflow calls this while building the DAG.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from initlab.engine.cells import ProbeCell, TrainSpec
 from initlab.engine.stacking import stack_size
@@ -26,10 +27,10 @@ from initlab.study import axes
 FLOAT_BYTES = 4
 #: Memory of a job before its tensors: Python, ``import torch`` and the data. ``import torch`` peaks
 #: at 218 MB RSS on the project machine (``resource.getrusage`` after the import); the default
-#: study's biggest train job peaks at 0.36 GB in all (README, Performance). 300 MB leaves headroom.
+#: study's biggest train job peaks at 0.36 GB in all (docs/performance.md). 300 MB leaves headroom.
 BASE_MB = 300
 #: Matmul rate the time estimate assumes: the stacked trainer reached 43 GFLOP/s single-threaded in
-#: the default study and the lone loop 22 GFLOP/s (README, Performance); 10 GFLOP/s is a slow
+#: the default study and the lone loop 22 GFLOP/s (docs/performance.md); 10 GFLOP/s is a slow
 #: machine's, so an estimate above the limit means the job really cannot finish in time.
 FLOPS_PER_SECOND = 10e9
 #: Seconds of start-up every job pays (``import torch``, 1.2 s CPU measured) with headroom.

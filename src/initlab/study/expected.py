@@ -11,7 +11,8 @@ with text and never needs pandas: compute jobs import this module too.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from initlab.study import axes
 from initlab.study.tables import TABLE, TABLES, Table, format_value, table
@@ -74,10 +75,10 @@ def job_columns(name: str) -> list[str]:
 
 def job_of(name: str, columns: Sequence[str], key: Key, block_size: int) -> Key:
     """The job a row of table ``name`` came from: its job columns' values and its seed's block."""
-    where = {c: v for c, v in zip(columns, key)}
+    where = {c: v for c, v in zip(columns, key, strict=True)}
     return tuple(where[c] for c in job_columns(name)) + (str(int(where["seed"]) // block_size),)
 
 
 def describe(columns: Sequence[str], key: Iterable[str]) -> str:
     """``seed=0 init=he ...``: a key as a reader would write it."""
-    return " ".join(f"{c}={v}" for c, v in zip(columns, key))
+    return " ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))

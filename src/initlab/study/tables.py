@@ -15,9 +15,9 @@ exactly and keeps two runs of the same configuration byte-identical.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 #: 9 significant digits round-trip every float32: the reproducible tables' float format.
 TABLE_FLOAT_FORMAT = "%.9g"
@@ -58,11 +58,19 @@ class Table:
     flags: tuple[str, ...] = ()
     #: Columns whose printed form carries information (the lesson's decimals): read as text.
     text: tuple[str, ...] = ()
+    #: Columns of names (an activation, an init, a variant): text, never numbers. Every column that
+    #: is neither a name, text nor a flag holds numbers, which the table reader checks.
+    labels: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         """The CSV header: keys, then values."""
         return [*self.keys, *self.values]
+
+    @property
+    def numbers(self) -> list[str]:
+        """The columns that hold numbers (empty allowed where not required; nan and inf are numbers)."""
+        return [c for c in self.columns if c not in (*self.labels, *self.text, *self.flags)]
 
     @property
     def required_columns(self) -> list[str]:
@@ -81,6 +89,7 @@ TABLES: tuple[Table, ...] = (
         keys=("seed", "activation", "init", "depth", "width", "layer"),
         values=("mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio", "grad_norm", "act_grad_norm"),
         kind="probe",
+        labels=("activation", "init"),
     ),
     Table(
         "training",
@@ -92,12 +101,14 @@ TABLES: tuple[Table, ...] = (
         required=("diverged", "probe_all_finite"),
         kind="train",
         flags=("diverged", "probe_all_finite"),
+        labels=("activation", "optimizer", "init"),
     ),
     Table(
         "curves",
         keys=("seed", "depth", "width", "activation", "optimizer", "lr", "init", "step"),
         values=("loss",),
         kind="train",
+        labels=("activation", "optimizer", "init"),
     ),
     # The lesson's printed tables against the replay (rule lab_replay).
     Table(
@@ -123,6 +134,7 @@ TABLES: tuple[Table, ...] = (
         kind="ablation",
         optional=True,
         flags=("diverged",),
+        labels=("activation", "optimizer", "init_a", "init_b", "variant"),
     ),
     # Theory's prediction per probe layer (initlab.study.theory): signal_probe's columns less the
     # seed, plus the pre-activation variance q, the backward factor chi, whether the init is
@@ -139,6 +151,7 @@ TABLES: tuple[Table, ...] = (
         optional=True,  # results made before theory existed have none
         checked=False,
         flags=("data_dependent", "out_of_range"),
+        labels=("activation", "init", "failure"),
     ),
     # Theory's MoonMLP at initialisation (initlab.study.theory.moon_start_grid): the logits' std and
     # the expected cross-entropy, to hold against training.csv's start_loss.
@@ -150,6 +163,7 @@ TABLES: tuple[Table, ...] = (
         optional=True,
         checked=False,
         flags=("data_dependent",),
+        labels=("activation", "init"),
     ),
     # Configured models (config `models:`, initlab.engine.modeltrain): training.csv's values per
     # trained model, plus inspect's verdict on the same starting weights before training
@@ -188,6 +202,7 @@ TABLES: tuple[Table, ...] = (
         reproducible=False,
         optional=True,
         checked=False,
+        labels=("job",),
     ),
 )
 

@@ -113,7 +113,7 @@ def moon_start(
 
 
 def moon_start_grid(
-    x_train: "np.ndarray", activations: list[str], inits: list[str], depths: list[int], width: int
+    x_train: np.ndarray, activations: list[str], inits: list[str], depths: list[int], width: int
 ) -> list[dict[str, object]]:
     """:func:`moon_start` for the training grid; the inputs' second moment is read from the training data."""
     second_moment = float((x_train.astype(float) ** 2).mean())

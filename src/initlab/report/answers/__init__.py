@@ -37,11 +37,11 @@ from collections.abc import Callable
 
 from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_STD  # the probe's thresholds
 from initlab.report.answers.criteria import Answer
+from initlab.report.answers.deeper import depth_failure_rates, next_probe
 from initlab.report.answers.evidence import WARNING_START_LOSS, Evidence, evidence_to_keep
 from initlab.report.answers.exercise2 import EX2_BASELINE, EX2_CHANGED, EX2_INIT, exercise_2, xavier_gaps
 from initlab.report.answers.exercise3 import EX3_BASELINE, EX3_CHANGED, exercise_3
 from initlab.report.answers.lab import LAB2_VAL_EXAMPLES, lab_reproduction
-from initlab.report.answers.deeper import depth_failure_rates, next_probe
 from initlab.report.answers.probe import (
     EX1_CRITERION,
     EX1_FROM_DEPTH,

@@ -27,7 +27,7 @@ import pandas as pd
 
 from initlab.report import stats
 from initlab.report.answers.ablation import (
-    CARRIES_SHARE,
+    CARRIES_SHARE,  # noqa: F401 (re-exported: the report's template reads claims.CARRIES_SHARE)
     AblationResult,
     ablation_answer,
     configured_only,
@@ -135,7 +135,7 @@ def _per_init_rows(
         cell = cell_text(mine)
         rows += [
             {"cell": cell, "seed": s, "holds": bool(h), "value": float(v)}
-            for s, h, v in zip(mine["seed"], holds(mine), value(mine))
+            for s, h, v in zip(mine["seed"], holds(mine), value(mine), strict=True)
         ]
     return _frame(rows)
 
@@ -158,7 +158,7 @@ def _probe_rows(
         cell = f"probe {init} + {activation}, depth {first['depth']}, width {first['width']}"
         rows += [
             {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "note": f or "healthy"}
-            for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"])
+            for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"], strict=True)
         ]
     return _frame(rows)
 
@@ -208,7 +208,7 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
         paired = wide[[good, bad]].dropna()
         rows += [
             {"cell": cell, "seed": s, "holds": bool(g < b), "value": float(g / b) if b > 0 else math.nan}
-            for s, g, b in zip(paired.index, paired[good], paired[bad])
+            for s, g, b in zip(paired.index, paired[good], paired[bad], strict=True)
         ]
     return _frame(rows)
 
@@ -249,7 +249,7 @@ def naive_fails_before_he(t: Tables) -> pd.DataFrame:
         cell = f"probe {EX1_NAIVE} vs {EX1_HE} + {activation}, depths up to {group['max_depth'].max():g}"
         rows += [
             {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n)}
-            for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE])
+            for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE], strict=True)
         ]
     return _frame(rows)
 
@@ -266,7 +266,7 @@ def xavier_more_competitive(t: Tables) -> pd.DataFrame:
     cell = f"{EX2_INIT} vs {EX2_RIVAL}, {cell_text(select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER))}"
     return _frame([
         {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c))}
-        for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE])
+        for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE], strict=True)
     ])
 
 
@@ -307,13 +307,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "claim-tiny", "The Minimal Idea (bad starts: too small); Lab 1",
         "Too-small weights shrink the signal through depth: deep layers become almost zero.",
-        "tiny's last probe layer fails as 'vanished' (Exercise 1's criterion) at Lab 1's depth, every probed activation",
+        "tiny's last probe layer fails as 'vanished' (Exercise 1's criterion) "
+        "at Lab 1's depth, every probed activation",
         "last-layer std", "signal-through-depth", tiny_vanishes,
     ),
     Claim(
         "claim-large-signal", "The Minimal Idea (bad starts: too large); Lab 1",
         "Too-large weights make activations saturate or explode.",
-        "large's last probe layer fails as 'saturated', 'exploded' or 'non-finite' at Lab 1's depth, every probed activation",
+        "large's last probe layer fails as 'saturated', 'exploded' or 'non-finite' "
+        "at Lab 1's depth, every probed activation",
         "last-layer std", "signal-through-depth", large_saturates_or_explodes,
     ),
     Claim(
@@ -345,7 +347,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "claim-exercise-1", "Exercises: reference answer 1",
         "A deeper probe exposes naive random (too-large) init before He.",
-        f"per seed, {EX1_NAIVE} fails at a shallower probe depth than {EX1_HE} (never failing within the probed depths counts as depth ∞)",
+        f"per seed, {EX1_NAIVE} fails at a shallower probe depth than {EX1_HE} "
+        "(never failing within the probed depths counts as depth ∞)",
         f"{EX1_NAIVE}'s first failing depth", "exercise-1", naive_fails_before_he, exercise="exercise-1",
     ),
     Claim(

@@ -9,8 +9,8 @@ import pandas as pd
 
 from initlab.engine.health import FAILURE_RULES, FailureRule
 from initlab.report import stats
-from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
+from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.tables import closest, init_order
 from initlab.report.answers.text import names, verb
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from initlab.study.frames import read_frame
 from initlab.study.tables import TABLE
 
 #: Display order of init schemes (figures, tables); unknown names go last.
@@ -46,8 +47,8 @@ def load_tables(tables_dir: str | Path) -> Tables:
 
 
 def read_csv(path: Path, name: str) -> pd.DataFrame:
-    """Table ``name`` as its CSV says it: its text columns kept as text, nothing else coerced."""
-    return pd.read_csv(path, dtype=dict.fromkeys(TABLE[name].text, str))
+    """Table ``name`` as its CSV says it, its file checked line by line first (``initlab.study.frames``)."""
+    return read_frame(path, name)
 
 
 def missing_columns(name: str, df: pd.DataFrame) -> list[str]:

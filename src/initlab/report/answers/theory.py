@@ -27,7 +27,7 @@ from initlab.report.answers.tables import init_order
 
 #: Median relative error of the post-activation std above which theory and measurement "part":
 #: the issue's 10 %. Measured on the default study, the deterministic-variance inits with a
-#: healthy signal sit well inside it (see README, "Theory beside measurement").
+#: healthy signal sit well inside it (see docs/theory.md).
 AGREEMENT_TOLERANCE = 0.10
 #: Fraction of a pair's parting cells (rel. error above tolerance) whose prediction must lie inside
 #: the seeds' min-max band for "finite width" to explain the gap: a strict majority.

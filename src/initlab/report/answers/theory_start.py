@@ -45,7 +45,8 @@ def start_loss_sentence(comparison: pd.DataFrame) -> str:
     inside = int(comparison["within_seeds"].sum())
     sentence = (
         f"MoonMLP's start loss: theory's expected cross-entropy is within {AGREEMENT_TOLERANCE:.0%} of the measured "
-        f"median for {close} of {total} (activation, init, depth) cells and inside the seeds' min-max range for {inside}."
+        f"median for {close} of {total} (activation, init, depth) cells "
+        f"and inside the seeds' min-max range for {inside}."
     )
     cell = comparison[comparison["activation"] == LESSON_ACTIVATION]
     if cell.empty:

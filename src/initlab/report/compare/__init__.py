@@ -3,16 +3,17 @@
 After a second run (on a cluster, on fresh seeds, after a torch upgrade) the question
 is: did anything change, and does any conclusion change? This package answers it from
 the two runs' tables, never recomputing the science: the verdicts come from
-:mod:`initlab.report.answers` exactly as the report computes them, the intervals from
-:mod:`initlab.report.stats`' bootstrap settings.
+:mod:`initlab.report.answers` exactly as the report computes them, the tests and intervals
+from :mod:`initlab.report.stats` (:data:`~initlab.report.stats.METHODS`).
 
 - ``inputs``: opening a ``results/`` folder or a folder of tables (:class:`UnreadableInput`).
 - ``tablediff``: byte-identical or not; differing cells per column, located; one-sided rows.
 - ``verdicts``: :data:`VERDICTS`, the registry of compared conclusions, and how likely a
   change is given the seeds.
-- ``seedstats``: per cell, difference of means with a bootstrap CI and KS consistency.
+- ``seedstats``: per cell, difference of means with its permutation test and interval, the
+  cells called different with the false discovery rate controlled, and KS consistency.
 - ``provenance``: config keys, package versions, git commit.
-- ``output``: the terminal summary and the HTML page.
+- ``output``: the terminal summary, the HTML page and the JSON of every cell.
 
 Exit status of the command (:func:`exit_status`): 0 every verdict the same, 1 a verdict
 changed (or, with ``require_identical``, a table is not byte-identical), 2 unreadable input.

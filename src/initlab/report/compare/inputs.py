@@ -1,9 +1,10 @@
 """Opening a result set: a ``results/`` folder or a folder of report-ready tables.
 
 A result set is what one study run left behind: its tables, its effective config
-(``results/config.json``) and its report, whose Provenance section is the run's
-record of package versions and git commit. Only the tables are required; config
-and provenance are compared where both sides have them.
+(``results/config.json``) and its record ``results/provenance.json``
+(``initlab.study.provenance``: git commit, fingerprints, package versions, machine).
+Only the tables are required; config and provenance are compared where both sides
+have them. The report is never read: a folder without ``report.html`` compares fine.
 
 Every problem that makes a side unreadable raises :class:`UnreadableInput` with
 one line naming the side, the path and what was expected, so ``initlab compare``
@@ -14,19 +15,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 
 from initlab.report.answers.tables import Tables, load_tables, missing_columns, read_csv
+from initlab.study.provenance import PROVENANCE_NAME, load_provenance
 from initlab.study.tables import TABLES
 
 #: The tables compared cell by cell: every reproducible table each study has. ``timings`` holds
 #: wall-clock times, which differ between any two runs, so it is never compared.
 COMPARED_TABLES = tuple(t.name for t in TABLES if t.reproducible and t.checked and not t.optional)
-#: Where the report's provenance lives inside a results folder.
-REPORT_NAME = "report.html"
 CONFIG_NAME = "config.json"
 
 
@@ -40,7 +39,8 @@ class ResultSet:
 
     ``frames`` are the tables as read (no coercion: the cell diff sees what the CSV
     says); ``tables`` the same, type-checked for the answers. ``config`` is None when
-    no ``config.json`` was found; ``provenance`` is None without a report.
+    no ``config.json`` was found; ``provenance`` (the run's ``provenance.json``) is None
+    without one.
     """
 
     label: str
@@ -49,7 +49,7 @@ class ResultSet:
     frames: dict[str, pd.DataFrame]
     tables: Tables
     config: dict[str, object] | None
-    provenance: dict[str, dict[str, str]] | None
+    provenance: dict[str, object] | None
 
     def path(self, table: str) -> Path:
         return self.tables_dir / f"{table}.csv"
@@ -70,9 +70,9 @@ def find_tables_dir(root: Path) -> Path:
 def read_frame(path: Path, name: str) -> pd.DataFrame:
     """A table as the CSV says it (text columns kept as text), its columns checked."""
     try:
-        frame = read_csv(path, name)
+        frame = read_csv(path, name)  # the file checked line by line first (initlab.study.frames)
     except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise UnreadableInput(f"{path}: not a readable CSV table ({str(error).splitlines()[0]})") from None
+        raise UnreadableInput(str(error).splitlines()[0]) from None
     missing = missing_columns(name, frame)
     if missing:
         raise UnreadableInput(f"{path}: table {name} lacks columns {', '.join(missing)}")
@@ -96,7 +96,7 @@ def open_result_set(path: str | Path, label: str) -> ResultSet:
         tables = load_tables(tables_dir)
     except (OSError, ValueError) as error:
         raise UnreadableInput(f"{label} = {root}: {str(error).splitlines()[0]}") from None
-    # A results folder holds config.json and report.html; a tables folder may sit inside one.
+    # A results folder holds config.json and provenance.json; a tables folder may sit inside one.
     around = [root, tables_dir.parent] if tables_dir != root else [root, root.parent]
     return ResultSet(
         label=label,
@@ -123,61 +123,11 @@ def _read_config(folders: list[Path], label: str) -> dict[str, object] | None:
         raise UnreadableInput(f"{label}: {path} is not valid JSON ({error})") from None
 
 
-def _read_provenance(folders: list[Path], label: str) -> dict[str, dict[str, str]] | None:
-    path = _first_file(folders, REPORT_NAME)
+def _read_provenance(folders: list[Path], label: str) -> dict[str, object] | None:
+    path = _first_file(folders, PROVENANCE_NAME)
     if path is None:
         return None
     try:
-        return parse_provenance(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise UnreadableInput(f"{label}: {path} is not readable ({error})") from None
-
-
-class _ProvenanceParser(HTMLParser):
-    """The key/value rows of the report's ``<section id="provenance">``, grouped by the ``<h3>`` above them.
-
-    Rows before the first ``<h3>`` are the run's (git commit, seeds, machine, run time);
-    then ``Packages`` and ``Thresholds``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.groups: dict[str, dict[str, str]] = {}
-        self._depth = 0  # <section> nesting inside provenance; 0 = outside
-        self._group = "run"
-        self._cell: str | None = None
-        self._text: list[str] = []
-        self._row: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "section":
-            if self._depth or ("id", "provenance") in attrs:
-                self._depth += 1
-        elif self._depth and tag in ("th", "td", "h3"):
-            self._cell, self._text = tag, []
-        elif self._depth and tag == "tr":
-            self._row = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "section" and self._depth:
-            self._depth -= 1
-        elif self._depth and tag == self._cell:
-            text = " ".join("".join(self._text).split())
-            if tag == "h3":
-                self._group = text.lower()
-            else:
-                self._row.append(text)
-            self._cell = None
-        elif self._depth and tag == "tr" and len(self._row) == 2:
-            self.groups.setdefault(self._group, {})[self._row[0]] = self._row[1]
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._text.append(data)
-
-
-def parse_provenance(html: str) -> dict[str, dict[str, str]]:
-    """``{"run": {...}, "packages": {...}, "thresholds": {...}}`` from a report's Provenance section."""
-    parser = _ProvenanceParser()
-    parser.feed(html)
-    return parser.groups
+        return load_provenance(path)
+    except (OSError, ValueError) as error:
+        raise UnreadableInput(f"{label}: {error}") from None

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from initlab.report import stats
 from initlab.report.compare import Comparison, exit_status
-from initlab.report.compare.seedstats import KS_ALPHA, METRICS
+from initlab.report.compare.seedstats import FDR_ALPHA, KS_ALPHA, METRICS
 from initlab.report.compare.tablediff import format_values
 from initlab.report.render import find_templates_dir, html_table
 
 TEMPLATE_NAME = "compare.html.j2"
-#: Cells listed in the terminal per metric, the largest standardised differences first.
-TERMINAL_CELLS = 3
+#: Cells called different listed in the terminal per metric, the smallest adjusted p first
+#: (the HTML page and --json have every cell).
+TERMINAL_CELLS = 10
+#: Format version of ``--json``: bumped when a field changes meaning.
+JSON_VERSION = 1
 
 
 def _agree(v) -> str:
@@ -28,22 +33,55 @@ def _side(comparison: Comparison, side) -> str:
     return f"{side.root} ({len(seeds)} seeds: {format_values(seeds) if seeds else 'none'})"
 
 
+def _cell_text(row: pd.Series, cell: tuple[str, ...]) -> str:
+    return ", ".join(f"{c} {row[c]}" for c in cell)
+
+
+def called_cells(comparison: Comparison, name: str) -> pd.DataFrame:
+    """The metric's cells called different after the FDR control, smallest adjusted p first."""
+    df = comparison.seeds.cells[name] if comparison.seeds is not None else pd.DataFrame()
+    if not len(df):
+        return df
+    return df[df["differs"]].sort_values(["q", "p"], kind="stable")
+
+
 def seed_sentence(comparison: Comparison) -> list[str]:
-    """Per metric: cells in both, how many means differ (CI excludes 0), how many spreads are inconsistent."""
+    """Per metric: cells in both, how many tests reject, how many are called different after FDR, KS."""
     if comparison.seeds is None:
         return ["every table is byte-identical: no difference to test"]
     lines = []
+    test = "sign-flip permutation test (same seeds)" if comparison.same_seeds else "permutation test"
     for name, metric in METRICS.items():
         c = comparison.seeds.counts(name)
         if not c["cells"]:
             lines.append(f"{name}: no cell on both sides")
             continue
         lines.append(
-            f"{name} ({metric.description}): {c['cells']} cells on both sides; the {stats.CONFIDENCE:.0%} bootstrap CI "
-            f"of mean(B) − mean(A) excludes 0 in {c['differs']}; spreads inconsistent (KS p < {KS_ALPHA:g}) in "
+            f"{name} ({metric.description}): {c['cells']} cells on both sides; the {test} of mean(B) − mean(A) "
+            f"has p ≤ {FDR_ALPHA:g} in {c['p_below_alpha']} ({c['expected_by_chance']:g} expected by chance); "
+            f"{c['differs']} called different with the false discovery rate held at {FDR_ALPHA:.0%} "
+            f"(Benjamini–Hochberg over the {c['cells']} cells); spreads inconsistent (KS p < {KS_ALPHA:g}) in "
             f"{c['inconsistent']} ({c['expected_by_chance']:g} expected by chance)"
         )
     return lines
+
+
+def called_lines(comparison: Comparison) -> list[str]:
+    """Per metric, the cells called different (at most :data:`TERMINAL_CELLS`), each with its numbers."""
+    if comparison.seeds is None:
+        return []
+    out = []
+    for name, metric in METRICS.items():
+        called = called_cells(comparison, name)
+        for _, row in called.head(TERMINAL_CELLS).iterrows():
+            out.append(
+                f"{name} differs at {_cell_text(row, metric.cell)}: {row['mean_a']:.3g} → {row['mean_b']:.3g} "
+                f"(B − A {row['diff']:.3g}, {stats.CONFIDENCE:.0%} interval [{row['ci_low']:.3g}, {row['ci_high']:.3g}], "
+                f"p {row['p']:.2g}, adjusted {row['q']:.2g})"
+            )
+        if len(called) > TERMINAL_CELLS:
+            out.append(f"{name}: {len(called) - TERMINAL_CELLS} more cells called different (see --html or --json)")
+    return out
 
 
 def overall(comparison: Comparison, require_identical: bool = False) -> str:
@@ -87,9 +125,10 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
             line = f"  {v.status.upper():<8} {v.key}: A {a_text} → B {b_text}"
         out.append(line + (f"; {v.note}" if v.note and v.changed else ""))
     out += ["", "Seeds"] + [f"  {line}" for line in seed_sentence(comparison)]
+    out += [f"    {line}" for line in called_lines(comparison)]
     out += ["", "Provenance"]
     groups = {"config": "config", "packages": "packages", "run": "run (git commit, machine)",
-              "thresholds": "thresholds"}
+              "code": "code (each rule's fingerprint)"}
     for group, title in groups.items():
         diffs = comparison.provenance.group(group)
         if not diffs:
@@ -154,6 +193,8 @@ def render_html(
         "columns": html_table(columns),
         "verdicts": _verdict_rows(comparison),
         "seed_lines": seed_sentence(comparison),
+        "methods": [{"name": m.name, "description": m.description, "measured": m.measured}
+                    for m in stats.METHODS.values()],
         "seed_tables": _seed_tables(comparison),
         "confidence": f"{stats.CONFIDENCE:.0%}",
         "provenance": [
@@ -167,3 +208,55 @@ def render_html(
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(html, encoding="utf-8")
     return out_html
+
+
+def _number(value: object) -> object:
+    """A JSON value: numpy scalars as Python ones, NaN and ±inf as null (the note says why)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def comparison_json(comparison: Comparison, require_identical: bool = False) -> dict[str, object]:
+    """The comparison as plain data: every metric's per-cell result, the verdicts, the methods."""
+    metrics = {}
+    for name, metric in METRICS.items():
+        df = comparison.seeds.cells[name] if comparison.seeds is not None else pd.DataFrame()
+        metrics[name] = {
+            "table": metric.table, "column": metric.column, "cell": list(metric.cell),
+            "description": metric.description,
+            "counts": ({k: _number(v) for k, v in comparison.seeds.counts(name).items()}
+                       if comparison.seeds is not None else None),
+            "cells": [{k: _number(v) for k, v in record.items() if k != "metric"}
+                      for record in df.to_dict(orient="records")],
+        }
+    return {
+        "version": JSON_VERSION,
+        "a": str(comparison.a.root), "b": str(comparison.b.root),
+        "seeds_a": [_number(s) for s in comparison.a.seeds], "seeds_b": [_number(s) for s in comparison.b.seeds],
+        "same_seeds": comparison.same_seeds, "identical": comparison.identical,
+        "exit_status": exit_status(comparison, require_identical),
+        "fdr_alpha": FDR_ALPHA,
+        "methods": {m.name: {"description": m.description, "measured": m.measured}
+                    for m in stats.METHODS.values()},
+        "verdicts": [
+            {"kind": v.kind, "key": v.key, "status": v.status, "a": v.a.verdict if v.a else None,
+             "b": v.b.verdict if v.b else None, "flip_chance": _number(v.flip_chance),
+             "support_p": _number(v.support_p)}
+            for v in comparison.verdicts
+        ],
+        "metrics": metrics,
+    }
+
+
+def write_json(comparison: Comparison, out_json: str | Path, require_identical: bool = False) -> Path:
+    """Write :func:`comparison_json` to ``out_json`` (standard JSON: no NaN, sorted as computed)."""
+    out_json = Path(out_json)
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(comparison_json(comparison, require_identical), indent=1, allow_nan=False)
+                        + "\n", encoding="utf-8")
+    return out_json

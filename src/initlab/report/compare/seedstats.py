@@ -1,19 +1,20 @@
-"""Where the seeds differ: per cell, the difference of means with a bootstrap CI, and whether
-A's and B's seeds look like draws from one distribution.
+"""Where the seeds differ: per cell, the difference of means with its permutation test and
+interval, and whether A's and B's seeds look like draws from one distribution.
 
 A cell is a table row without its seed (a training cell and init, a probe network).
-With the same seeds on both sides the difference is paired by seed (the bootstrap of
-the per-seed differences); otherwise the two seed sets are resampled independently.
-Consistency of the spreads is a two-sample Kolmogorov-Smirnov test: it compares the
-whole distribution over seeds without assuming normality (losses are skewed). Over
-hundreds of cells about 5 % fail any 5 % test by chance, so the summary says how
-many were expected.
+With the same seeds on both sides the difference is paired by seed (the sign-flip
+permutation test of the per-seed differences); otherwise seeds are relabelled between
+A and B (:func:`stats.shift_tests`). Consistency of the spreads is a two-sample
+Kolmogorov-Smirnov test: it compares the whole distribution over seeds without
+assuming normality (losses are skewed). Over hundreds of cells about 5 % fail any 5 %
+test by chance, so the summary says how many were expected, and a cell is called
+different only after the false discovery rate is controlled across the metric's cells
+(:func:`stats.called_different`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from initlab.report.answers.tables import Tables
 #: A cell's spreads are inconsistent when the KS test rejects one distribution at this
 #: level (the report's 95 % confidence, as a test).
 KS_ALPHA = 1 - stats.CONFIDENCE
+#: A cell's mean is called different when its Benjamini-Hochberg adjusted p-value is below
+#: this: at most 5 % of the cells called different are expected to be false alarms.
+FDR_ALPHA = 1 - stats.CONFIDENCE
 
 
 def _last_layer(df: pd.DataFrame) -> pd.DataFrame:
@@ -60,51 +64,27 @@ METRICS: dict[str, Metric] = {
 
 @dataclass(frozen=True)
 class DiffCI:
-    """B's mean minus A's, its bootstrap interval, and how it was formed."""
+    """B's mean minus A's, its 95 % interval, its permutation p-value and how it was formed."""
 
     diff: float
     low: float
     high: float
     note: str
+    p: float = math.nan
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _as_diff(test: stats.ShiftTest, paired: bool) -> DiffCI:
+    note = f"paired: {test.note}" if paired and test.note else test.note
+    return DiffCI(test.diff, test.low, test.high, note, test.p)
+
+
 def diff_of_means(a: Sequence[float], b: Sequence[float], paired: bool) -> DiffCI:
-    """mean(B) − mean(A) with a 95 % BCa bootstrap interval (finite values; the report's resamples and seed)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if paired:
-        keep = np.isfinite(a) & np.isfinite(b)
-        ci = stats.bootstrap_mean_ci(b[keep] - a[keep])
-        return DiffCI(ci.mean, ci.low, ci.high, ci.note and f"paired: {ci.note}")
-    fa, fb = _finite(a), _finite(b)
-    if len(fa) == 0 or len(fb) == 0:
-        return DiffCI(math.nan, math.nan, math.nan, "no finite value on one side")
-    diff = float(fb.mean() - fa.mean())
-    if len(fa) < 2 or len(fb) < 2:
-        return DiffCI(diff, math.nan, math.nan, "one seed on a side: no interval")
-    if np.all(fa == fa[0]) and np.all(fb == fb[0]):
-        return DiffCI(diff, diff, diff, "every seed identical on both sides")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # BCa warns on tiny or degenerate samples; the n is shown
-        result = scipy_stats.bootstrap(
-            (fa, fb), lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
-            n_resamples=stats.BOOTSTRAP_RESAMPLES, confidence_level=stats.CONFIDENCE, method="BCa",
-            rng=np.random.default_rng(stats.BOOTSTRAP_SEED),
-        )
-    low, high = result.confidence_interval
-    if not (np.isfinite(low) and np.isfinite(high)):  # BCa degenerates when one side is constant
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = scipy_stats.bootstrap(
-                (fa, fb), lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
-                n_resamples=stats.BOOTSTRAP_RESAMPLES, confidence_level=stats.CONFIDENCE,
-                method="percentile", rng=np.random.default_rng(stats.BOOTSTRAP_SEED),
-            )
-        low, high = result.confidence_interval
-    return DiffCI(diff, float(low), float(high), "")
+    """mean(B) − mean(A) with its permutation test and the 95 % interval that inverts it (finite values)."""
+    return _as_diff(stats.shift_test(a, b, paired), paired)
 
 
 def spreads_consistent(a: Sequence[float], b: Sequence[float]) -> float:
@@ -125,7 +105,7 @@ def compare_metric(name: str, metric: Metric, tables_a: Tables, tables_b: Tables
     seeds_a, values_a = a["seed"].to_numpy(), a[metric.column].to_numpy(dtype=float)
     seeds_b, values_b = b["seed"].to_numpy(), b[metric.column].to_numpy(dtype=float)
     groups_b = b.groupby(cell, sort=True).indices
-    rows = []
+    keys, sides = [], []
     for key, rows_a in a.groupby(cell, sort=True).indices.items():
         rows_b = groups_b.get(key)
         if rows_b is None:
@@ -135,25 +115,40 @@ def compare_metric(name: str, metric: Metric, tables_a: Tables, tables_b: Tables
         paired = set(va.index) == set(vb.index)
         if paired:
             vb = vb.reindex(va.index)
-        ci = diff_of_means(va.to_numpy(), vb.to_numpy(), paired)
-        fa, fb = _finite(va.to_numpy()), _finite(vb.to_numpy())
+        keys.append(_tuple(key))
+        sides.append((va.to_numpy(), vb.to_numpy(), paired))
+    tests: dict[int, DiffCI] = {}
+    for paired in (True, False):
+        which = [i for i, side in enumerate(sides) if side[2] == paired]
+        for i, test in zip(which, stats.shift_tests([sides[i][:2] for i in which], paired)):
+            tests[i] = _as_diff(test, paired)
+    rows = []
+    for i, (key, (va, vb, paired)) in enumerate(zip(keys, sides)):
+        ci = tests[i]
+        fa, fb = _finite(va), _finite(vb)
         rows.append({
             "metric": name,
-            **dict(zip(cell, key)),
+            **dict(zip(cell, key, strict=True)),
             "seeds_a": len(va), "seeds_b": len(vb),
             "nonfinite_a": int(len(va) - len(fa)), "nonfinite_b": int(len(vb) - len(fb)),
             "mean_a": fa.mean() if len(fa) else math.nan, "mean_b": fb.mean() if len(fb) else math.nan,
             "sd_a": fa.std(ddof=1) if len(fa) > 1 else math.nan, "sd_b": fb.std(ddof=1) if len(fb) > 1 else math.nan,
-            "diff": ci.diff, "ci_low": ci.low, "ci_high": ci.high,
-            "differs": bool(ci.low > 0 or ci.high < 0),
-            "ks_p": spreads_consistent(va.to_numpy(), vb.to_numpy()),
+            "diff": ci.diff, "ci_low": ci.low, "ci_high": ci.high, "p": ci.p,
+            "ks_p": spreads_consistent(va, vb),
             "paired": paired,
             "note": ci.note,
         })
     out = pd.DataFrame(rows)
     if len(out):
+        out["ci_excludes_0"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
+        out["q"] = stats.fdr_adjusted(out["p"].to_numpy())
+        out["differs"] = out["q"] < FDR_ALPHA
         out["consistent"] = ~(out["ks_p"] < KS_ALPHA)
     return out
+
+
+def _tuple(key: object) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
 
 
 @dataclass(frozen=True)
@@ -168,6 +163,7 @@ class SeedStats:
         return {
             "cells": n,
             "differs": int(df["differs"].sum()) if n else 0,
+            "p_below_alpha": int((df["p"] <= FDR_ALPHA).sum()) if n else 0,
             "inconsistent": int((~df["consistent"]).sum()) if n else 0,
             "expected_by_chance": round(n * KS_ALPHA, 1),
         }
