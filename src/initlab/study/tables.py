@@ -181,7 +181,8 @@ TABLES: tuple[Table, ...] = (
         kind="model",
         optional=True,
         flags=("diverged", "probe_all_finite"),
-        text=("model", "dataset", "probe_verdict", "probe_failure", "probe_layer"),
+        text=("model", "dataset", "probe_layer"),  # a layer's path ("0", "features.2") is a name, not a number
+        labels=("model", "dataset", "optimizer", "init", "probe_verdict", "probe_failure", "probe_layer"),
     ),
     Table(
         "model_curves",
@@ -190,6 +191,7 @@ TABLES: tuple[Table, ...] = (
         kind="model",
         optional=True,
         text=("model", "dataset"),
+        labels=("model", "dataset", "optimizer", "init"),
     ),
     # import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
     # Kept apart from the reproducible tables: a rerun from cached tables may not have them.
