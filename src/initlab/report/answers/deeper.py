@@ -7,15 +7,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from initlab.report.answers.criteria import Answer, criteria_text, unanswerable
-from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_OPTIMIZER, RUN_FAILURES, select_runs, with_run_failure
+from initlab.report.answers.criteria import Answer, unanswerable
+from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_OPTIMIZER, select_runs, with_run_failure
 from initlab.report.answers.tables import init_order
 from initlab.report.answers.text import capitalised, display, displays, names, verb
 
 NEXT_QUESTION = "Make the network deeper and compare which strategy becomes fragile."
 NEXT_CRITERION = (
     f"Runs of the lesson's net ({LESSON_ACTIVATION}, {LESSON_OPTIMIZER}) at every trained depth, judged by the "
-    f"run-failure criterion ({criteria_text(RUN_FAILURES)}). An init becomes fragile at the smallest depth "
+    "run-failure criterion. An init becomes fragile at the smallest depth "
     "where it fails in a strict majority of seeds; inits already failing that way at the shallowest depth are "
     "bad starts, not depth effects, and are excluded. Rise = failure rate at the deepest minus the shallowest depth."
 )

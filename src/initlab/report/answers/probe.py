@@ -12,7 +12,7 @@ from initlab.report import stats
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.tables import closest, init_order
-from initlab.report.answers.text import display, displays, names, verb
+from initlab.report.answers.text import displays, names, verb
 
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
 EX1_FROM_DEPTH = 8
