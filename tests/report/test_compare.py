@@ -27,7 +27,7 @@ PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}
 
 def provenance_html(packages: dict[str, str], commit: str = "abc123") -> str:
     """The Provenance section of the real report template, rendered with these versions."""
-    template = (REPO / "report_templates/report.html.j2").read_text()
+    template = (REPO / "report_templates/_provenance.html.j2").read_text()  # the section's own partial
     section = re.search(r'<section id="provenance">.*?</section>', template, re.S)[0]
     provenance = {"git_commit": commit, "seeds": "0, 1, 2", "machine": {"python": "3.11.9", "cpu count": "2"},
                   "run_time": None, "extra": {}, "packages": packages, "config_yaml": "seeds: [0, 1, 2]"}
