@@ -21,6 +21,8 @@ from initlab.report.answers.exercise3 import fragility
 from initlab.report.answers.text import capitalised, display, displays, sig
 
 Caption = tuple[str, str]
+#: How to read a figure drawn without its rows (a placeholder that names what is missing).
+MISSING = "The figure names the rows it lacks."
 
 
 def possessive(name: str) -> str:
@@ -58,7 +60,7 @@ def exercise_2(tables: answers.Tables) -> Caption:
     answer = answers.exercise_2(tables.training)
     numbers = answer.numbers
     if numbers.empty:
-        return "No Xavier runs under both activations.", ""
+        return "No Xavier runs under both activations.", MISSING
     worse = numbers[numbers[f"median_seed_gap_{answers.EX2_CHANGED}"] > numbers[f"median_seed_gap_{answers.EX2_BASELINE}"]]
     takeaway = (
         f"With {display(answers.EX2_CHANGED)}, {display(answers.EX2_INIT)} is further from the best init than with "
@@ -71,7 +73,7 @@ def exercise_2(tables: answers.Tables) -> Caption:
 def exercise_2_ablation(tables: answers.Tables) -> Caption:
     read = figs.exercise2_ablation(tables)
     if read is None:
-        return "No layer-swap ablation of Exercise 2's cell is configured.", ""
+        return "No layer-swap ablation of Exercise 2's cell is configured.", MISSING
     rows, layer = read
     medians = rows.groupby("variant")["end_loss"].median()
     a, b = str(rows["init_a"].iloc[0]), str(rows["init_b"].iloc[0])
@@ -87,7 +89,7 @@ def exercise_3(tables: answers.Tables) -> Caption:
     numbers = fragility(tables.training)
     lesson = numbers[numbers["activation"] == answers.LESSON_ACTIVATION] if len(numbers) else numbers
     if lesson.empty:
-        return "No runs of the lesson's cell under both optimizers.", ""
+        return "No runs of the lesson's cell under both optimizers.", MISSING
     rising = lesson[lesson["fail_rate_increase"] > 0]["init"].tolist()
     what = displays(rising) if rising else "none"
     takeaway = (f"{len(rising)} of {len(lesson)} inits {'fails' if len(rising) == 1 else 'fail'} more often with {display(answers.EX3_CHANGED)} than "
@@ -99,7 +101,7 @@ def exercise_3(tables: answers.Tables) -> Caption:
 def next_probe(tables: answers.Tables) -> Caption:
     rates = answers.depth_failure_rates(tables.training)
     if rates.empty:
-        return "No runs of the lesson's net.", ""
+        return "No runs of the lesson's net.", MISSING
     per_init = rates.groupby("init")["failures"].agg(["min", "max"])
     never = per_init[per_init["max"] == 0].index.tolist()
     always = per_init[(per_init["min"] == per_init["max"]) & (per_init["max"] > 0)].index.tolist()
@@ -112,7 +114,7 @@ def next_probe(tables: answers.Tables) -> Caption:
 def signal_std(tables: answers.Tables) -> Caption:
     last = _probe_last(tables)
     if last.empty:
-        return "No signal-probe rows.", ""
+        return "No signal-probe rows.", MISSING
     median = last.groupby(["activation", "init"])["std"].median()
     out = median[(median < answers.VANISHED_STD) | (median > answers.EXPLODED_STD)]
     depth = int(last["depth"].iloc[0])
@@ -125,7 +127,7 @@ def signal_std(tables: answers.Tables) -> Caption:
 def signal_ratios(tables: answers.Tables) -> Caption:
     last = _probe_last(tables)
     if last.empty:
-        return "No signal-probe rows.", ""
+        return "No signal-probe rows.", MISSING
     median = last.groupby(["activation", "init"])["saturated_ratio"].median()
     saturated = median[median > answers.SATURATED_FRACTION]
     names = "; ".join(f"{display(i)} with {display(a)}" for a, i in saturated.index) or "none"
@@ -137,7 +139,7 @@ def signal_ratios(tables: answers.Tables) -> Caption:
 def gradient_norms(tables: answers.Tables) -> Caption:
     deepest = figs._deepest_probe(tables.signal_probe)
     if deepest.empty:
-        return "No signal-probe rows.", ""
+        return "No signal-probe rows.", MISSING
     first = deepest[deepest["layer"] == 1].groupby(["activation", "init"])["act_grad_norm"].median()
     first = first[np.isfinite(first) & (first > 0)]
     low, high = first.idxmin(), first.idxmax()
@@ -149,7 +151,7 @@ def gradient_norms(tables: answers.Tables) -> Caption:
 def training_lesson_cell(tables: answers.Tables) -> Caption:
     rows = answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if rows.empty:
-        return "No runs of the lesson's cell.", ""
+        return "No runs of the lesson's cell.", MISSING
     median = stats.as_worst_if_nonfinite(rows["end_loss"]).groupby(rows["init"]).median().sort_values()
     takeaway = (f"In the lesson's cell the lowest median end loss is {possessive(median.index[0])} "
                 f"({sig(median.iloc[0])}), the highest {possessive(median.index[-1])} ({sig(median.iloc[-1])}).")
@@ -160,7 +162,7 @@ def training_lesson_cell(tables: answers.Tables) -> Caption:
 def training_cells(tables: answers.Tables) -> Caption:
     training = tables.training
     if training.empty:
-        return "No training rows.", ""
+        return "No training rows.", MISSING
     cells = list(answers.TRAINING_CELL)
     scored = training.assign(score=stats.as_worst_if_nonfinite(training["end_loss"]))
     median = scored.groupby([*cells, "init"])["score"].median().reset_index()
@@ -173,7 +175,7 @@ def training_cells(tables: answers.Tables) -> Caption:
 def loss_curves(tables: answers.Tables) -> Caption:
     curves = tables.curves
     if curves.empty:
-        return "No loss-curve rows.", ""
+        return "No loss-curve rows.", MISSING
     last = curves[curves["step"] == curves.groupby(["activation", "optimizer", "depth"])["step"].transform("max")]
     median = last.groupby(["activation", "optimizer", "depth", "init"])["loss"].median().reset_index()
     median = median[np.isfinite(median["loss"])]
@@ -186,7 +188,7 @@ def loss_curves(tables: answers.Tables) -> Caption:
 def seed_beat_probability(tables: answers.Tables) -> Caption:
     rows = answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if rows.empty:
-        return "No runs of the lesson's cell.", ""
+        return "No runs of the lesson's cell.", MISSING
     beats = stats.beat_probability(rows, list(answers.TRAINING_CELL), "end_loss")
     order = {n: i for i, n in enumerate(answers.init_order(rows["init"]))}
     pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
@@ -199,7 +201,7 @@ def seed_beat_probability(tables: answers.Tables) -> Caption:
 def theory_agreement(tables: answers.Tables) -> Caption:
     comparison = theory_answers.theory_comparison(tables.signal_probe, tables.theory)
     if comparison.empty:
-        return "No theory table.", ""
+        return "No theory table.", MISSING
     errors = comparison["median_rel_error"].astype(float)
     close = int((errors <= theory_answers.AGREEMENT_TOLERANCE).sum())
     worst = comparison.loc[errors.idxmax()]
@@ -214,7 +216,7 @@ def fragility_map(tables: answers.Tables) -> Caption:
 
     table = sweep.fragility_table(tables.training)
     if table.empty:
-        return "One learning rate per optimizer.", ""
+        return "One learning rate per optimizer.", MISSING
     failing = table[table["failure_rate"] > 0.5]
     return (f"{len(failing)} of {len(table)} (init, learning rate) cells fail in most seeds.",
             "Each cell: failing seeds / seeds and the median end loss; ★ marks the lesson's learning rate.")
@@ -258,4 +260,4 @@ def caption(name: str, tables: answers.Tables) -> Caption:
     try:
         return CAPTIONS[name](tables)
     except (KeyError, IndexError, ValueError) as error:  # rows a takeaway needs are missing
-        return f"No takeaway: the tables lack the rows this figure needs ({error.__class__.__name__}).", ""
+        return f"No takeaway: the tables lack the rows this figure needs ({error.__class__.__name__}).", MISSING
