@@ -143,7 +143,7 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
 def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     """Failing seeds per (activation, init) and depth: where each network stops carrying signal."""
     if signal_probe.empty:
-        return {"failing": html_table(pd.DataFrame()), "criterion": answers.EX1_CRITERION}
+        return {"failing": html_table(pd.DataFrame())}
     last = answers.probe_last_layers(signal_probe)
     last["fails"] = last["failure"] != ""
     counts = last.groupby(["activation", "init", "depth"]).agg(failing=("fails", "sum"), seeds=("seed", "nunique"))
@@ -152,7 +152,7 @@ def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     wide.columns = [c if isinstance(c, str) else f"depth {c}" for c in wide.columns]
     order = {name: i for i, name in enumerate(answers.init_order(wide["init"]))}
     wide = wide.sort_values(["activation", "init"], key=lambda s: s.map(order) if s.name == "init" else s)
-    return {"failing": html_table(wide), "criterion": answers.EX1_CRITERION}
+    return {"failing": html_table(wide)}
 
 
 def theory_section(tables: answers.Tables) -> dict[str, object]:
@@ -164,11 +164,6 @@ def theory_section(tables: answers.Tables) -> dict[str, object]:
         "start_sentence": theory_start.start_loss_sentence(start),
         "start": html_table(start),
         "sentence": theory_answers.theory_sentence(comparison),
-        "criterion": (
-            f"Theory and probe part where the median relative error of the post-activation std exceeds "
-            f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
-            f"{theory_answers.CAUSES_TEXT}."
-        ),
         "comparison": html_table(shown),
     }
 

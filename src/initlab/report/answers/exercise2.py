@@ -11,7 +11,7 @@ import pandas as pd
 from initlab.report import stats
 from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import LESSON_DEPTH, LESSON_OPTIMIZER, select_runs
-from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.tables import closest, init_order, same_inputs_once
 from initlab.report.answers.text import display, sig
 
 #: The subjects of the question (not its answer): Xavier, judged under Tanh
@@ -73,6 +73,7 @@ def _standing(rows: pd.DataFrame) -> dict[str, float | str]:
     }
 
 
+@same_inputs_once
 def exercise_2(training: pd.DataFrame) -> Answer:
     """"Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
     both = pd.concat(

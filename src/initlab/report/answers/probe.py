@@ -11,7 +11,7 @@ from initlab.engine.health import FAILURE_RULES, FailureRule
 from initlab.report import stats
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
-from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.tables import closest, init_order, same_inputs_once
 from initlab.report.answers.text import displays, names, verb
 
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
@@ -47,6 +47,7 @@ FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
 }
 
 
+@same_inputs_once
 def probe_last_layers(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Last-layer row of every probe network (lesson width), with its failure mode."""
     rows = signal_probe[signal_probe["width"] == closest(signal_probe["width"].unique(), LESSON_PROBE_WIDTH)]
@@ -68,6 +69,7 @@ def majority_depth(depths: pd.Series) -> float:
     return float(ordered[len(ordered) // 2])
 
 
+@same_inputs_once
 def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Per (activation, init, seed): smallest probed depth whose last layer fails, and how.
 
@@ -197,8 +199,16 @@ def _grouped(pairs: dict[str, tuple[tuple[str, ...], float]]) -> str:
     for activation, key in pairs.items():
         groups.setdefault(key, []).append(activation)
     return "; ".join(
-        f"{displays(list(inits))} with {displays(acts)} (depth {depth:g})" for (inits, depth), acts in groups.items()
+        f"{_inits(inits)} with {displays(acts)} (depth {depth:g})" for (inits, depth), acts in groups.items()
     )
+
+
+#: More inits than this failing together are counted, not named, in the headline (the grid names them).
+NAMED_AT_MOST = 2
+
+
+def _inits(inits: tuple[str, ...]) -> str:
+    return displays(list(inits)) if len(inits) <= NAMED_AT_MOST else f"{len(inits)} inits"
 
 
 def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total: int) -> tuple[str, str]:
@@ -209,7 +219,7 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
     clauses = [_grouped(first)] if first else []
     if none:
         clauses.append(f"none fails with {displays(none)}")
-    summary = "First to fail as depth grows: " + "; ".join(clauses) + "."
+    summary = "First to fail: " + "; ".join(clauses) + "."
     deep = {a: (tuple(f["deep"]), f["deep_depth"]) for a, f in facts.items() if f.get("deep")}
     calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy")]
     second = []
@@ -220,7 +230,7 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
     headline = summary
     if second:
         headline += (
-            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, the first to fail by depth {EX1_TO_DEPTH}: "
+            f" Of those healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: "
             + "; ".join(second) + "."
         )
     return headline, headline + f" {agree}/{total} seeds agree."

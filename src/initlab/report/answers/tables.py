@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +80,30 @@ def init_order(names: Iterable[str]) -> list[str]:
 def closest(values: Iterable[float], target: float) -> float:
     """The available value nearest to the lesson's (ties: the smaller one)."""
     return min(values, key=lambda v: (abs(float(v) - target), float(v)))
+
+
+#: Inputs remembered per function: a few tables (a study's, a test's flipped copy), not a cache of all.
+MEMO_SIZE = 3
+
+
+def same_inputs_once(func: Callable) -> Callable:
+    """Compute ``func`` once for the same input objects (by identity, positional arguments only).
+
+    The report asks several answers, claims and captions for the same derived table (the probe's
+    failure depths, theory beside measurement); at 100 seeds each costs seconds. The last inputs
+    are held, so their identity stays valid; a DataFrame result is handed out as a copy, so a
+    caller that adds a column cannot change what the next caller sees.
+    """
+    memo: list[tuple[tuple[object, ...], object]] = []
+
+    @functools.wraps(func)
+    def wrapper(*args: object) -> object:
+        for held, result in memo:
+            if len(held) == len(args) and all(a is b for a, b in zip(held, args)):
+                break
+        else:
+            result = func(*args)
+            memo[:] = [(args, result), *memo[:MEMO_SIZE - 1]]
+        return result.copy() if isinstance(result, pd.DataFrame) else result
+
+    return wrapper
