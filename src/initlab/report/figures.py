@@ -33,6 +33,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from initlab.report import answers, stats, style  # noqa: E402
 from initlab.report.answers import ablation, claims, fragility, runs  # noqa: E402
 from initlab.report.answers.exercise2 import EX2_RIVAL  # noqa: E402
+from initlab.report.answers.tables import memoised  # noqa: E402
 from initlab.report.answers.text import display  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
 
@@ -606,7 +607,8 @@ def _draw_forked(job: tuple[str, Path]) -> Path:
 
 def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     """Draw figure ``name`` into ``out_dir``, in the report's style, with the jitter fixed."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=FONT_SCALE), _fixed_jitter():
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=FONT_SCALE), _fixed_jitter(), \
+            memoised():
         fig = FIGURES[name](tables)
         path = out_dir / name
         fig.savefig(path, dpi=DPI, bbox_inches="tight",

@@ -33,6 +33,7 @@ from markupsafe import Markup
 from initlab.report import answers, captions, figures, seedtables, stats
 from initlab.report.answers import claims, findings, fragility
 from initlab.report.answers import ablation as ablation_answers
+from initlab.report.answers.tables import memoised
 from initlab.report.answers.text import display, sig
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers import theory_start
@@ -628,6 +629,19 @@ def build_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    with memoised():  # one build reads tables nobody changes: each derived table is computed once
+        return _build(environment, tables_dir, figures_dir, out_html, config, timings_path, extra_provenance)
+
+
+def _build(
+    environment: jinja2.Environment,
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    out_html: str | Path,
+    config: Mapping[str, object],
+    timings_path: str | Path | None,
+    extra_provenance: Mapping[str, str] | None,
+) -> Path:
     tables = answers.load_tables(tables_dir)
     timings = (
         answers.normalise_table("timings", pd.read_csv(timings_path)) if timings_path is not None else tables.timings
