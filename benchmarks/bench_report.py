@@ -30,8 +30,10 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-#: Tables holding one row per seed (the rest, lab_reproduction and timings, are copied as they are).
-SEEDED_TABLES = ("signal_probe", "training", "curves")
+#: Tables holding one row per seed, grown by seed offsets.
+SEEDED_TABLES = ("signal_probe", "training", "curves", "ablation")
+#: Tables without seeds, copied when the study made them (the theory's predictions).
+UNSEEDED_TABLES = ("lab_reproduction", "timings", "theory", "theory_start")
 #: Goals for figures + report at 100 seeds.
 GOAL_SECONDS = 20.0
 GOAL_MB = 1024.0
@@ -45,13 +47,15 @@ def grow_tables(source: Path, out: Path, copies: int) -> int:
     out.mkdir(parents=True, exist_ok=True)
     n_seeds = 0
     for name in SEEDED_TABLES:
+        if not (source / f"{name}.csv").exists():  # an optional table the study did not make
+            continue
         table = pd.read_csv(source / f"{name}.csv", dtype=str, keep_default_na=False)
         seeds = table["seed"].astype(int)
         offset = int(seeds.max()) + 1
         grown = pd.concat([table.assign(seed=(seeds + k * offset).astype(str)) for k in range(copies)])
         grown.to_csv(out / f"{name}.csv", index=False)
         n_seeds = max(n_seeds, copies * seeds.nunique())
-    for name in ("lab_reproduction", "timings"):
+    for name in UNSEEDED_TABLES:
         if (source / f"{name}.csv").exists():
             shutil.copy(source / f"{name}.csv", out / f"{name}.csv")
     return n_seeds

@@ -29,7 +29,7 @@ CONFIGS = REPO / "config"
 
 #: The report's sections, in order (``<section id=...>``).
 SECTION_IDS = (
-    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
+    "exercise-1", "exercise-2", "exercise-3", "next-probe", "criteria", "lesson-claims", "lesson-reproduced",
     "signal-through-depth", "theory", "training", "comparing-seeds", "evidence-to-keep", "provenance",
 )
 

@@ -52,7 +52,9 @@ def test_majority_depth_is_where_most_seeds_have_failed():
 
 def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS))
-    assert answer.verdict.startswith("relu: tiny and large, then xavier | tanh: large, then he")
+    assert answer.verdict.startswith(
+        "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | tanh: large at 2; of those healthy at 8, he at"
+    )
     assert "relu: tiny and large fail first, at depth 4" in answer.sentence
     assert "tiny: vanished" in answer.sentence and "large: exploded" in answer.sentence
     assert "xavier fails first on the way to 20, at depth 20" in answer.sentence
@@ -67,7 +69,9 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
         ("tanh", "he"): (2, "saturated"),
     }
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS, failures=failures))
-    assert answer.verdict == "relu: he, then default | tanh: he, none more by depth 20"
+    assert answer.verdict == (
+        "relu: he at 2; of those healthy at 8, default at 12 | tanh: he at 2; none more by depth 20"
+    )
     assert "relu: he fails first, at depth 2 (he: exploded" in answer.sentence
     assert "default fails first on the way to 20, at depth 12" in answer.sentence
     assert "tiny" not in answer.verdict

@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +19,6 @@ from initlab.report.compare.output import render_html, terminal_summary
 from initlab.report.compare.seedstats import diff_of_means
 from initlab.report.compare.tablediff import format_values
 from initlab.report.compare.verdicts import VERDICTS, flip_chance, support_p_value
-from tests.harness import REPO
 
 CONFIG = {"seeds": [0, 1, 2], "seed_block_size": 10, "training": {"steps": 120, "width": 64}}
 PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}

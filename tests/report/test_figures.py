@@ -81,3 +81,16 @@ def test_a_flat_linear_panel_is_not_magnified():
     _keep_visible_range(ax)
     assert ax.get_ylim() == before  # a real spread is left alone
     plt.close(fig)
+
+
+def test_every_figure_is_drawn_at_twice_the_density_with_no_text_below_11_px(synthetic_report):
+    """The report shows a PNG at its pixel width / (DPI / 96): at that size every text is >= 11 CSS px
+    and the figure fits the text column (about 1,060 px at a 1280 px window)."""
+    from initlab.report import render
+
+    for path in sorted((synthetic_report / "figures").glob("*.png")):
+        facts = render.png_facts(path)
+        assert int(facts["dpi"]) == 2 * figures.SCREEN_PPI, path.name
+        shown = int(facts["width"]) * figures.SCREEN_PPI / int(facts["dpi"])
+        assert shown <= 1060, (path.name, shown)
+        assert float(facts["min_pt"]) * figures.SCREEN_PPI / 72 >= 11, (path.name, facts["min_pt"])

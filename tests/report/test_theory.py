@@ -143,11 +143,14 @@ def test_per_layer_figures_draw_the_prediction_dashed(tmp_path, probe):
                 if line.get_linestyle() == "--" and tuple(line.get_color()) in palette
             ]
             assert len(dashed) == expected, draw.__name__
-    depth_fig = figures.fig_theory_failure_depth(with_theory)
+    # Exercise 1's figure carries theory's failure depth (a cross) beside the seeds' majority (a diamond)
+    depth_fig = figures.fig_exercise_1(with_theory)
     assert len(depth_fig.axes) == 2
-    crosses = depth_fig.axes[0].collections[1].get_offsets()
-    dots = depth_fig.axes[0].collections[0].get_offsets()
-    np.testing.assert_array_equal(crosses, dots)  # theory and measurement agree in this world
+    crosses = depth_fig.axes[0].collections[-1].get_offsets()
+    diamonds = depth_fig.axes[0].collections[-2].get_offsets()
+    np.testing.assert_array_equal(crosses, diamonds)  # theory and measurement agree in this world
+    without = figures.fig_exercise_1(tables)
+    assert len(without.axes[0].collections) == len(depth_fig.axes[0].collections) - 1  # no theory: no crosses
 
 
 def test_report_has_the_theory_section(tmp_path, probe, synthetic_report):

@@ -83,3 +83,44 @@ def test_layout_check_catches_a_table_that_grows_across(report_100_seeds, chromi
         '<section id="comparing-seeds">', f'<section id="comparing-seeds"><h3>wide</h3><div class="scroll">{wide}</div>'))
     problems = layout_problems(measure_layout(chromium, page, tmp_path))
     assert len(problems) == 1 and "comparing-seeds: 'wide'" in problems[0]
+
+
+# --------------------------------------------------------------------------
+# Reading: findings first, a short reading path, legible figures, a phone
+# --------------------------------------------------------------------------
+
+
+def test_quick_study_reads_findings_first(quick_study, chromium, tmp_path):
+    """At 1280x800 the first screen states every answer; the four exercises end within the reading
+    path; answers are short; figures are at 2x with captions and no text below 11 px; no paragraph twice."""
+    from initlab.report import answers
+    from tests.workflow.layout import measure_reading, reading_problems
+
+    reading = measure_reading(chromium, quick_study.results / "report.html", tmp_path)
+    assert reading_problems(reading) == []
+    tables = answers.load_tables(quick_study.results / "tables")
+    for key, compute in answers.ANSWERS.items():
+        summary = compute(tables).summary
+        assert summary and summary in reading["first_screen"], key
+    assert len(reading["figures"]) >= 10
+
+
+def test_quick_study_on_a_phone(quick_study, chromium, tmp_path):
+    """At 390 px: no sideways scroll of the page, no overlapping contents entries."""
+    from tests.workflow.layout import PHONE_WIDTH, measure_phone
+
+    phone = measure_phone(chromium, quick_study.results / "report.html", tmp_path)
+    assert phone["viewport"] == PHONE_WIDTH
+    assert phone["page_width"] <= PHONE_WIDTH and phone["toc_overlaps"] == 0
+
+
+def test_reading_check_catches_a_long_answer_and_a_repeat(quick_study, chromium, tmp_path):
+    """The check has teeth: a 70-word answer and a paragraph shown twice are reported."""
+    from tests.workflow.layout import measure_reading, reading_problems
+
+    long = "<p class='answer'>" + " ".join(["word"] * 70) + ".</p>"
+    page = tmp_path / "long.html"
+    page.write_text((quick_study.results / "report.html").read_text(encoding="utf-8").replace(
+        '<p class="question">', long + long + '<p class="question">', 1))
+    problems = reading_problems(measure_reading(chromium, page, tmp_path))
+    assert any("answer of 70 words" in p for p in problems) and any("paragraph appears twice" in p for p in problems)

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from initlab.engine.health import EXPLODED_STD, VANISHED_STD  # noqa: E402
 from initlab.engine import attention  # noqa: E402
+from initlab.engine.health import EXPLODED_STD, VANISHED_STD  # noqa: E402
 from initlab.engine.inspect import LAYER_COLUMNS, Inspection, describe, grouped  # noqa: E402
 from initlab.report.inspect_text import criteria_text  # noqa: E402
 from initlab.report.render import find_templates_dir, html_table  # noqa: E402

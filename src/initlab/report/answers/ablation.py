@@ -106,6 +106,9 @@ def layer_shares(rows: pd.DataFrame) -> pd.DataFrame:
             }
         )
     numbers = pd.DataFrame(out)
+    # Single-layer effects need not add up to the gap: what they leave over (or overshoot) is the
+    # layers' interaction, named so that the shares plus it make 100 %.
+    numbers.attrs["interaction_share"] = 1.0 - float(numbers["share_of_gap"].sum()) if len(numbers) else math.nan
     numbers.attrs["mean_log_gap"] = mean_gap
     numbers.attrs["seeds_b_worse"] = int((gap > 0).sum())
     numbers.attrs["seeds"] = int(gap.notna().sum())
@@ -139,6 +142,7 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
         return AblationResult(cell, head + " There is no gap to share out.", numbers, (), n)
     carriers = numbers[numbers["share_of_gap"] >= CARRIES_SHARE].sort_values("share_of_gap", ascending=False)
     shares = ", ".join(f"layer {r.layer} {r.share_of_gap:.0%}" for r in numbers.itertuples())
+    shares += f"; interaction {interaction_text(numbers.attrs['interaction_share'])}"
     if carriers.empty:
         top = numbers.sort_values("share_of_gap", ascending=False).iloc[0]
         body = (
@@ -159,3 +163,19 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
             f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else ""
         ) + f" Shares of every layer: {shares}."
     return AblationResult(cell, head + body, numbers, tuple(int(x) for x in carriers["layer"]), n)
+
+
+#: An interaction share smaller than this (either way) is "the single-layer effects add up".
+ADDITIVE_WITHIN = 0.1
+
+
+def interaction_text(share: float) -> str:
+    """The interaction share in words: what the single-layer shares leave over, and what it means."""
+    if not math.isfinite(share):
+        return "n/a"
+    if abs(share) < ADDITIVE_WITHIN:
+        return f"{share:.0%} (the single-layer effects add up to the gap)"
+    if share < 0:
+        return (f"{share:.0%} (the single-layer effects overlap: each swap alone already moves much of the "
+                "way, so their shares add up to more than the whole gap)")
+    return f"{share:+.0%} (the layers act together: the gap needs more than one layer swapped)"

@@ -51,6 +51,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import Tables, closest
+from initlab.report.answers.text import display
 from initlab.study.ablations import config_line
 
 HOLDS, IN_PART, DOES_NOT_HOLD, UNTESTED = "holds", "holds in part", "does not hold here", "not testable here"
@@ -68,11 +69,12 @@ POOR_SCALE_INITS = frozenset({"zeros", "tiny", "large"})
 EX1_NAIVE, EX1_HE = "large", "he"
 
 #: A test's rows: one per (cell, seed) with columns cell (text), seed, holds (bool), value (float)
-#: and note (what the seed showed, e.g. the probe's failure mode; '' for nothing to add).
+#: note (what the seed showed, e.g. the probe's failure mode; '' for nothing to add) and label (the
+#: cell in a reader's words, e.g. 'Tanh', for the per-cell seed counts the report shows).
 ClaimTest = Callable[[Tables], pd.DataFrame]
 #: The training cell and init pair a claim compares (for the ablation), or None.
 PairOf = Callable[[Tables, str], "dict[str, object] | None"]
-ROW_COLUMNS = ["cell", "seed", "holds", "value", "note"]
+ROW_COLUMNS = ["cell", "seed", "holds", "value", "note", "label"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class ClaimCheck:
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    return pd.DataFrame([{"note": ""} | r for r in rows], columns=ROW_COLUMNS)
+    return pd.DataFrame([{"note": "", "label": ""} | r for r in rows], columns=ROW_COLUMNS)
 
 
 def _lesson_runs(training: pd.DataFrame, optimizer: str = LESSON_OPTIMIZER) -> dict[str, pd.DataFrame]:
@@ -128,13 +130,13 @@ def _per_init_rows(
 ) -> pd.DataFrame:
     """One row per (activation at the lesson's net with Adam, seed) for one init's runs."""
     rows = []
-    for rows_of in _lesson_runs(training).values():
+    for activation, rows_of in _lesson_runs(training).items():
         mine = with_run_failure(rows_of[rows_of["init"] == init])
         if mine.empty:
             continue
         cell = cell_text(mine)
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v)}
+            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "label": display(activation)}
             for s, h, v in zip(mine["seed"], holds(mine), value(mine), strict=True)
         ]
     return _frame(rows)
@@ -157,7 +159,8 @@ def _probe_rows(
         first = mine.iloc[0]
         cell = f"probe {init} + {activation}, depth {first['depth']}, width {first['width']}"
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "note": f or "healthy"}
+            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "note": f or "healthy",
+             "label": display(activation)}
             for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"], strict=True)
         ]
     return _frame(rows)
@@ -207,7 +210,8 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
         cell = f"{good} vs {bad}, {cell_text(runs)}"
         paired = wide[[good, bad]].dropna()
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(g < b), "value": float(g / b) if b > 0 else math.nan}
+            {"cell": cell, "seed": s, "holds": bool(g < b), "value": float(g / b) if b > 0 else math.nan,
+             "label": display(activation)}
             for s, g, b in zip(paired.index, paired[good], paired[bad], strict=True)
         ]
     return _frame(rows)
@@ -230,7 +234,7 @@ def usable_starts(t: Tables) -> pd.DataFrame:
     cell = f"{', '.join(USABLE_INITS)}, {cell_text(runs)}"
     rows = [
         {"cell": cell, "seed": seed, "holds": not bool(g["failed"].any()),
-         "value": float(stats.as_worst_if_nonfinite(g["end_loss"]).max())}
+         "value": float(stats.as_worst_if_nonfinite(g["end_loss"]).max()), "label": display(LESSON_ACTIVATION)}
         for seed, g in runs.groupby("seed", sort=True)
     ]
     return _frame(rows)
@@ -248,7 +252,7 @@ def naive_fails_before_he(t: Tables) -> pd.DataFrame:
             continue
         cell = f"probe {EX1_NAIVE} vs {EX1_HE} + {activation}, depths up to {group['max_depth'].max():g}"
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n)}
+            {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n), "label": display(activation)}
             for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE], strict=True)
         ]
     return _frame(rows)
@@ -265,7 +269,7 @@ def xavier_more_competitive(t: Tables) -> pd.DataFrame:
         return _frame([])
     cell = f"{EX2_INIT} vs {EX2_RIVAL}, {cell_text(select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER))}"
     return _frame([
-        {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c))}
+        {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c)), "label": display(EX2_CHANGED)}
         for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE], strict=True)
     ])
 
@@ -292,7 +296,8 @@ def sgd_fragile_are_poor_scale(t: Tables) -> pd.DataFrame:
             newly = [i for i in inits if bool(c.loc[seed, i]) and not bool(b.loc[seed, i])]
             failing = [i for i in inits if bool(c.loc[seed, i])]
             others = [i for i in newly if i not in POOR_SCALE_INITS]
-            rows.append({"cell": cell, "seed": seed, "holds": bool(failing) and not others, "value": float(len(others))})
+            rows.append({"cell": cell, "seed": seed, "holds": bool(failing) and not others, "value": float(len(others)),
+                         "label": display(activation)})
     return _frame(rows)
 
 
@@ -377,7 +382,8 @@ CLAIMS: tuple[Claim, ...] = (
 def cell_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per cell: seeds where the claim holds, seeds, whether a strict majority holds, median value."""
     grouped = rows.groupby("cell", sort=False)
-    out = grouped.agg(seeds_holding=("holds", "sum"), seeds=("seed", "nunique"), median_value=("value", "median"))
+    out = grouped.agg(seeds_holding=("holds", "sum"), seeds=("seed", "nunique"), median_value=("value", "median"),
+                      label=("label", "first"))
     out["seeds_holding"] = out["seeds_holding"].astype(int)
     out["seeds_showed"] = grouped["note"].agg(
         lambda notes: ", ".join(f"{k} ×{n}" for k, n in notes[notes != ""].value_counts().items())
@@ -397,7 +403,7 @@ def check_claim(claim: Claim, tables: Tables) -> ClaimCheck:
     """Run one claim's test and judge it; where it fails in a training cell, read that cell's ablation."""
     rows = claim.test(tables)
     summary = cell_summary(rows) if len(rows) else pd.DataFrame(
-        columns=["cell", "seeds_holding", "seeds", "median_value", "seeds_showed", "supports"]
+        columns=["cell", "seeds_holding", "seeds", "median_value", "label", "seeds_showed", "supports"]
     )
     verdict = verdict_of(summary)
     if verdict == UNTESTED:
@@ -446,3 +452,14 @@ def check_claims(tables: Tables, ablations: list[dict[str, object]] | None = Non
 
 #: Exercise answer key (``ANSWERS``) -> the claim holding the lesson's reference answer to it.
 REFERENCE_ANSWERS: dict[str, str] = {c.exercise: c.key for c in CLAIMS if c.exercise}
+
+
+def agreement_text(check: ClaimCheck) -> str:
+    """Seeds where the claim holds, per cell in a reader's words ('ReLU 10/10, Tanh 6/10'): one count
+    per cell, so it never reads as the count of another statement on the page."""
+    summary = check.numbers
+    if summary.empty:
+        return "no cells tested"
+    return ", ".join(
+        f"{r['label'] or r['cell']} {int(r['seeds_holding'])}/{int(r['seeds'])}" for _, r in summary.iterrows()
+    )

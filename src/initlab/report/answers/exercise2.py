@@ -11,7 +11,8 @@ import pandas as pd
 from initlab.report import stats
 from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import LESSON_DEPTH, LESSON_OPTIMIZER, select_runs
-from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.tables import closest, init_order, same_inputs_once
+from initlab.report.answers.text import display, sig
 
 #: The subjects of the question (not its answer): Xavier, judged under Tanh
 #: against ReLU, with He as the lesson's ReLU-side rival.
@@ -72,6 +73,7 @@ def _standing(rows: pd.DataFrame) -> dict[str, float | str]:
     }
 
 
+@same_inputs_once
 def exercise_2(training: pd.DataFrame) -> Answer:
     """"Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
     both = pd.concat(
@@ -122,6 +124,16 @@ def exercise_2(training: pd.DataFrame) -> Answer:
             f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
         )
     agreeing = n_closer if more else n_seeds - n_closer
+    changed, baseline, mine, rival = (display(x) for x in (EX2_CHANGED, EX2_BASELINE, EX2_INIT, EX2_RIVAL))
+    summary = (
+        f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
+        f"best init than with {baseline} in {agreeing}/{n_seeds} seeds (median ×{sig(head[f'median_seed_gap_{EX2_CHANGED}'])} of the best, "
+        f"against ×{sig(head[f'median_seed_gap_{EX2_BASELINE}'])})."
+    )
+    headline = summary + (
+        f" {mine} beats {rival} in {_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} of seeds with {baseline}, "
+        f"{_pct(head[f'{P_RIVAL}_{EX2_CHANGED}'])} with {changed}."
+    )
     return Answer(
         question=EX2_QUESTION,
         criterion=EX2_CRITERION,
@@ -130,6 +142,8 @@ def exercise_2(training: pd.DataFrame) -> Answer:
         numbers=numbers,
         seeds_agreeing=agreeing,
         seeds_total=n_seeds,
+        summary=summary,
+        headline=headline,
     )
 
 
@@ -139,3 +153,8 @@ def _depth_list(depths: Iterable[float]) -> str:
 
 def _p(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
+def _pct(value: float) -> str:
+    """A probability as a share of seeds ('n/a' when there is no pair)."""
+    return "n/a" if pd.isna(value) else f"{value:.0%}"

@@ -58,6 +58,13 @@ RUN_FAILURES: dict[str, Criterion] = {
 }
 
 
+#: The run-failure criterion in words, defined once (the report's criteria list; the answers link to it).
+RUN_FAILURE_CRITERION = (
+    "A training run fails when " + "; or ".join(f"{c.description} ({c.name})" for c in RUN_FAILURES.values())
+    + "; the first that applies names the failure."
+)
+
+
 def with_run_failure(training: pd.DataFrame) -> pd.DataFrame:
     """Training rows plus ``failure`` (first failed criterion or '') and ``failed``."""
     out = training.copy()

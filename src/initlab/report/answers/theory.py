@@ -23,7 +23,7 @@ import pandas as pd
 from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
 from initlab.report.answers.predicted import predicted_failure_depths
 from initlab.report.answers.probe import probe_failure_depths, probe_failure_summary
-from initlab.report.answers.tables import init_order
+from initlab.report.answers.tables import init_order, same_inputs_once
 
 #: Median relative error of the post-activation std above which theory and measurement "part":
 #: the issue's 10 %. Measured on the default study, the deterministic-variance inits with a
@@ -129,6 +129,7 @@ def std_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame) -> pd.DataF
     return cells.join(flags, how="outer").reset_index()
 
 
+@same_inputs_once
 def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -> pd.DataFrame:
     """Per (activation, init): std agreement, predicted vs measured failure depth, whether they part, and why."""
     columns = [
@@ -140,7 +141,8 @@ def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -
     cells = std_comparison(signal_probe, theory)
     predicted = predicted_failure_depths(theory).set_index(["activation", "init"])
     width = theory["width"].iloc[0]
-    measured = probe_failure_summary(probe_failure_depths(signal_probe[signal_probe["width"] == width]))
+    at_width = signal_probe["width"] == width  # the table itself when it has one width (its depths are memoised)
+    measured = probe_failure_summary(probe_failure_depths(signal_probe if at_width.all() else signal_probe[at_width]))
     measured = measured.set_index(["activation", "init"])
     rows = []
     for (activation, init), group in cells.groupby(["activation", "init"], sort=True):
