@@ -53,7 +53,8 @@ def test_majority_depth_is_where_most_seeds_have_failed():
 def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS))
     assert answer.verdict.startswith(
-        "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | tanh: large at 2; of those healthy at 8, he at"
+        "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | "
+        "tanh: large at 2; of those healthy at 8, he at"
     )
     assert "relu: tiny and large fail first, at depth 4" in answer.sentence
     assert "tiny: vanished" in answer.sentence and "large: exploded" in answer.sentence
@@ -87,7 +88,9 @@ def test_exercise_1_counts_the_seeds_that_disagree():
 
 def test_exercise_1_failure_modes():
     probe = syn.signal_probe_table(
-        seeds=[0], activations=["relu"], inits=["he", "xavier"],
+        seeds=[0],
+        activations=["relu"],
+        inits=["he", "xavier"],
         failures={("relu", "xavier"): (8, "non-finite"), ("relu", "he"): (2, "saturated")},
     )
     summary = answers.exercise_1(probe).numbers.set_index("init")
@@ -99,7 +102,9 @@ def test_exercise_1_failure_modes():
 def test_exercise_1_catches_a_backward_signal_the_forward_statistics_miss():
     healthy = syn.signal_probe_table(seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"], failures={})
     flipped = syn.signal_probe_table(
-        seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"],
+        seeds=[0, 1],
+        activations=["sigmoid"],
+        inits=["xavier", "he"],
         failures={("sigmoid", "xavier"): (8, "gradient vanished")},
     )
     assert answers.exercise_1(healthy).numbers.set_index("init").loc["xavier", "failure_depth"] == math.inf
@@ -155,8 +160,9 @@ def test_exercise_3_lesson_like_large_becomes_fragile():
 
 
 def test_exercise_3_flipped_tiny_becomes_fragile_instead_of_large():
-    training = syn.set_runs(syn.training_table(), {"optimizer": "sgd", "init": "large"},
-                            diverged=False, end_loss=0.1, val_acc=0.97)
+    training = syn.set_runs(
+        syn.training_table(), {"optimizer": "sgd", "init": "large"}, diverged=False, end_loss=0.1, val_acc=0.97
+    )
     training = syn.set_runs(training, {"optimizer": "sgd", "init": "tiny"}, end_loss=0.6, val_acc=0.7)
     answer = answers.exercise_3(training)
     assert answer.verdict == "tiny"
@@ -165,8 +171,9 @@ def test_exercise_3_flipped_tiny_becomes_fragile_instead_of_large():
 
 
 def test_exercise_3_when_nothing_fails_more_it_names_the_end_loss_degradation():
-    training = syn.set_runs(syn.training_table(), {"optimizer": "sgd", "init": "large"},
-                            diverged=False, end_loss=0.5, val_acc=0.97)
+    training = syn.set_runs(
+        syn.training_table(), {"optimizer": "sgd", "init": "large"}, diverged=False, end_loss=0.5, val_acc=0.97
+    )
     answer = answers.exercise_3(training)
     assert answer.verdict == "none by failure rate; large by end loss"
     assert answer.sentence.startswith("No init fails more often under sgd")
@@ -200,8 +207,10 @@ def test_next_probe_flipped_he_becomes_fragile_first():
 def test_next_probe_without_majority_failure_names_the_largest_rise():
     training = syn.training_table()
     training.loc[training["init"] == "tiny", ["end_loss", "val_acc"]] = [0.05, 0.97]
-    training.loc[(training["init"] == "large") & (training["depth"] >= 16) & (training["seed"] > 0),
-                 ["end_loss", "val_acc", "diverged"]] = [0.07, 0.97, False]
+    training.loc[
+        (training["init"] == "large") & (training["depth"] >= 16) & (training["seed"] > 0),
+        ["end_loss", "val_acc", "diverged"],
+    ] = [0.07, 0.97, False]
     answer = answers.next_probe(training)
     assert answer.verdict == "none in a majority; large rises most"
     assert "failing in 1/3 seeds at depth 16" in answer.sentence
@@ -264,8 +273,12 @@ def test_lab_real_difference_and_full_match_read_differently():
 
 def test_single_seed_answers_do_not_crash():
     probe, training = syn.signal_probe_table(seeds=[0]), syn.training_table(seeds=[0])
-    results = [answers.exercise_1(probe), answers.exercise_2(training), answers.exercise_3(training),
-               answers.next_probe(training)]
+    results = [
+        answers.exercise_1(probe),
+        answers.exercise_2(training),
+        answers.exercise_3(training),
+        answers.next_probe(training),
+    ]
     assert all(r.seeds_total == 1 for r in results)
     assert [r.verdict for r in results[1:]] == ["yes", "large", "tiny (from depth 8)"]
     assert answers.evidence_to_keep(training).items[0].inits == ("zeros",)

@@ -52,12 +52,14 @@ def test_drawing_in_parallel_gives_the_same_files(lesson_figures, tmp_path):
 
 def test_file_set_does_not_depend_on_the_data(tmp_path):
     """One seed, one training cell (no tanh, no SGD, one depth), NaN/inf values: same files, no crash."""
-    probe = syn.signal_probe_table(seeds=[0], failures={("relu", "large"): (4, "non-finite"),
-                                                        ("relu", "tiny"): (2, "vanished")})
+    probe = syn.signal_probe_table(
+        seeds=[0], failures={("relu", "large"): (4, "non-finite"), ("relu", "tiny"): (2, "vanished")}
+    )
     training = syn.training_table(seeds=[0], activations=("relu",), optimizers=("adam",), depths=(2,))
     training = syn.set_runs(training, {"init": "he"}, end_loss=math.inf, diverged=True)
-    tables = answers.load_tables(syn.write_tables(tmp_path / "tables", seeds=[0], training=training,
-                                                  signal_probe=probe))
+    tables = answers.load_tables(
+        syn.write_tables(tmp_path / "tables", seeds=[0], training=training, signal_probe=probe)
+    )
     figures.render_figures(tables, tmp_path / "figures")
     files = rendered(tmp_path / "figures")
     assert set(files) == set(figures.FIGURES)

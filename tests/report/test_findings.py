@@ -58,8 +58,7 @@ def test_exercise_3_and_next_probe_headlines_name_the_fragile_init():
     training = syn.training_table()
     ex3 = answers.exercise_3(training)
     assert ex3.summary.startswith("Large becomes most fragile: with SGD it fails in 100% of seeds, against 0%")
-    sturdy = syn.set_runs(training, {"init": "large", "optimizer": "sgd"}, end_loss=0.05, diverged=False,
-                          val_acc=0.97)
+    sturdy = syn.set_runs(training, {"init": "large", "optimizer": "sgd"}, end_loss=0.05, diverged=False, val_acc=0.97)
     moved = answers.exercise_3(sturdy)
     assert "Large" not in moved.summary.split(":")[0]
     deeper = answers.next_probe(training)
@@ -88,8 +87,9 @@ def test_findings_list_every_answer_then_each_claim_that_fails_with_its_cause():
     assert "hidden layer 1 (2 inputs → 64 units) carries" in ex2
     assert f"Xavier draws weights {sig(1.0 / 0.17)}× smaller than He" in ex2
     # the ablation puts the gap in the output layer instead: the finding says so
-    moved = findings.findings(all_answers(tables), dict(render.SECTIONS),
-                              claims.check_claims(world(FAILING_EX2, ablation=ablation_table(3))))
+    moved = findings.findings(
+        all_answers(tables), dict(render.SECTIONS), claims.check_claims(world(FAILING_EX2, ablation=ablation_table(3)))
+    )
     ex2_moved = next(f.sentence for f in moved if f.link == "claim-exercise-2")
     assert "the output layer (64 inputs → 2 units) carries" in ex2_moved
 
@@ -104,7 +104,9 @@ def test_claim_counts_are_per_cell_and_never_one_misleading_number():
     check = next(c for c in claims.check_claims(world(FAILING_EX2)) if c.claim.key == "claim-exercise-2")
     assert claims.agreement_text(check) == "Tanh 0/3"
     zeros = next(c for c in claims.check_claims(world()) if c.claim.key == "claim-zeros")
-    assert claims.agreement_text(zeros) == ", ".join(f"{display(a)} 3/3" for a in sorted(syn.training_table()["activation"].unique()))
+    assert claims.agreement_text(zeros) == ", ".join(
+        f"{display(a)} 3/3" for a in sorted(syn.training_table()["activation"].unique())
+    )
 
 
 def test_ablation_shares_and_interaction_add_up():
@@ -145,12 +147,15 @@ def test_every_figure_has_a_caption_of_takeaway_and_how_to_read():
 
 
 FLIPS = {
-    "exercise3_fragility.png": lambda t: syn.set_runs(t, {"init": "he", "optimizer": "sgd"}, diverged=True,
-                                                       end_loss=float("nan")),
-    "training_lesson_cell.png": lambda t: syn.set_runs(t, {"init": "zeros", **ADAM2, "activation": "relu"},
-                                                        end_loss=1e-4),
-    "next_probe_depth.png": lambda t: syn.set_runs(t, {"init": "he", "optimizer": "adam"}, end_loss=0.69,
-                                                    start_loss=0.7),
+    "exercise3_fragility.png": lambda t: syn.set_runs(
+        t, {"init": "he", "optimizer": "sgd"}, diverged=True, end_loss=float("nan")
+    ),
+    "training_lesson_cell.png": lambda t: syn.set_runs(
+        t, {"init": "zeros", **ADAM2, "activation": "relu"}, end_loss=1e-4
+    ),
+    "next_probe_depth.png": lambda t: syn.set_runs(
+        t, {"init": "he", "optimizer": "adam"}, end_loss=0.69, start_loss=0.7
+    ),
     "exercise2_xavier.png": lambda t: FAILING_EX2,
     "seed_beat_probability.png": lambda t: syn.set_runs(t, {"init": "he", "seed": 0, **ADAM2}, end_loss=5.0),
 }
@@ -194,7 +199,9 @@ def test_figures_block_carries_caption_alt_and_display_width(synthetic_report):
 
 def test_no_paragraph_appears_twice(synthetic_report):
     page = (synthetic_report / "out" / "report.html").read_text(encoding="utf-8")
-    body = page[page.index("<body>"):]
-    paragraphs = [re.sub(r"<[^>]+>|\s+", " ", p).strip() for p in re.findall(r"<(?:p|li)[^>]*>(.*?)</(?:p|li)>", body, re.S)]
+    body = page[page.index("<body>") :]
+    paragraphs = [
+        re.sub(r"<[^>]+>|\s+", " ", p).strip() for p in re.findall(r"<(?:p|li)[^>]*>(.*?)</(?:p|li)>", body, re.S)
+    ]
     long = [p for p in paragraphs if len(p) > 40]
     assert len(long) == len(set(long)), [p for p in long if long.count(p) > 1][:3]

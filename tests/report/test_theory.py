@@ -139,7 +139,9 @@ def test_per_layer_figures_draw_the_prediction_dashed(tmp_path, probe):
         for source, expected in ((tables, 0), (with_theory, panels * len(syn.INITS))):
             fig = draw(source)
             dashed = [
-                line for ax in fig.axes for line in ax.get_lines()
+                line
+                for ax in fig.axes
+                for line in ax.get_lines()
                 if line.get_linestyle() == "--" and tuple(line.get_color()) in palette
             ]
             assert len(dashed) == expected, draw.__name__
@@ -159,8 +161,9 @@ def test_report_has_the_theory_section(tmp_path, probe, synthetic_report):
     tables = answers.load_tables(tables_dir)
     # the text is what is checked: the figures embedded are the synthetic study's (the per-layer
     # figures' prediction is checked below)
-    html = build_report(tables_dir, synthetic_report / "figures", tmp_path / "report.html",
-                        {"seeds": [0, 1, 2]}).read_text()
+    html = build_report(
+        tables_dir, synthetic_report / "figures", tmp_path / "report.html", {"seeds": [0, 1, 2]}
+    ).read_text()
     assert '<section id="theory">' in html
     assert th.theory_sentence(th.theory_comparison(tables.signal_probe, tables.theory)) in html
     assert "theory: fails at depth" in html

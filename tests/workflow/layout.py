@@ -58,8 +58,7 @@ window.addEventListener('load', () => {
 def measure_layout(chromium: str, report: Path, workdir: Path) -> dict:
     """Open ``report`` (with the probe added) at :data:`WINDOW_WIDTH` px and return the measured layout."""
     probe = workdir / "layout_probe.html"
-    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", LAYOUT_SCRIPT + "</body>"),
-                     encoding="utf-8")
+    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", LAYOUT_SCRIPT + "</body>"), encoding="utf-8")
     run = browse(chromium, workdir, probe, f"--window-size={WINDOW_WIDTH},1000", "--dump-dom")
     assert run.returncode == 0, run.stderr[-2000:]
     match = re.search(r'<pre id="layout-probe">(.*?)</pre>', run.stdout, re.S)
@@ -123,7 +122,8 @@ window.addEventListener('load', () => {
   });
   const paragraphs = [...document.querySelectorAll('p, li, dd')].map(text).filter(t => t.length > 40);
   const overlaps = [...document.querySelectorAll('nav#toc li')].map(li => li.getBoundingClientRect())
-    .filter((b, i, all) => all.some((o, j) => j !== i && b.left < o.right && o.left < b.right && b.top < o.bottom && o.top < b.bottom)).length;
+    .filter((b, i, all) => all.some((o, j) => j !== i && b.left < o.right && o.left < b.right
+                                          && b.top < o.bottom && o.top < b.bottom)).length;
   const out = document.createElement('pre');
   out.id = 'reading-probe';
   out.textContent = JSON.stringify({
@@ -149,7 +149,9 @@ def _reading(chromium: str, page: Path, workdir: Path, size: str) -> dict:
 def measure_reading(chromium: str, report: Path, workdir: Path) -> dict:
     """The reading probe at :data:`FIRST_SCREEN`."""
     probe = workdir / "reading_probe.html"
-    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", READING_SCRIPT + "</body>"), encoding="utf-8")
+    probe.write_text(
+        report.read_text(encoding="utf-8").replace("</body>", READING_SCRIPT + "</body>"), encoding="utf-8"
+    )
     return _reading(chromium, probe, workdir, ",".join(map(str, FIRST_SCREEN)))
 
 
@@ -158,9 +160,11 @@ def measure_phone(chromium: str, report: Path, workdir: Path) -> dict:
     narrower than 500 px, so the page is laid out in an iframe of the phone's width)."""
     inner = report.read_text(encoding="utf-8").replace("</body>", READING_SCRIPT + "</body>")
     frame = workdir / "phone_probe.html"
-    frame.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0;width:{PHONE_WIDTH}px;'
-                     f'height:844px" srcdoc="{html.escape(inner, quote=True)}"></iframe></body></html>',
-                     encoding="utf-8")
+    frame.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0;width:{PHONE_WIDTH}px;'
+        f'height:844px" srcdoc="{html.escape(inner, quote=True)}"></iframe></body></html>',
+        encoding="utf-8",
+    )
     return _reading(chromium, frame, workdir, "600,900")
 
 

@@ -26,7 +26,7 @@ MISSING = "The figure names the rows it lacks."
 
 
 def possessive(name: str) -> str:
-    """"He's", "zeros'": a display name's possessive."""
+    """ "He's", "zeros'": a display name's possessive."""
     shown = display(name)
     return shown + ("'" if shown.endswith("s") else "'s")
 
@@ -52,8 +52,10 @@ def exercise_1(tables: answers.Tables) -> Caption:
             f"Seeds disagree on the failure depth in {len(varied)} of {len(spread)} failing (activation, init) pairs; "
             f"most for {display(init)} with {display(activation)} (depths {row['min']:g}–{row['max']:g})."
         )
-    return takeaway, ("One dot per seed, a diamond where most seeds have failed, a cross for theory's prediction; "
-                      "'never': healthy at every probed depth; dashed lines at depths 8 and 20.")
+    return takeaway, (
+        "One dot per seed, a diamond where most seeds have failed, a cross for theory's prediction; "
+        "'never': healthy at every probed depth; dashed lines at depths 8 and 20."
+    )
 
 
 def exercise_2(tables: answers.Tables) -> Caption:
@@ -61,13 +63,17 @@ def exercise_2(tables: answers.Tables) -> Caption:
     numbers = answer.numbers
     if numbers.empty:
         return "No Xavier runs under both activations.", MISSING
-    worse = numbers[numbers[f"median_seed_gap_{answers.EX2_CHANGED}"] > numbers[f"median_seed_gap_{answers.EX2_BASELINE}"]]
+    worse = numbers[
+        numbers[f"median_seed_gap_{answers.EX2_CHANGED}"] > numbers[f"median_seed_gap_{answers.EX2_BASELINE}"]
+    ]
     takeaway = (
         f"With {display(answers.EX2_CHANGED)}, {display(answers.EX2_INIT)} is further from the best init than with "
         f"{display(answers.EX2_BASELINE)} at {len(worse)} of {len(numbers)} depths."
     )
-    return takeaway, (f"Per seed, {display(answers.EX2_INIT)}'s end loss divided by the best init's in that seed "
-                      "(1 = the best); a bar marks the median; log scale.")
+    return takeaway, (
+        f"Per seed, {display(answers.EX2_INIT)}'s end loss divided by the best init's in that seed "
+        "(1 = the best); a bar marks the median; log scale."
+    )
 
 
 def exercise_2_ablation(tables: answers.Tables) -> Caption:
@@ -81,8 +87,10 @@ def exercise_2_ablation(tables: answers.Tables) -> Caption:
         f"Taking only layer {layer} from {display(b)} moves {display(a)}'s median end loss from "
         f"{sig(medians['all_a'])} to {sig(medians['swap'])}; all {display(b)}: {sig(medians['all_b'])}."
     )
-    return takeaway, ("One line per seed through its three runs (same data order and seed); the black bars are "
-                      "the medians; lower is better.")
+    return takeaway, (
+        "One line per seed through its three runs (same data order and seed); the black bars are "
+        "the medians; lower is better."
+    )
 
 
 def exercise_3(tables: answers.Tables) -> Caption:
@@ -92,10 +100,15 @@ def exercise_3(tables: answers.Tables) -> Caption:
         return "No runs of the lesson's cell under both optimizers.", MISSING
     rising = lesson[lesson["fail_rate_increase"] > 0]["init"].tolist()
     what = displays(rising) if rising else "none"
-    takeaway = (f"{len(rising)} of {len(lesson)} inits {'fails' if len(rising) == 1 else 'fail'} more often with {display(answers.EX3_CHANGED)} than "
-                f"with {display(answers.EX3_BASELINE)}: {what}.")
-    return takeaway, ("Left: share of seeds whose run fails (run-failure criterion); right: every seed's end loss, "
-                      "a bar at the median, log scale; non-finite losses are not drawn.")
+    takeaway = (
+        f"{len(rising)} of {len(lesson)} inits {'fails' if len(rising) == 1 else 'fail'} more often "
+        f"with {display(answers.EX3_CHANGED)} than "
+        f"with {display(answers.EX3_BASELINE)}: {what}."
+    )
+    return takeaway, (
+        "Left: share of seeds whose run fails (run-failure criterion); right: every seed's end loss, "
+        "a bar at the median, log scale; non-finite losses are not drawn."
+    )
 
 
 def next_probe(tables: answers.Tables) -> Caption:
@@ -106,8 +119,10 @@ def next_probe(tables: answers.Tables) -> Caption:
     never = per_init[per_init["max"] == 0].index.tolist()
     always = per_init[(per_init["min"] == per_init["max"]) & (per_init["max"] > 0)].index.tolist()
     changing = [i for i in answers.init_order(per_init.index) if i not in never and i not in always]
-    takeaway = (f"{len(never)} of {len(per_init)} inits never fail at any depth; the failure count changes with "
-                f"depth for {displays(changing) if changing else 'none'}.")
+    takeaway = (
+        f"{len(never)} of {len(per_init)} inits never fail at any depth; the failure count changes with "
+        f"depth for {displays(changing) if changing else 'none'}."
+    )
     return takeaway, "Each cell: seeds failing / seeds at that depth of the lesson's net; darker = more failing."
 
 
@@ -118,10 +133,14 @@ def signal_std(tables: answers.Tables) -> Caption:
     median = last.groupby(["activation", "init"])["std"].median()
     out = median[(median < answers.VANISHED_STD) | (median > answers.EXPLODED_STD)]
     depth = int(last["depth"].iloc[0])
-    takeaway = (f"At the last of {depth} layers, {len(out)} of {len(median)} (activation, init) pairs have left the "
-                f"band between the thresholds ({answers.VANISHED_STD:g} and {answers.EXPLODED_STD:g}).")
-    return takeaway, ("Median over seeds with a min–max band; grey dashed lines: the vanish and explode thresholds; "
-                      "triangles: a series beyond the drawn range.")
+    takeaway = (
+        f"At the last of {depth} layers, {len(out)} of {len(median)} (activation, init) pairs have left the "
+        f"band between the thresholds ({answers.VANISHED_STD:g} and {answers.EXPLODED_STD:g})."
+    )
+    return takeaway, (
+        "Median over seeds with a min–max band; grey dashed lines: the vanish and explode thresholds; "
+        "triangles: a series beyond the drawn range."
+    )
 
 
 def signal_ratios(tables: answers.Tables) -> Caption:
@@ -131,9 +150,14 @@ def signal_ratios(tables: answers.Tables) -> Caption:
     median = last.groupby(["activation", "init"])["saturated_ratio"].median()
     saturated = median[median > answers.SATURATED_FRACTION]
     names = "; ".join(f"{display(i)} with {display(a)}" for a, i in saturated.index) or "none"
-    takeaway = (f"At the last layer, more than {answers.SATURATED_FRACTION:.0%} of units saturate for "
-                f"{len(saturated)} of {len(median)} pairs: {names}.")
-    return takeaway, "Top: share of outputs at exactly 0; bottom: share beyond |x| > 0.98; dashed: the saturation threshold."
+    takeaway = (
+        f"At the last layer, more than {answers.SATURATED_FRACTION:.0%} of units saturate for "
+        f"{len(saturated)} of {len(median)} pairs: {names}."
+    )
+    return (
+        takeaway,
+        "Top: share of outputs at exactly 0; bottom: share beyond |x| > 0.98; dashed: the saturation threshold.",
+    )
 
 
 def gradient_norms(tables: answers.Tables) -> Caption:
@@ -143,8 +167,10 @@ def gradient_norms(tables: answers.Tables) -> Caption:
     first = deepest[deepest["layer"] == 1].groupby(["activation", "init"])["act_grad_norm"].median()
     first = first[np.isfinite(first) & (first > 0)]
     low, high = first.idxmin(), first.idxmax()
-    takeaway = (f"At the first layer the gradient ranges from {sig(first.min())} ({display(low[1])}, "
-                f"{display(low[0])}) to {sig(first.max())} ({display(high[1])}, {display(high[0])}).")
+    takeaway = (
+        f"At the first layer the gradient ranges from {sig(first.min())} ({display(low[1])}, "
+        f"{display(low[0])}) to {sig(first.max())} ({display(high[1])}, {display(high[0])})."
+    )
     return takeaway, "Median over seeds per layer, log scale; the gradient flows from the last layer back to the first."
 
 
@@ -153,10 +179,14 @@ def training_lesson_cell(tables: answers.Tables) -> Caption:
     if rows.empty:
         return "No runs of the lesson's cell.", MISSING
     median = stats.as_worst_if_nonfinite(rows["end_loss"]).groupby(rows["init"]).median().sort_values()
-    takeaway = (f"In the lesson's cell the lowest median end loss is {possessive(median.index[0])} "
-                f"({sig(median.iloc[0])}), the highest {possessive(median.index[-1])} ({sig(median.iloc[-1])}).")
-    return takeaway, ("Every seed a dot, a bar at the median; left: end loss (log); right: validation accuracy, "
-                      "dashed at the near-chance line.")
+    takeaway = (
+        f"In the lesson's cell the lowest median end loss is {possessive(median.index[0])} "
+        f"({sig(median.iloc[0])}), the highest {possessive(median.index[-1])} ({sig(median.iloc[-1])})."
+    )
+    return takeaway, (
+        "Every seed a dot, a bar at the median; left: end loss (log); right: validation accuracy, "
+        "dashed at the near-chance line."
+    )
 
 
 def training_cells(tables: answers.Tables) -> Caption:
@@ -167,8 +197,10 @@ def training_cells(tables: answers.Tables) -> Caption:
     scored = training.assign(score=stats.as_worst_if_nonfinite(training["end_loss"]))
     median = scored.groupby([*cells, "init"])["score"].median().reset_index()
     best = median.loc[median.groupby(cells)["score"].idxmin(), "init"].value_counts()
-    takeaway = (f"{capitalised(display(best.index[0]))} has the lowest median end loss in {best.iloc[0]} of "
-                f"{int(best.sum())} training cells.")
+    takeaway = (
+        f"{capitalised(display(best.index[0]))} has the lowest median end loss in {best.iloc[0]} of "
+        f"{int(best.sum())} training cells."
+    )
     return takeaway, "Median end loss per training cell (row) and init (column); darker = higher; 'div': non-finite."
 
 
@@ -180,9 +212,14 @@ def loss_curves(tables: answers.Tables) -> Caption:
     median = last.groupby(["activation", "optimizer", "depth", "init"])["loss"].median().reset_index()
     median = median[np.isfinite(median["loss"])]
     best = median.loc[median.groupby(["activation", "optimizer", "depth"])["loss"].idxmin(), "init"].value_counts()
-    takeaway = (f"At the last step {display(best.index[0])} has the lowest median loss in {best.iloc[0]} of "
-                f"{int(best.sum())} panels.")
-    return takeaway, "Median training loss over seeds per step, log scale; one panel per activation, optimizer and depth."
+    takeaway = (
+        f"At the last step {display(best.index[0])} has the lowest median loss in {best.iloc[0]} of "
+        f"{int(best.sum())} panels."
+    )
+    return (
+        takeaway,
+        "Median training loss over seeds per step, log scale; one panel per activation, optimizer and depth.",
+    )
 
 
 def seed_beat_probability(tables: answers.Tables) -> Caption:
@@ -194,8 +231,10 @@ def seed_beat_probability(tables: answers.Tables) -> Caption:
     pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
     decided = int(pairs["p_a_beats_b"].isin([0.0, 1.0]).sum())
     takeaway = f"{decided} of {len(pairs)} init pairs are decided the same way in every seed (a share of 0 or 1)."
-    return takeaway, ("Each cell: the share of seeds in which the row's init ends with a lower loss than the "
-                      "column's (ties count half), in the lesson's cell.")
+    return takeaway, (
+        "Each cell: the share of seeds in which the row's init ends with a lower loss than the "
+        "column's (ties count half), in the lesson's cell."
+    )
 
 
 def theory_agreement(tables: answers.Tables) -> Caption:
@@ -205,9 +244,11 @@ def theory_agreement(tables: answers.Tables) -> Caption:
     errors = comparison["median_rel_error"].astype(float)
     close = int((errors <= theory_answers.AGREEMENT_TOLERANCE).sum())
     worst = comparison.loc[errors.idxmax()]
-    takeaway = (f"Theory's std is within {theory_answers.AGREEMENT_TOLERANCE:.0%} of the probe's for {close} of "
-                f"{len(comparison)} pairs; furthest off: {display(worst['init'])} with {display(worst['activation'])} "
-                f"({errors.max():.0%}).")
+    takeaway = (
+        f"Theory's std is within {theory_answers.AGREEMENT_TOLERANCE:.0%} of the probe's for {close} of "
+        f"{len(comparison)} pairs; furthest off: {display(worst['init'])} with {display(worst['activation'])} "
+        f"({errors.max():.0%})."
+    )
     return takeaway, "Median relative error of theory's output std over layers, depths and seeds; darker = further off."
 
 
@@ -218,20 +259,26 @@ def fragility_map(tables: answers.Tables) -> Caption:
     if table.empty:
         return "One learning rate per optimizer.", MISSING
     failing = table[table["failure_rate"] > 0.5]
-    return (f"{len(failing)} of {len(table)} (init, learning rate) cells fail in most seeds.",
-            "Each cell: failing seeds / seeds and the median end loss; ★ marks the lesson's learning rate.")
+    return (
+        f"{len(failing)} of {len(table)} (init, learning rate) cells fail in most seeds.",
+        "Each cell: failing seeds / seeds and the median end loss; ★ marks the lesson's learning rate.",
+    )
 
 
 def width_signal(tables: answers.Tables) -> Caption:
     widths = sorted(tables.signal_probe["width"].unique())
-    return (f"The probe's last-layer std at widths {', '.join(map(str, widths))}.",
-            "Median over seeds with a min–max band; dashed: the vanish and explode thresholds.")
+    return (
+        f"The probe's last-layer std at widths {', '.join(map(str, widths))}.",
+        "Median over seeds with a min–max band; dashed: the vanish and explode thresholds.",
+    )
 
 
 def width_training(tables: answers.Tables) -> Caption:
     widths = sorted(tables.training["width"].unique())
-    return (f"Median end loss at widths {', '.join(map(str, widths))}.",
-            "One line per init; an open circle where some seed failed.")
+    return (
+        f"Median end loss at widths {', '.join(map(str, widths))}.",
+        "One line per init; an open circle where some seed failed.",
+    )
 
 
 #: Figure file -> its caption (takeaway, how to read).

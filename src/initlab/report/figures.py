@@ -110,8 +110,13 @@ def _keep_visible_range(ax) -> None:
 
 
 def _per_layer_lines(
-    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None,
-    predicted: pd.DataFrame | None = None, window: tuple[float, float] | None = None,
+    data: pd.DataFrame,
+    metrics: list[str],
+    log: bool,
+    title: str,
+    thresholds: dict[str, list[float]] | None = None,
+    predicted: pd.DataFrame | None = None,
+    window: tuple[float, float] | None = None,
 ) -> Figure:
     """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations.
 
@@ -125,8 +130,11 @@ def _per_layer_lines(
     activations = sorted(data["activation"].unique())
     styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
-        len(metrics), len(activations), figsize=((FULL_WIDTH_IN - 1.6), 2.6 * len(metrics) + 0.6),
-        squeeze=False, sharex=True,
+        len(metrics),
+        len(activations),
+        figsize=((FULL_WIDTH_IN - 1.6), 2.6 * len(metrics) + 0.6),
+        squeeze=False,
+        sharex=True,
     )
     for r, metric in enumerate(metrics):
         raw = pd.to_numeric(data[metric], errors="coerce")
@@ -144,8 +152,12 @@ def _per_layer_lines(
                     theory = predicted[(predicted["activation"] == activation) & (predicted["init"] == init)]
                     values = pd.to_numeric(theory[metric], errors="coerce")
                     ax.plot(
-                        theory["layer"], _positive_finite(values) if log else values,
-                        color=styles[init].color, ls="--", lw=1.0, alpha=0.85,
+                        theory["layer"],
+                        _positive_finite(values) if log else values,
+                        color=styles[init].color,
+                        ls="--",
+                        lw=1.0,
+                        alpha=0.85,
                     )
             for level in (thresholds or {}).get(metric, []):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
@@ -190,7 +202,9 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     depth = data["depth"].iloc[0]
     return _per_layer_lines(
-        data, ["std"], log=True,
+        data,
+        ["std"],
+        log=True,
         title=f"Output std per layer, depth-{depth} probe",
         thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
         predicted=_deepest_theory(tables, data),
@@ -204,7 +218,9 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
-        data, ["zero_ratio", "saturated_ratio"], log=False,
+        data,
+        ["zero_ratio", "saturated_ratio"],
+        log=False,
         title=f"Zero and saturated outputs per layer, depth-{data['depth'].iloc[0]} probe",
         thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
         predicted=_deepest_theory(tables, data),
@@ -217,7 +233,9 @@ def fig_gradient_norms(tables: answers.Tables) -> Figure:
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
-        data, ["grad_norm", "act_grad_norm"], log=True,
+        data,
+        ["grad_norm", "act_grad_norm"],
+        log=True,
         title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe",
         predicted=_deepest_theory(tables, data),
     )
@@ -240,15 +258,33 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
     depths = sorted(tables.signal_probe["depth"].unique())
     for ax, activation in zip(axes[0], activations, strict=True):
         sub = per_seed[per_seed["activation"] == activation]
-        sns.stripplot(data=sub, x="init", y="shown", order=order, ax=ax, color="#4C72B0", alpha=0.5, jitter=0.2,
-                      size=4, legend=False)
+        sns.stripplot(
+            data=sub,
+            x="init",
+            y="shown",
+            order=order,
+            ax=ax,
+            color="#4C72B0",
+            alpha=0.5,
+            jitter=0.2,
+            size=4,
+            legend=False,
+        )
         majority = summary[summary["activation"] == activation].set_index("init").reindex(order)
-        ax.scatter(range(len(order)), majority["shown"], marker="D", color="black", s=26, zorder=3,
-                   label="majority of seeds")
+        ax.scatter(
+            range(len(order)), majority["shown"], marker="D", color="black", s=26, zorder=3, label="majority of seeds"
+        )
         if not comparison.empty:
             predicted = comparison[comparison["activation"] == activation].set_index("init").reindex(order)
-            ax.scatter(range(len(order)), predicted["predicted_depth"].astype(float).replace(np.inf, never),
-                       marker="x", color="#C44E52", s=40, zorder=4, label="theory's prediction")
+            ax.scatter(
+                range(len(order)),
+                predicted["predicted_depth"].astype(float).replace(np.inf, never),
+                marker="x",
+                color="#C44E52",
+                s=40,
+                zorder=4,
+                label="theory's prediction",
+            )
         for level in (answers.EX1_FROM_DEPTH, answers.EX1_TO_DEPTH):
             ax.axhline(level, color="grey", ls="--", lw=0.8)
         ax.set_yscale("log", base=2)
@@ -264,6 +300,7 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
     fig.tight_layout()
     return fig
 
+
 def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str], hue: str | None = None) -> None:
     """Every seed as a dot plus the median as a bar marker (no bootstrap: ``errorbar=None``).
 
@@ -272,11 +309,37 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     """
     palette = {k: PAIR_COLOURS.get(k, "#4C72B0") for k in data[hue].unique()} if hue else None
     dodge = hue is not None and data[hue].nunique() > 1
-    sns.stripplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=dodge, alpha=0.55, size=3.5,
-                  palette=palette, color=None if hue else "#4C72B0", legend=hue is not None)
-    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
-                  estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
-                  palette=palette, color=None if hue else "black", legend=False)
+    sns.stripplot(
+        data=data,
+        x=x,
+        y=y,
+        hue=hue,
+        order=order,
+        ax=ax,
+        dodge=dodge,
+        alpha=0.55,
+        size=3.5,
+        palette=palette,
+        color=None if hue else "#4C72B0",
+        legend=hue is not None,
+    )
+    sns.pointplot(
+        data=data,
+        x=x,
+        y=y,
+        hue=hue,
+        order=order,
+        ax=ax,
+        dodge=0.4 if dodge else False,
+        estimator="median",
+        errorbar=None,
+        linestyle="none",
+        markers="_",
+        markersize=14,
+        palette=palette,
+        color=None if hue else "black",
+        legend=False,
+    )
     if ax.get_legend() is not None:  # legends never cover data
         sns.move_legend(ax, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
 
@@ -297,8 +360,15 @@ def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
     nonfinite = rows.groupby("init")["end_loss"].apply(lambda s: int((~np.isfinite(s.astype(float))).sum()))
     for i, init in enumerate(order):
         if nonfinite.get(init, 0):
-            axes[0].annotate(f"{nonfinite[init]} non-finite", (i, 1), xycoords=("data", "axes fraction"),
-                             ha="center", va="bottom", fontsize=SMALL_FONT, color="firebrick")
+            axes[0].annotate(
+                f"{nonfinite[init]} non-finite",
+                (i, 1),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="bottom",
+                fontsize=SMALL_FONT,
+                color="firebrick",
+            )
     for ax in axes:
         ax.tick_params(axis="x", rotation=60)
         ax.set_xlabel("")
@@ -330,9 +400,18 @@ def fig_training_cells(tables: answers.Tables) -> Figure:
     positive = shown.to_numpy()[np.isfinite(shown.to_numpy()) & (shown.to_numpy() > 0)]
     spans = positive.size and positive.min() < positive.max()
     norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if spans else None
-    sns.heatmap(shown, ax=ax, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", annot_kws={"fontsize": SMALL_FONT},
-                cbar_kws={"label": "median end loss"}, mask=shown.isna())
-    for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy()))):
+    sns.heatmap(
+        shown,
+        ax=ax,
+        norm=norm,
+        cmap="rocket_r",
+        annot=True,
+        fmt=".2g",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "median end loss"},
+        mask=shown.isna(),
+    )
+    for i, j in zip(*np.where(~np.isfinite(table.to_numpy())), strict=True):
         ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=SMALL_FONT, color="firebrick")
     ax.tick_params(axis="y", rotation=0)
     ax.tick_params(axis="x", rotation=60)
@@ -353,13 +432,22 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
     panels = summary[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     depths = sorted(summary["depth"].unique())
     styles = style.init_styles(summary["init"].unique())
-    fig, axes = plt.subplots(len(panels), len(depths), figsize=(FULL_WIDTH_IN - 1.8, 1.9 * len(panels) + 0.6),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(panels),
+        len(depths),
+        figsize=(FULL_WIDTH_IN - 1.8, 1.9 * len(panels) + 0.6),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     for r, (activation, optimizer) in enumerate(panels.itertuples(index=False)):
         for c, depth in enumerate(depths):
             ax = axes[r][c]
-            cell = summary[(summary["activation"] == activation) & (summary["optimizer"] == optimizer)
-                           & (summary["depth"] == depth)]
+            cell = summary[
+                (summary["activation"] == activation)
+                & (summary["optimizer"] == optimizer)
+                & (summary["depth"] == depth)
+            ]
             for init, line in cell.groupby("init", sort=False):
                 ax.plot(line["step"], line["loss"], label=init, lw=1.2, **styles[init].line_kwargs(len(line)))
             ax.set_yscale("log")
@@ -376,13 +464,20 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
 
 def fig_exercise_2(tables: answers.Tables) -> Figure:
     """Xavier's per-seed end loss relative to that seed's best init, ReLU vs Tanh, per depth."""
-    rows = pd.concat([answers.select_runs(tables.training, act, answers.LESSON_OPTIMIZER, all_depths=True)
-                      for act in (answers.EX2_BASELINE, answers.EX2_CHANGED)])
+    rows = pd.concat(
+        [
+            answers.select_runs(tables.training, act, answers.LESSON_OPTIMIZER, all_depths=True)
+            for act in (answers.EX2_BASELINE, answers.EX2_CHANGED)
+        ]
+    )
     gaps = answers.xavier_gaps(rows) if len(rows) else pd.DataFrame()
     if gaps.empty:
         return _placeholder(f"no {answers.EX2_INIT} runs under {answers.EX2_BASELINE}/{answers.EX2_CHANGED}")
-    gaps = gaps.assign(ratio=_positive_finite(np.exp(gaps["log_gap"])), depth=gaps["depth"].astype(str),
-                       activation=gaps["activation"].map(display))
+    gaps = gaps.assign(
+        ratio=_positive_finite(np.exp(gaps["log_gap"])),
+        depth=gaps["depth"].astype(str),
+        activation=gaps["activation"].map(display),
+    )
     order = [str(d) for d in sorted(rows["depth"].unique())]
     fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN - 0.9, 3.2))
     _strip_with_median(ax, gaps, "depth", "ratio", order, hue="activation")
@@ -412,10 +507,13 @@ def exercise2_ablation(tables: answers.Tables) -> tuple[pd.DataFrame, int] | Non
     a, b = str(found["init_a"].iloc[0]), str(found["init_b"].iloc[0])
     keep = (found["variant"].isin(["all_a", "all_b"])) | ((found["variant"] == "swap") & (found["layer"] == layer))
     rows = found[keep].assign(
-        run=lambda d: d["variant"].map({
-            "all_a": f"all {display(a)}", "swap": f"{display(a)}, layer {layer} from {display(b)}",
-            "all_b": f"all {display(b)}",
-        })
+        run=lambda d: d["variant"].map(
+            {
+                "all_a": f"all {display(a)}",
+                "swap": f"{display(a)}, layer {layer} from {display(b)}",
+                "all_b": f"all {display(b)}",
+            }
+        )
     )
     return rows, layer
 
@@ -425,10 +523,14 @@ def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
     carrying layer from He, and all-He (end loss, log)."""
     read = exercise2_ablation(tables)
     if read is None:
-        return _placeholder(f"no layer-swap ablation of {answers.EX2_INIT} vs he under {answers.EX2_CHANGED} "
-                            "(add it under ablations: in the config)")
+        return _placeholder(
+            f"no layer-swap ablation of {answers.EX2_INIT} vs he under {answers.EX2_CHANGED} "
+            "(add it under ablations: in the config)"
+        )
     rows, _ = read
-    order = list(dict.fromkeys(rows.sort_values("variant", key=lambda v: v.map({"all_a": 0, "swap": 1, "all_b": 2}))["run"]))
+    order = list(
+        dict.fromkeys(rows.sort_values("variant", key=lambda v: v.map({"all_a": 0, "swap": 1, "all_b": 2}))["run"])
+    )
     wide = rows.pivot_table(index="seed", columns="run", values="end_loss", aggfunc="first").reindex(columns=order)
     fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN - 0.3, 3.2))
     x = np.arange(len(order))
@@ -442,10 +544,15 @@ def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
     fig.tight_layout()
     return fig
 
+
 def fig_exercise_3(tables: answers.Tables) -> Figure:
     """Failure rate and per-seed end loss per init, Adam vs SGD, in the lesson's cell."""
-    rows = pd.concat([answers.select_runs(tables.training, answers.LESSON_ACTIVATION, opt)
-                      for opt in (answers.EX3_BASELINE, answers.EX3_CHANGED)])
+    rows = pd.concat(
+        [
+            answers.select_runs(tables.training, answers.LESSON_ACTIVATION, opt)
+            for opt in (answers.EX3_BASELINE, answers.EX3_CHANGED)
+        ]
+    )
     if rows["optimizer"].nunique() < 2:
         return _placeholder(f"no {answers.EX3_BASELINE} and {answers.EX3_CHANGED} runs of the lesson's cell")
     rows = answers.with_run_failure(rows)
@@ -454,14 +561,16 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
     rows = rows.assign(init=rows["init"].map(display), optimizer=rows["optimizer"].map(display))
     rates = rows.groupby(["init", "optimizer"])["failed"].mean().reset_index()
     fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN - 0.8, 3.4))
-    sns.barplot(data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette,
-                errorbar=None)
+    sns.barplot(
+        data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette, errorbar=None
+    )
     axes[0].set_ylabel("share of seeds failing")
     if axes[0].get_legend() is not None:  # the strip plot's legend, outside the panels, names the same hues
         axes[0].get_legend().remove()
     axes[0].set_ylim(0, 1.05)
-    _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
-                       hue="optimizer")
+    _strip_with_median(
+        axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order, hue="optimizer"
+    )
     axes[1].set_yscale("log")
     axes[1].set_ylabel(AXIS_WORDS["end_loss"])
     for ax in axes:
@@ -479,16 +588,29 @@ def fig_next_probe(tables: answers.Tables) -> Figure:
         return _placeholder("no training rows of the lesson's activation/optimizer")
     order = answers.init_order(rates["init"])
     rate = rates.pivot(index="init", columns="depth", values="failure_rate").reindex(order)
-    text = rates.assign(label=[f"{f}/{n}" for f, n in zip(rates["failures"], rates["seeds"])]).pivot(
-        index="init", columns="depth", values="label").reindex(order)
+    text = (
+        rates.assign(label=[f"{f}/{n}" for f, n in zip(rates["failures"], rates["seeds"], strict=True)])
+        .pivot(index="init", columns="depth", values="label")
+        .reindex(order)
+    )
     fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 0.9 + 0.3 * len(order)))
-    sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
-                annot_kws={"fontsize": SMALL_FONT}, cbar_kws={"label": "share of seeds failing"})
+    sns.heatmap(
+        rate,
+        ax=ax,
+        vmin=0,
+        vmax=1,
+        cmap="rocket_r",
+        annot=text.to_numpy(),
+        fmt="",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "share of seeds failing"},
+    )
     ax.set_yticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=0)
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
 
 def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     """P(row init beats column init) on end loss, paired by seed, in the lesson's cell."""
@@ -499,8 +621,17 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     order = answers.init_order(rows["init"])
     matrix = beats.pivot(index="a", columns="b", values="p_a_beats_b").reindex(index=order, columns=order)
     fig, ax = plt.subplots(figsize=(min(FULL_WIDTH_IN - 2, 2.2 + 0.6 * len(order)), 1.4 + 0.42 * len(order)))
-    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="vlag_r", annot=True, fmt=".2f",
-                annot_kws={"fontsize": SMALL_FONT}, cbar_kws={"label": "share of seeds where the row wins"})
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        vmin=0,
+        vmax=1,
+        cmap="vlag_r",
+        annot=True,
+        fmt=".2f",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "share of seeds where the row wins"},
+    )
     ax.set_xticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=60, ha="right")
     ax.set_yticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=0)
     ax.grid(False)
@@ -508,6 +639,7 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
 
 #: The last (tables, comparison) computed: both theory figures read the same comparison.
 _THEORY_COMPARISON: list[tuple[answers.Tables, pd.DataFrame]] = []
@@ -520,7 +652,6 @@ def _theory_comparison(tables: answers.Tables) -> pd.DataFrame:
     return _THEORY_COMPARISON[0][1]
 
 
-
 def fig_theory_agreement(tables: answers.Tables) -> Figure:
     """Median relative error of the predicted post-activation std per (init, activation)."""
     comparison = _theory_comparison(tables)
@@ -529,9 +660,17 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
     matrix = comparison.pivot(index="init", columns="activation", values="median_rel_error")
     matrix = matrix.reindex(answers.init_order(matrix.index))
     fig, ax = plt.subplots(figsize=(2.6 + 1.0 * matrix.shape[1], 0.9 + 0.32 * matrix.shape[0]))
-    sns.heatmap(matrix.astype(float), ax=ax, vmin=0, vmax=2 * theory_answers.AGREEMENT_TOLERANCE, cmap="rocket_r",
-                annot=True, fmt=".0%", annot_kws={"fontsize": SMALL_FONT},
-                cbar_kws={"label": "theory's error on the std"})
+    sns.heatmap(
+        matrix.astype(float),
+        ax=ax,
+        vmin=0,
+        vmax=2 * theory_answers.AGREEMENT_TOLERANCE,
+        cmap="rocket_r",
+        annot=True,
+        fmt=".0%",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "theory's error on the std"},
+    )
     ax.set_yticks(np.arange(matrix.shape[0]) + 0.5, [display(i) for i in matrix.index], rotation=0)
     ax.set_xticks(np.arange(matrix.shape[1]) + 0.5, [display(a) for a in matrix.columns])
     ax.set_xlabel("")
@@ -607,12 +746,20 @@ def _draw_forked(job: tuple[str, Path]) -> Path:
 
 def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     """Draw figure ``name`` into ``out_dir``, in the report's style, with the jitter fixed."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=FONT_SCALE), _fixed_jitter(), \
-            memoised():
+    with (
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook", font_scale=FONT_SCALE),
+        _fixed_jitter(),
+        memoised(),
+    ):
         fig = FIGURES[name](tables)
         path = out_dir / name
-        fig.savefig(path, dpi=DPI, bbox_inches="tight",
-                    metadata={"Software": None, "min_font_pt": f"{smallest_font(fig):g}", "dpi": str(DPI)})
+        fig.savefig(
+            path,
+            dpi=DPI,
+            bbox_inches="tight",
+            metadata={"Software": None, "min_font_pt": f"{smallest_font(fig):g}", "dpi": str(DPI)},
+        )
         plt.close(fig)
     return path
 
@@ -644,8 +791,12 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
     activations = sorted(table["activation"].unique())
     optimizers = sorted(table["optimizer"].unique())
     n_inits = table["init"].nunique()
-    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False,
-                             figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)))
+    fig, axes = plt.subplots(
+        len(activations),
+        len(optimizers),
+        squeeze=False,
+        figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)),
+    )
     for r, activation in enumerate(activations):
         for c, optimizer in enumerate(optimizers):
             ax = axes[r][c]
@@ -655,13 +806,30 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
                 continue
             order = answers.init_order(part["init"])
             rate = part.pivot(index="init", columns="lr", values="failure_rate").reindex(order)
-            text = part.assign(label=[
-                f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
-                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float), strict=True)
-            ]).pivot(index="init", columns="lr", values="label").reindex(order)
-            sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
-                        annot_kws={"fontsize": SMALL_FONT}, cbar=c == len(optimizers) - 1,
-                        cbar_kws={"label": "failure rate over seeds"})
+            text = (
+                part.assign(
+                    label=[
+                        f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
+                        for f, n, loss in zip(
+                            part["failing"], part["seeds"], part["median_end_loss"].astype(float), strict=True
+                        )
+                    ]
+                )
+                .pivot(index="init", columns="lr", values="label")
+                .reindex(order)
+            )
+            sns.heatmap(
+                rate,
+                ax=ax,
+                vmin=0,
+                vmax=1,
+                cmap="rocket_r",
+                annot=text.to_numpy(),
+                fmt="",
+                annot_kws={"fontsize": SMALL_FONT},
+                cbar=c == len(optimizers) - 1,
+                cbar_kws={"label": "failure rate over seeds"},
+            )
             lesson = part["lesson_lr"].iloc[0]
             ax.set_xticklabels([f"{lr:g}" + (" ★" if lr == lesson else "") for lr in rate.columns], rotation=0)
             if lesson in list(rate.columns):
@@ -671,7 +839,10 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
             ax.set_xlabel("learning rate (★ the lesson's)")
             ax.set_ylabel(activation if c == 0 else "")
             first = part.iloc[0]
-            ax.set_title(f"{display(activation)}, {display(optimizer)} (depth {first['depth']}, width {first['width']})", fontsize=SMALL_FONT)
+            ax.set_title(
+                f"{display(activation)}, {display(optimizer)} (depth {first['depth']}, width {first['width']})",
+                fontsize=SMALL_FONT,
+            )
     fig.suptitle("Fragility map: failing seeds / seeds and median end loss per init and learning rate")
     fig.tight_layout()
     return fig
@@ -719,21 +890,31 @@ def fig_width_training(tables: answers.Tables) -> Figure:
     pairs = training[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     activations, optimizers = sorted(pairs["activation"].unique()), sorted(pairs["optimizer"].unique())
     palette = init_palette(list(training["init"].unique()))
-    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False, sharex=True,
-                             figsize=(4.2 * len(optimizers), 3.0 * len(activations)))
+    fig, axes = plt.subplots(
+        len(activations),
+        len(optimizers),
+        squeeze=False,
+        sharex=True,
+        figsize=(4.2 * len(optimizers), 3.0 * len(activations)),
+    )
     for r, activation in enumerate(activations):
         for c, optimizer in enumerate(optimizers):
             ax = axes[r][c]
             rows = training[(training["activation"] == activation) & (training["optimizer"] == optimizer)]
-            for col, target in (("depth", runs.LESSON_DEPTH), ("steps", runs.LESSON_STEPS),
-                                ("lr", runs.LESSON_LR.get(optimizer, float("nan")))):
+            for col, target in (
+                ("depth", runs.LESSON_DEPTH),
+                ("steps", runs.LESSON_STEPS),
+                ("lr", runs.LESSON_LR.get(optimizer, float("nan"))),
+            ):
                 if len(rows) and np.isfinite(target):
                     rows = rows[rows[col] == answers.closest(rows[col].unique(), target)]
             if rows.empty:
                 ax.axis("off")
                 continue
             scored = answers.with_run_failure(rows).assign(loss=_positive_finite(rows["end_loss"]))
-            summary = scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            summary = (
+                scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            )
             for init in answers.init_order(summary["init"]):
                 line = summary[summary["init"] == init]
                 ax.plot(line["width"], line["loss"], color=palette[init], label=init, lw=1.2, marker="o", ms=3)

@@ -74,8 +74,17 @@ SECTION_FIGURES: dict[str, tuple[str, ...]] = {
 
 #: Distributions whose versions identify the software stack of a run.
 PACKAGES = (
-    "initlab", "torch", "numpy", "scikit-learn", "pandas", "scipy", "seaborn", "matplotlib", "jinja2",
-    "pyyaml", "snakemake",
+    "initlab",
+    "torch",
+    "numpy",
+    "scikit-learn",
+    "pandas",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "jinja2",
+    "pyyaml",
+    "snakemake",
 )
 
 
@@ -95,9 +104,7 @@ def html_table(df: pd.DataFrame) -> Markup:
         return Markup('<p class="empty">No rows.</p>')
     shown = df.rename(columns=lambda c: str(c).replace("_", " "))
     return Markup(
-        shown.to_html(
-            classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True
-        )
+        shown.to_html(classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True)
     )
 
 
@@ -131,7 +138,15 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
         wide = wide.rename_axis(index="row", columns=None).reset_index()
         labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
     mismatch_cols = [
-        "lab", "row", "metric", "lesson_value", "measured_value", "steps_off", "resolution", "unit", "difference",
+        "lab",
+        "row",
+        "metric",
+        "lesson_value",
+        "measured_value",
+        "steps_off",
+        "resolution",
+        "unit",
+        "difference",
     ]
     return {
         "sentence": reproduction.sentence,
@@ -192,9 +207,16 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     lesson = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if lesson.empty:
         empty = html_table(pd.DataFrame())
-        return {"sentence": "No training rows.", "per_seed": empty, "per_seed_detail": empty, "spread": empty,
-                "stability": empty,
-                "flips": empty, "holds": empty, "stability_sentence": ""}
+        return {
+            "sentence": "No training rows.",
+            "per_seed": empty,
+            "per_seed_detail": empty,
+            "spread": empty,
+            "stability": empty,
+            "flips": empty,
+            "holds": empty,
+            "stability_sentence": "",
+        }
     # Summary first, every seed on demand (seeds down the rows): readable at any seed count.
     per_seed = seedtables.seed_summary(lesson, "end_loss")
     per_seed_detail = seedtables.seed_detail(lesson, "end_loss")
@@ -245,19 +267,34 @@ def criteria_list() -> list[dict[str, str]]:
         {"id": "crit-exercise-2", "title": "Xavier more competitive (Exercise 2)", "text": EX2_CRITERION},
         {"id": "crit-exercise-3", "title": "Fragile under SGD (Exercise 3)", "text": EX3_CRITERION},
         {"id": "crit-next-probe", "title": "Fragile with depth (Next probe)", "text": NEXT_CRITERION},
-        {"id": "crit-claims", "title": "A lesson claim's verdict", "text": (
-            "A cell of the study supports a claim when the claim holds in a strict majority of its seeds; a claim "
-            "holds when every cell tested supports it, holds in part when some do, and does not hold here when none "
-            "does. The count shown per cell is the seeds in which the claim itself holds.")},
-        {"id": "crit-ablation", "title": "Layer-swap ablation", "text": (
-            "Per seed, the gap between two inits is log(end loss of all-B / end loss of all-A); swapping one layer "
-            "of A to B moves the loss by its effect, and a layer's share is its mean effect over the mean gap. A "
-            f"layer carries the gap when its share is at least {claims.CARRIES_SHARE:.0%}. Single-layer shares need "
-            "not add up: 100 % minus their sum is the layers' interaction, shown with them.")},
-        {"id": "crit-theory", "title": "Theory agrees (Theory beside measurement)", "text": (
-            f"Theory and probe part where the median relative error of the post-activation std exceeds "
-            f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
-            f"{theory_answers.CAUSES_TEXT}.")},
+        {
+            "id": "crit-claims",
+            "title": "A lesson claim's verdict",
+            "text": (
+                "A cell of the study supports a claim when the claim holds in a strict majority of its seeds; "
+                "a claim holds when every cell tested supports it, holds in part when some do, and does not hold "
+                "here when none does. The count shown per cell is the seeds in which the claim itself holds."
+            ),
+        },
+        {
+            "id": "crit-ablation",
+            "title": "Layer-swap ablation",
+            "text": (
+                "Per seed, the gap between two inits is log(end loss of all-B / end loss of all-A); swapping one layer "
+                "of A to B moves the loss by its effect, and a layer's share is its mean effect over the mean gap. A "
+                f"layer carries the gap when its share is at least {claims.CARRIES_SHARE:.0%}. Single-layer shares "
+                "need not add up: 100 % minus their sum is the layers' interaction, shown with them."
+            ),
+        },
+        {
+            "id": "crit-theory",
+            "title": "Theory agrees (Theory beside measurement)",
+            "text": (
+                f"Theory and probe part where the median relative error of the post-activation std exceeds "
+                f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
+                f"{theory_answers.CAUSES_TEXT}."
+            ),
+        },
     ]
 
 
@@ -298,8 +335,15 @@ def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
         for a in c.ablations:
             key = json.dumps({k: str(v) for k, v in a.cell.items()}, sort_keys=True)
             seen = first_seen.setdefault(key, (c.claim.key, c.claim.paraphrase))
-            ablations.append({"sentence": a.sentence, "numbers": html_table(_ablation_table(a)),
-                              "first": seen[0] == c.claim.key, "first_key": seen[0], "first_title": seen[1]})
+            ablations.append(
+                {
+                    "sentence": a.sentence,
+                    "numbers": html_table(_ablation_table(a)),
+                    "first": seen[0] == c.claim.key,
+                    "first_key": seen[0],
+                    "first_title": seen[1],
+                }
+            )
         items.append(
             {
                 "key": c.claim.key,
@@ -335,11 +379,18 @@ def _ablation_table(result: ablation_answers.AblationResult) -> pd.DataFrame:
     if numbers.empty:
         return numbers
     shares = numbers[["layer", "fan_in", "fan_out", "weight_std_a", "weight_std_b", "share_of_gap", "seeds_toward_b"]]
-    shares = shares.assign(layer=shares["layer"].astype(str),
-                           share_of_gap=(shares["share_of_gap"] * 100).map(lambda v: f"{v:.0f} %"))
+    shares = shares.assign(
+        layer=shares["layer"].astype(str), share_of_gap=(shares["share_of_gap"] * 100).map(lambda v: f"{v:.0f} %")
+    )
     interaction = numbers.attrs.get("interaction_share", math.nan)
-    extra = pd.DataFrame([{"layer": "interaction (100 % − the layers' sum)",
-                           "share_of_gap": f"{interaction * 100:.0f} %" if math.isfinite(interaction) else "—"}])
+    extra = pd.DataFrame(
+        [
+            {
+                "layer": "interaction (100 % − the layers' sum)",
+                "share_of_gap": f"{interaction * 100:.0f} %" if math.isfinite(interaction) else "—",
+            }
+        ]
+    )
     return pd.concat([shares, extra], ignore_index=True)
 
 
@@ -362,10 +413,12 @@ def exercise1_grid(summary: pd.DataFrame) -> Markup:
             r = by_init.loc[init]
             mode = r["failure"] or "healthy"
             depth = "never" if math.isinf(r["failure_depth"]) else f"{r['failure_depth']:g}"
-            spread = "" if r["earliest_seed"] == r["latest_seed"] else (
-                f" (seeds {sig(r['earliest_seed'])}–{sig(r['latest_seed'])})")
-            cells.append(f'<td class="mode-{mode.replace(" ", "-")}" title="{escape_text(mode)}{spread}">'
-                         f"{depth}</td>")
+            spread = (
+                ""
+                if r["earliest_seed"] == r["latest_seed"]
+                else (f" (seeds {sig(r['earliest_seed'])}–{sig(r['latest_seed'])})")
+            )
+            cells.append(f'<td class="mode-{mode.replace(" ", "-")}" title="{escape_text(mode)}{spread}">{depth}</td>')
         rows.append(f"<tr><td>{escape_text(display(activation))}</td>{''.join(cells)}</tr>")
     legend = "".join(
         f'<li style="--swatch: var(--mode-{m.replace(" ", "-")})">{escape_text(m)}</li>' for m in [*modes, "healthy"]
@@ -389,10 +442,10 @@ def png_facts(path: Path) -> dict[str, object]:
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     texts, at = {}, 8
     while at < len(data):
-        length = int.from_bytes(data[at:at + 4], "big")
-        kind = data[at + 4:at + 8]
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
         if kind == b"tEXt":
-            key, _, value = data[at + 8:at + 8 + length].partition(b"\0")
+            key, _, value = data[at + 8 : at + 8 + length].partition(b"\0")
             texts[key.decode("latin-1")] = value.decode("latin-1")
         if kind == b"IDAT":
             break
@@ -464,7 +517,9 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
             "figures": width_figs,
             "probe_widths": ", ".join(map(str, sorted(tables.signal_probe["width"].unique()))),
             "training_widths": ", ".join(map(str, sorted(tables.training["width"].unique()))),
-        } if width_figs else None,
+        }
+        if width_figs
+        else None,
         "custom_inits": [
             {"name": name, "definition": json.dumps(s.as_dict(), sort_keys=True), "meaning": describe(s)}
             for name, s in custom.items()
@@ -499,7 +554,11 @@ def git_commit(cwd: Path | None = None) -> str:
     try:
         result = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=folder, capture_output=True, text=True, timeout=10, check=False,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unavailable ({error.__class__.__name__})"
@@ -630,8 +689,9 @@ def build_report(
         lstrip_blocks=True,
     )
     with memoised():  # one build reads tables nobody changes: each derived table is computed once
-        return _build(environment, tables_dir, figures_dir, out_html, config, timings_path, extra_provenance,
-                      provenance_path)
+        return _build(
+            environment, tables_dir, figures_dir, out_html, config, timings_path, extra_provenance, provenance_path
+        )
 
 
 def _build(
@@ -647,7 +707,8 @@ def _build(
     tables = answers.load_tables(tables_dir)
     timings = (
         answers.normalise_table("timings", read_frame(timings_path, "timings"))
-        if timings_path is not None else tables.timings
+        if timings_path is not None
+        else tables.timings
     )
     figures_dir = Path(figures_dir)
     missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
@@ -749,7 +810,12 @@ def report_command(
 ) -> Path:
     """``initlab report``: render the report, reading the config from its file."""
     out = build_report(
-        tables_dir, figures_dir, out_html, load_config(config_path), timings_path=timings_path,
-        templates_dir=templates_dir, provenance_path=provenance_path,
+        tables_dir,
+        figures_dir,
+        out_html,
+        load_config(config_path),
+        timings_path=timings_path,
+        templates_dir=templates_dir,
+        provenance_path=provenance_path,
     )
     return out

@@ -79,8 +79,13 @@ class SeriesStyle:
         """Keyword arguments for ``ax.plot``; with ``n_points`` about :data:`MARKERS_PER_LINE`
         markers spread along the line instead of one on every point."""
         every = max(1, n_points // MARKERS_PER_LINE) if n_points else None
-        return {"color": self.color, "linestyle": self.linestyle, "marker": self.marker,
-                "markevery": every, "markersize": 3.5}
+        return {
+            "color": self.color,
+            "linestyle": self.linestyle,
+            "marker": self.marker,
+            "markevery": every,
+            "markersize": 3.5,
+        }
 
 
 def family_of(name: str) -> str | None:
@@ -101,9 +106,11 @@ def init_styles(names: Iterable[str]) -> dict[str, SeriesStyle]:
     styles: dict[str, SeriesStyle] = {}
     for f, members in enumerate(INIT_FAMILIES.values()):
         for m, member in enumerate(members):
-            styles[member] = SeriesStyle(family_colours[f % len(family_colours)],
-                                         MEMBER_LINESTYLES[m % len(MEMBER_LINESTYLES)],
-                                         MEMBER_MARKERS[m % len(MEMBER_MARKERS)])
+            styles[member] = SeriesStyle(
+                family_colours[f % len(family_colours)],
+                MEMBER_LINESTYLES[m % len(MEMBER_LINESTYLES)],
+                MEMBER_MARKERS[m % len(MEMBER_MARKERS)],
+            )
     custom = sorted(set(names) - set(styles))
     if custom:
         dark = sns.color_palette(CUSTOM_PALETTE, 8)
@@ -146,8 +153,10 @@ class Clipping:
     def merge(cls, clippings: Iterable[Clipping]) -> Clipping:
         """One record for several separately clipped panels (names in first-seen order, once)."""
         clippings = list(clippings)
-        return cls(tuple(dict.fromkeys(n for c in clippings for n in c.above)),
-                   tuple(dict.fromkeys(n for c in clippings for n in c.below)))
+        return cls(
+            tuple(dict.fromkeys(n for c in clippings for n in c.above)),
+            tuple(dict.fromkeys(n for c in clippings for n in c.below)),
+        )
 
     def caption(self) -> str:
         """The sentence the figure's caption needs ("" when nothing was clipped)."""
@@ -217,8 +226,17 @@ def clip_exploding(axes: Sequence[Axes] | np.ndarray, low: bool = False) -> Clip
             xs = x[beyond]
             xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
             transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(xs, np.full(xs.size, edge), transform=transform, linestyle="none", marker=marker,
-                    color=line.get_color(), markersize=6, clip_on=False, label="_clipped")
+            ax.plot(
+                xs,
+                np.full(xs.size, edge),
+                transform=transform,
+                linestyle="none",
+                marker=marker,
+                color=line.get_color(),
+                markersize=6,
+                clip_on=False,
+                label="_clipped",
+            )
             names.append(str(line.get_label()))
     return Clipping(tuple(dict.fromkeys(above)), tuple(dict.fromkeys(below)))
 
@@ -230,7 +248,9 @@ def add_caption(fig: Figure, text: str, fontsize: float = 9) -> None:
 
 
 def legend_outside(
-    fig: Figure, axes: Sequence[Axes] | np.ndarray, order: Sequence[str] | None = None,
+    fig: Figure,
+    axes: Sequence[Axes] | np.ndarray,
+    order: Sequence[str] | None = None,
     labels: Callable[[str], str] | None = None,
 ) -> None:
     """One legend for every panel, right of the panels (never over the data), in ``order`` if given;
@@ -240,13 +260,16 @@ def legend_outside(
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     names = [name for name in (order or handles) if name in handles]
-    fig.legend([handles[name] for name in names], [labels(n) if labels else n for n in names],
-               loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.legend(
+        [handles[name] for name in names],
+        [labels(n) if labels else n for n in names],
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        frameon=False,
+    )
 
 
-def clip_to_window(
-    axes: Iterable[Axes], bottom: float, top: float, label: Callable[[str], str] = str
-) -> Clipping:
+def clip_to_window(axes: Iterable[Axes], bottom: float, top: float, label: Callable[[str], str] = str) -> Clipping:
     """Draw every log axes over [bottom, top] (e.g. a few decades around the failure thresholds, so
     they stay apart on screen) and mark each labelled series beyond it at the edge (▲ / ▼)."""
     above, below = [], []
@@ -263,8 +286,20 @@ def clip_to_window(
                 xs = x[beyond]
                 xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
                 transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-                ax.plot(xs, np.full(xs.size, edge), transform=transform, linestyle="none", marker=marker,
-                        color=line.get_color(), markersize=6, clip_on=False, label="_clipped")
+                ax.plot(
+                    xs,
+                    np.full(xs.size, edge),
+                    transform=transform,
+                    linestyle="none",
+                    marker=marker,
+                    color=line.get_color(),
+                    markersize=6,
+                    clip_on=False,
+                    label="_clipped",
+                )
                 names.append(label(str(line.get_label())))
-    return Clipping(tuple(dict.fromkeys(above)), tuple(dict.fromkeys(below)),
-                    reason=f"Y axis drawn from {bottom:.0e} to {top:.0e}, so the thresholds stay apart")
+    return Clipping(
+        tuple(dict.fromkeys(above)),
+        tuple(dict.fromkeys(below)),
+        reason=f"Y axis drawn from {bottom:.0e} to {top:.0e}, so the thresholds stay apart",
+    )

@@ -60,9 +60,7 @@ def configured_only(ablation: pd.DataFrame | None, entries: list[dict[str, objec
     return ablation[mine.isin(keys)] if len(ablation) else ablation
 
 
-def find_ablation(
-    ablation: pd.DataFrame | None, cell: dict[str, object], init_a: str, init_b: str
-) -> pd.DataFrame:
+def find_ablation(ablation: pd.DataFrame | None, cell: dict[str, object], init_a: str, init_b: str) -> pd.DataFrame:
     """Rows of the ablation of ``cell`` between ``init_a`` and ``init_b`` (either way round)."""
     if ablation is None or ablation.empty:
         return pd.DataFrame()
@@ -159,9 +157,11 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
         )
         others = numbers[~numbers["layer"].isin(carriers["layer"])]
         ratios = ", ".join(f"layer {r.layer} ×{r.std_ratio_b_over_a:.2f}" for r in others.itertuples())
-        body = f" The gap sits in {described}." + (
-            f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else ""
-        ) + f" Shares of every layer: {shares}."
+        body = (
+            f" The gap sits in {described}."
+            + (f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else "")
+            + f" Shares of every layer: {shares}."
+        )
     return AblationResult(cell, head + body, numbers, tuple(int(x) for x in carriers["layer"]), n)
 
 
@@ -176,6 +176,8 @@ def interaction_text(share: float) -> str:
     if abs(share) < ADDITIVE_WITHIN:
         return f"{share:.0%} (the single-layer effects add up to the gap)"
     if share < 0:
-        return (f"{share:.0%} (the single-layer effects overlap: each swap alone already moves much of the "
-                "way, so their shares add up to more than the whole gap)")
+        return (
+            f"{share:.0%} (the single-layer effects overlap: each swap alone already moves much of the "
+            "way, so their shares add up to more than the whole gap)"
+        )
     return f"{share:+.0%} (the layers act together: the gap needs more than one layer swapped)"

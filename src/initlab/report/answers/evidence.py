@@ -84,7 +84,13 @@ def evidence_to_keep(training: pd.DataFrame) -> Evidence:
     numbers = pd.DataFrame(
         per_init,
         columns=[
-            "init", "label", "seeds_agreeing", "seeds", "median_start_loss", "median_end_loss", "median_val_acc",
+            "init",
+            "label",
+            "seeds_agreeing",
+            "seeds",
+            "median_start_loss",
+            "median_end_loss",
+            "median_val_acc",
             "failures",
         ],
     )

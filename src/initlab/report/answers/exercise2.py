@@ -75,7 +75,7 @@ def _standing(rows: pd.DataFrame) -> dict[str, float | str]:
 
 @same_inputs_once
 def exercise_2(training: pd.DataFrame) -> Answer:
-    """"Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
+    """ "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
     both = pd.concat(
         [select_runs(training, act, LESSON_OPTIMIZER, all_depths=True) for act in (EX2_BASELINE, EX2_CHANGED)]
     )
@@ -127,7 +127,8 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     changed, baseline, mine, rival = (display(x) for x in (EX2_CHANGED, EX2_BASELINE, EX2_INIT, EX2_RIVAL))
     summary = (
         f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
-        f"best init than with {baseline} in {agreeing}/{n_seeds} seeds (median ×{sig(head[f'median_seed_gap_{EX2_CHANGED}'])} of the best, "
+        f"best init than with {baseline} in {agreeing}/{n_seeds} seeds "
+        f"(median ×{sig(head[f'median_seed_gap_{EX2_CHANGED}'])} of the best, "
         f"against ×{sig(head[f'median_seed_gap_{EX2_BASELINE}'])})."
     )
     headline = summary + (

@@ -68,7 +68,7 @@ def fragility(training: pd.DataFrame) -> pd.DataFrame:
 
 
 def exercise_3(training: pd.DataFrame) -> Answer:
-    """"Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
+    """ "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
     numbers = fragility(training)
     if numbers.empty or LESSON_ACTIVATION not in set(numbers["activation"]):
         missing = f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}"

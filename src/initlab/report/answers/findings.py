@@ -59,9 +59,7 @@ def claim_cause(check: ClaimCheck) -> str:
     return f"Where it fails, the seeds showed {'; '.join(shown)}." if shown else ""
 
 
-def findings(
-    computed: Mapping[str, Answer], titles: Mapping[str, str], checks: Sequence[ClaimCheck]
-) -> list[Finding]:
+def findings(computed: Mapping[str, Answer], titles: Mapping[str, str], checks: Sequence[ClaimCheck]) -> list[Finding]:
     """Each exercise's answer (its summary), then each claim that holds only in part or not at all."""
     out = [Finding(titles[key], answer.summary or answer.sentence, key, False) for key, answer in computed.items()]
     for check in checks:
@@ -69,6 +67,8 @@ def findings(
             continue
         sentence = f"“{check.claim.paraphrase}” {check.verdict} (seeds where it holds: {agreement_text(check)})."
         cause = claim_cause(check)
-        label = f"Reference answer, {titles[check.claim.exercise]}" if check.claim.exercise in titles else "Lesson claim"
+        label = (
+            f"Reference answer, {titles[check.claim.exercise]}" if check.claim.exercise in titles else "Lesson claim"
+        )
         out.append(Finding(label, f"{sentence} {cause}".strip(), check.claim.key, True))
     return out

@@ -54,7 +54,9 @@ def probe_last_layers(signal_probe: pd.DataFrame) -> pd.DataFrame:
     network = ["seed", "activation", "init", "depth"]
     last = rows[rows["layer"] == rows.groupby(network)["layer"].transform("max")].copy()
     first = rows[rows["layer"] == 1].set_index(network)["act_grad_norm"]
-    last["grad_ratio"] = first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
+    last["grad_ratio"] = (
+        first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
+    )
     last["failure"] = first_match(last, PROBE_FAILURES)
     return last
 
@@ -154,7 +156,7 @@ EX1_CRITERION = (
 
 
 def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -> Answer:
-    """"Change the probe depth from 8 to 20. Which initialization fails first?"
+    """ "Change the probe depth from 8 to 20. Which initialization fails first?"
 
     Answered per activation twice: which init fails first as depth grows at
     all, and — the exercise proper — which of the inits still healthy at
@@ -230,8 +232,7 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
     headline = summary
     if second:
         headline += (
-            f" Of those healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: "
-            + "; ".join(second) + "."
+            f" Of those healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: " + "; ".join(second) + "."
         )
     return headline, headline + f" {agree}/{total} seeds agree."
 

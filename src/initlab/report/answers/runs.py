@@ -60,7 +60,8 @@ RUN_FAILURES: dict[str, Criterion] = {
 
 #: The run-failure criterion in words, defined once (the report's criteria list; the answers link to it).
 RUN_FAILURE_CRITERION = (
-    "A training run fails when " + "; or ".join(f"{c.description} ({c.name})" for c in RUN_FAILURES.values())
+    "A training run fails when "
+    + "; or ".join(f"{c.description} ({c.name})" for c in RUN_FAILURES.values())
     + "; the first that applies names the failure."
 )
 
@@ -73,9 +74,7 @@ def with_run_failure(training: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def select_runs(
-    training: pd.DataFrame, activation: str, optimizer: str, all_depths: bool = False
-) -> pd.DataFrame:
+def select_runs(training: pd.DataFrame, activation: str, optimizer: str, all_depths: bool = False) -> pd.DataFrame:
     """Rows of one activation/optimizer at the cell closest to the lesson's net.
 
     Depth (unless ``all_depths``), width, learning rate and steps are each set

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +16,17 @@ from initlab.study.tables import TABLE
 
 #: Display order of init schemes (figures, tables); unknown names go last.
 INIT_ORDER = (
-    "default", "zeros", "tiny", "large", "xavier", "he", "xavier_uniform", "he_uniform",
-    "lecun", "orthogonal", "lsuv",
+    "default",
+    "zeros",
+    "tiny",
+    "large",
+    "xavier",
+    "he",
+    "xavier_uniform",
+    "he_uniform",
+    "lecun",
+    "orthogonal",
+    "lsuv",
 )
 
 
@@ -42,7 +52,9 @@ def load_tables(tables_dir: str | Path) -> Tables:
     missing = [str(path) for name, path in paths.items() if not path.exists() and not TABLE[name].optional]
     if missing:
         raise FileNotFoundError(f"missing tables: {', '.join(missing)}")
-    loaded = {name: normalise_table(name, read_csv(path, name)) if path.exists() else None for name, path in paths.items()}
+    loaded = {
+        name: normalise_table(name, read_csv(path, name)) if path.exists() else None for name, path in paths.items()
+    }
     return Tables(**loaded)
 
 
@@ -121,12 +133,12 @@ def same_inputs_once(func: Callable) -> Callable:
     def wrapper(*args: object) -> object:
         if not _MEMOISING:
             return func(*args)
-        for held, result in memo:
-            if len(held) == len(args) and all(a is b for a, b in zip(held, args)):
-                break
+        found = [r for held, r in memo if len(held) == len(args) and all(map(operator.is_, held, args))]
+        if found:
+            result = found[0]
         else:
             result = func(*args)
-            memo[:] = [(args, result), *memo[:MEMO_SIZE - 1]]
+            memo[:] = [(args, result), *memo[: MEMO_SIZE - 1]]
         return result.copy() if isinstance(result, pd.DataFrame) else result
 
     return wrapper

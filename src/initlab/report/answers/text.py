@@ -18,13 +18,25 @@ def verb(names: list[str], singular: str = "fails", plural: str = "fail") -> str
 #: not listed (a custom init) is shown as it is.
 DISPLAY_NAMES: dict[str, str] = {
     # inits
-    "default": "PyTorch default", "zeros": "zeros", "tiny": "tiny", "large": "large",
-    "xavier": "Xavier", "he": "He", "xavier_uniform": "Xavier (uniform)", "he_uniform": "He (uniform)",
-    "lecun": "LeCun", "orthogonal": "orthogonal", "lsuv": "LSUV",
+    "default": "PyTorch default",
+    "zeros": "zeros",
+    "tiny": "tiny",
+    "large": "large",
+    "xavier": "Xavier",
+    "he": "He",
+    "xavier_uniform": "Xavier (uniform)",
+    "he_uniform": "He (uniform)",
+    "lecun": "LeCun",
+    "orthogonal": "orthogonal",
+    "lsuv": "LSUV",
     # activations
-    "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "Leaky ReLU",
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "leaky_relu": "Leaky ReLU",
     # optimizers
-    "adam": "Adam", "sgd": "SGD",
+    "adam": "Adam",
+    "sgd": "SGD",
 }
 
 

@@ -81,7 +81,8 @@ PREDICTED_CRITERION_VALUE: dict[str, tuple[Callable[[pd.DataFrame], float], floa
     "exploded": (lambda net: float(net["std"].iloc[-1]), EXPLODED_STD),
     "saturated": (lambda net: float(net["saturated_ratio"].iloc[-1]), SATURATED_FRACTION),
     "gradient vanished": (
-        lambda net: float(net["act_grad_norm"].iloc[0] / net["act_grad_norm"].iloc[-1]), VANISHED_GRADIENT_RATIO
+        lambda net: float(net["act_grad_norm"].iloc[0] / net["act_grad_norm"].iloc[-1]),
+        VANISHED_GRADIENT_RATIO,
     ),
 }
 
@@ -133,8 +134,16 @@ def std_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame) -> pd.DataF
 def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -> pd.DataFrame:
     """Per (activation, init): std agreement, predicted vs measured failure depth, whether they part, and why."""
     columns = [
-        "activation", "init", "median_rel_error", "predicted_depth", "predicted_failure", "measured_depth",
-        "measured_failure", "depth_agrees", "parts", "cause",
+        "activation",
+        "init",
+        "median_rel_error",
+        "predicted_depth",
+        "predicted_failure",
+        "measured_depth",
+        "measured_failure",
+        "depth_agrees",
+        "parts",
+        "cause",
     ]
     if theory is None or theory.empty or signal_probe.empty:
         return pd.DataFrame(columns=columns)
@@ -200,11 +209,15 @@ def error_by_activation(comparison: pd.DataFrame) -> pd.DataFrame:
 def theory_sentence(comparison: pd.DataFrame) -> str:
     """The report's sentence: how often theory is right, and why it is not where it is not."""
     if comparison.empty:
-        return "No theory table: run the workflow's `theory` rule (initlab theory) to see predictions beside measurements."
+        return (
+            "No theory table: run the workflow's `theory` rule (initlab theory) to see predictions beside measurements."
+        )
     total = len(comparison)
     depths = int(comparison["depth_agrees"].sum())
     close = int((comparison["median_rel_error"] <= AGREEMENT_TOLERANCE).sum())
-    per_act = "; ".join(f"{r.activation} {r.median_rel_error:.0%}" for r in error_by_activation(comparison).itertuples())
+    per_act = "; ".join(
+        f"{r.activation} {r.median_rel_error:.0%}" for r in error_by_activation(comparison).itertuples()
+    )
     sentence = (
         f"Theory predicts the failure depth of {depths} of {total} (activation, init) pairs exactly, and the "
         f"post-activation std within {AGREEMENT_TOLERANCE:.0%} (median relative error over layers and seeds) for "
