@@ -99,9 +99,9 @@ def test_config_reads_yaml_and_json_alike(tmp_path):
 
 
 def test_git_commit_tolerates_a_directory_without_git(tmp_path):
-    assert report.git_commit(cwd=tmp_path).startswith("unavailable")
+    assert report.commit_text(tmp_path).startswith("unavailable")
     # by default: the checkout holding initlab, wherever the study runs
-    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.git_commit())
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.commit_text())
 
 
 def test_cli_writes_every_figure(synthetic_report):

@@ -14,12 +14,9 @@ CLI (wired into ``initlab.cli``)::
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import json
 import math
-import os
 import platform
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -35,9 +32,10 @@ from initlab.report.answers import claims, findings, fragility, theory_start
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.tables import memoised
 from initlab.report.answers.text import display, sig
+from initlab.study import fingerprint
 from initlab.study.fingerprint import template_candidates
 from initlab.study.frames import read_frame
-from initlab.study.provenance import PROVENANCE_NAME, load_provenance
+from initlab.study.provenance import PACKAGES, PROVENANCE_NAME, git_state, load_provenance, machine
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
@@ -71,21 +69,6 @@ SECTION_FIGURES: dict[str, tuple[str, ...]] = {
     "training": ("training_lesson_cell.png", "training_cells.png", "loss_curves.png"),
     "comparing-seeds": ("seed_beat_probability.png",),
 }
-
-#: Distributions whose versions identify the software stack of a run.
-PACKAGES = (
-    "initlab",
-    "torch",
-    "numpy",
-    "scikit-learn",
-    "pandas",
-    "scipy",
-    "seaborn",
-    "matplotlib",
-    "jinja2",
-    "pyyaml",
-    "snakemake",
-)
 
 
 # --------------------------------------------------------------------------
@@ -532,49 +515,13 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
 # --------------------------------------------------------------------------
 
 
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
-    """Installed version of each distribution ('not installed' when absent)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """The commit of the code that made the numbers, ``-dirty`` if it had uncommitted changes,
-    or why it is unavailable.
-
-    Asked of the folder holding this package (the checkout, for an editable install), not of
-    the working directory: a study usually runs somewhere else than its code lives.
-    """
-    folder = cwd if cwd is not None else Path(__file__).resolve().parent
-    try:
-        result = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"unavailable ({error.__class__.__name__})"
-    if result.returncode != 0:
-        return f"unavailable ({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'git failed'})"
-    return result.stdout.strip()
-
-
-def machine() -> dict[str, str]:
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "python": platform.python_version(),
-        "cpu count": str(os.cpu_count()),
-    }
+def commit_text(folder: Path = fingerprint.PACKAGE_DIR) -> str:
+    """The commit of the code as one line (``-dirty`` with uncommitted changes), or why there is none:
+    the Provenance section's fallback when no provenance.json was given."""
+    state = git_state(folder)
+    if state["commit"] is None:
+        return f"unavailable ({state['note']})"
+    return state["commit"] + ("-dirty" if state["dirty"] else "")
 
 
 def run_time(timings: pd.DataFrame | None) -> dict[str, object] | None:
@@ -612,9 +559,9 @@ def provenance(
         "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True) if config else "(empty)",
         "seeds": ", ".join(str(s) for s in seeds),
         "n_seeds": len(seeds),
-        "packages": package_versions(),
-        "git_commit": git_commit(),
-        "machine": machine(),
+        "packages": {name: fingerprint.package_version(name) for name in PACKAGES},
+        "git_commit": commit_text(),
+        "machine": {**machine(), "python": platform.python_version()},
         "run_time": run_time(timings),
         "extra": dict(extra or {}),
     }

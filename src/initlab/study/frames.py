@@ -53,14 +53,6 @@ def _passes_fast_check(text: str, record: Table) -> bool:
     return all(cells[column].isin(FLAG_VALUES).all() for column in record.flags)
 
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def read_frame(path: str | Path, name: str) -> pd.DataFrame:
     """Table ``name`` from ``path``, as its CSV says it; ``IncompleteTableError`` (a ``ValueError``) if bad."""
     record = table(name)
