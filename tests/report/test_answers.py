@@ -10,6 +10,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.report import answers
+from initlab.report.answers import runs
 
 NO_ZEROS = ("default", "tiny", "large", "xavier", "he")
 
@@ -153,7 +154,7 @@ def test_exercise_2_without_tanh_says_so():
 def test_exercise_3_lesson_like_large_becomes_fragile():
     answer = answers.exercise_3(syn.training_table())
     assert answer.verdict == "large"
-    assert "failure rate 0% → 100% (diverged ×3)" in answer.sentence
+    assert "failure rate 0% → 100% (diverged in 3/3 seeds)" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     zeros = answer.numbers.set_index(["activation", "init"]).loc[("relu", "zeros")]
     assert zeros["fail_rate_increase"] == 0  # stuck under both: a bad start, not SGD fragility
@@ -166,7 +167,7 @@ def test_exercise_3_flipped_tiny_becomes_fragile_instead_of_large():
     training = syn.set_runs(training, {"optimizer": "sgd", "init": "tiny"}, end_loss=0.6, val_acc=0.7)
     answer = answers.exercise_3(training)
     assert answer.verdict == "tiny"
-    assert "no clear improvement ×3" in answer.sentence
+    assert "no clear improvement in 3/3 seeds" in answer.sentence
     assert "large" not in answer.sentence
 
 
@@ -237,7 +238,15 @@ def test_evidence_flipped_record_follows_the_data():
     assert items["Bad Start"].inits == ("large",)
     assert items["Warning Start"].inits == ("he",)
     assert "zeros" in items["Usable Start"].inits
-    assert "diverged ×3" in items["Bad Start"].sentence
+    assert "diverged in 3/3 seeds" in items["Bad Start"].sentence
+
+
+def test_failure_counts_say_out_of_how_many_seeds():
+    assert runs.failure_counts(pd.Series(["diverged", "diverged", ""])) == "diverged in 2/3 seeds"
+    assert runs.failure_counts(pd.Series(["diverged", "stuck", "diverged", "diverged"])) == (
+        "diverged in 3/4 seeds, stuck in 1/4 seeds"
+    )
+    assert runs.failure_counts(pd.Series(["", ""])) == "—"
 
 
 # --------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from initlab.report.answers.runs import (
     NO_CLEAR_IMPROVEMENT,
     TRAINING_CELL,
     cell_text,
+    seed_counts,
     select_runs,
     with_run_failure,
 )
@@ -458,9 +459,7 @@ def cell_summary(rows: pd.DataFrame) -> pd.DataFrame:
         label=("label", "first"),
     )
     out["seeds_holding"] = out["seeds_holding"].astype(int)
-    out["seeds_showed"] = grouped["note"].agg(
-        lambda notes: ", ".join(f"{k} ×{n}" for k, n in notes[notes != ""].value_counts().items())
-    )
+    out["seeds_showed"] = grouped["note"].agg(seed_counts)
     out["supports"] = out["seeds_holding"] > out["seeds"] / 2
     return out.reset_index()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -128,8 +129,8 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     summary = (
         f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
         f"best init than with {baseline} in {agreeing}/{n_seeds} seeds "
-        f"(median ×{sig(head[f'median_seed_gap_{EX2_CHANGED}'])} of the best, "
-        f"against ×{sig(head[f'median_seed_gap_{EX2_BASELINE}'])})."
+        f"(median end loss {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× the best init's, "
+        f"against {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}×)."
     )
     headline = summary + (
         f" {mine} beats {rival} in {_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} of seeds with {baseline}, "
@@ -146,6 +147,15 @@ def exercise_2(training: pd.DataFrame) -> Answer:
         summary=summary,
         headline=headline,
     )
+
+
+def with_cause(answer: Answer, cause: str) -> Answer:
+    """The answer whose headline gives the measured cause (the ablation's sentence, see
+    :func:`initlab.report.answers.findings.exercise2_cause`) in place of the seed-count sentence,
+    when Xavier does not become more competitive and a cause was measured."""
+    if answer.verdict != "no" or not cause:
+        return answer
+    return replace(answer, headline=f"{answer.summary} {cause}")
 
 
 def _depth_list(depths: Iterable[float]) -> str:

@@ -93,9 +93,9 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         first = named_rows.iloc[0]
         summary = (
             f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile: with "
-            f"{display(EX3_CHANGED)} it fails in {first[f'fail_rate_{EX3_CHANGED}']:.0%} of seeds, against "
-            f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)} "
-            f"({first[f'{EX3_CHANGED}_failures']})."
+            f"{display(EX3_CHANGED)} it fails in {first[f'fail_rate_{EX3_CHANGED}']:.0%} of seeds "
+            f"({first[f'{EX3_CHANGED}_failures']}), against "
+            f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)}."
         )
         headline = summary + f" Newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
     else:

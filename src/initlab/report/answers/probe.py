@@ -214,14 +214,15 @@ def _inits(inits: tuple[str, ...]) -> str:
 
 
 def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total: int) -> tuple[str, str]:
-    """The first-screen sentence (which inits fail first, per activation) and the section's answer
-    (that, the exercise proper: the first to fail of the inits healthy at depth 8, and the seeds)."""
+    """The first-screen sentence and the section's answer (that and the seeds). It leads with the
+    exercise proper, the depth effect (the first to fail by depth 20 of the inits healthy at depth
+    8), then names the inits that fail first at any depth (most of them already at the shallowest)."""
     first = {a: (tuple(f["named"]), f["depth"]) for a, f in facts.items() if f["named"]}
     none = [a for a, f in facts.items() if not f["named"]]
     clauses = [_grouped(first)] if first else []
     if none:
         clauses.append(f"none fails with {displays(none)}")
-    summary = "First to fail: " + "; ".join(clauses) + "."
+    any_depth = "First to fail at any depth: " + "; ".join(clauses) + "."
     deep = {a: (tuple(f["deep"]), f["deep_depth"]) for a, f in facts.items() if f.get("deep")}
     calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy")]
     second = []
@@ -229,10 +230,12 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
         second.append(_grouped(deep))
     if calm:
         second.append(f"none with {displays(calm)}")
-    headline = summary
+    headline = any_depth
     if second:
-        headline += (
-            f" Of those healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: " + "; ".join(second) + "."
+        headline = (
+            f"Of the inits healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: "
+            + "; ".join(second)
+            + f". {any_depth}"
         )
     return headline, headline + f" {agree}/{total} seeds agree."
 

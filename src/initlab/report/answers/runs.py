@@ -101,6 +101,12 @@ def cell_text(rows: pd.DataFrame) -> str:
     )
 
 
+def seed_counts(notes: pd.Series) -> str:
+    """'diverged in 3/10 seeds, stuck in 1/10 seeds': each non-empty note with its count out of the
+    seeds (one row per seed), so a reader never has to guess what a bare count counts."""
+    counts = notes[notes != ""].value_counts()
+    return ", ".join(f"{name} in {n}/{len(notes)} seeds" for name, n in counts.items())
+
+
 def failure_counts(failures: pd.Series) -> str:
-    counts = failures[failures != ""].value_counts()
-    return ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "—"
+    return seed_counts(failures) or "—"
