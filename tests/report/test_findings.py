@@ -34,6 +34,8 @@ def test_headlines_are_short_and_use_plain_names(training):
         assert len(answer.headline.split()) <= MAX_WORDS, (key, answer.headline)
         for raw in ("xavier", "relu", "tanh", "adam", "sgd", "default"):  # the tables' keys never reach a reader
             assert not re.search(rf"\b{raw}\b", answer.headline), (key, raw, answer.headline)
+        for raw in ("xavier", "relu", "tanh", "adam", "sgd", "he"):  # nor the detail sentence under it
+            assert not re.search(rf"\b{raw}\b", answer.sentence), (key, raw, answer.sentence)
 
 
 def test_every_built_in_name_has_one_display_name():

@@ -52,7 +52,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import Tables, closest
-from initlab.report.answers.text import display
+from initlab.report.answers.text import display, sig
 from initlab.study.ablations import config_line
 
 HOLDS, IN_PART, DOES_NOT_HOLD, UNTESTED = "holds", "holds in part", "does not hold here", "not testable here"
@@ -372,7 +372,7 @@ CLAIMS: tuple[Claim, ...] = (
         "claim-large-loss",
         "The Minimal Idea (bad starts: too large); Lab 2",
         "Too-large weights start with a huge loss.",
-        f"large's start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f} (the Warning Start rule), at the lesson's net "
+        f"large's start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)} (the Warning Start rule), at the lesson's net "
         "with Adam, every trained activation",
         "start loss",
         "evidence-to-keep",

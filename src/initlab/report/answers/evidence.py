@@ -19,6 +19,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import init_order
+from initlab.report.answers.text import sig
 
 #: Start loss above this is a Warning Start: twice the loss of a 50/50 guess
 #: (2 ln 2 ≈ 1.39), i.e. the untrained net is already confidently wrong. The
@@ -32,7 +33,7 @@ EVIDENCE_LABELS: dict[str, Criterion] = {
         Criterion("Bad Start", "the run fails (see the run-failure criterion)", lambda d: d["failed"]),
         Criterion(
             "Warning Start",
-            f"trains, but start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f}",
+            f"trains, but start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)}",
             lambda d: d["start_loss"] > WARNING_START_LOSS,
         ),
         Criterion(

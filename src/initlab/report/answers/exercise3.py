@@ -81,12 +81,14 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         named = named_rows["init"].tolist()
         agree = int(named_rows["seeds_newly_failing"].min())
         detail = "; ".join(
-            f"{r.init}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → {r[f'fail_rate_{EX3_CHANGED}']:.0%} "
+            f"{display(r.init)}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → "
+            f"{r[f'fail_rate_{EX3_CHANGED}']:.0%} "
             f"({r[f'{EX3_CHANGED}_failures']}), median end loss ×{r.end_loss_ratio:.3g}"
             for _, r in named_rows.iterrows()
         )
         sentence = (
-            f"{names(named)} {verb(named, 'becomes', 'become')} most fragile under {EX3_CHANGED} ({cell}): {detail}; "
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile with "
+            f"{display(EX3_CHANGED)} ({cell}): {detail}; "
             f"newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
         )
         verdict = names(named)
@@ -103,8 +105,8 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         named = [worst["init"]]
         agree = int(worst["seeds_worse_end_loss"])
         sentence = (
-            f"No init fails more often under {EX3_CHANGED} than under {EX3_BASELINE} ({cell}); by median end loss "
-            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), "
+            f"No init fails more often with {display(EX3_CHANGED)} than with {display(EX3_BASELINE)} ({cell}); by "
+            f"median end loss {display(worst['init'])} degrades most (×{worst['end_loss_ratio']:.3g}), "
             f"worse in {agree}/{int(worst['seeds'])} seeds."
         )
         verdict = f"none by failure rate; {worst['init']} by end loss"

@@ -10,6 +10,7 @@ import pandas as pd
 from initlab.engine.cells import TrainSpec
 from initlab.report.answers.criteria import Criterion, first_match
 from initlab.report.answers.tables import closest
+from initlab.report.answers.text import display
 
 #: The lesson's MoonMLP cell: 2 hidden layers of 64, ReLU, 120 steps.
 LESSON_DEPTH = 2
@@ -96,8 +97,8 @@ def cell_text(rows: pd.DataFrame) -> str:
     """Human description of the training cell of ``rows`` (its first row), quoted in sentences."""
     first = rows.iloc[0]
     return (
-        f"depth {first['depth']}, width {first['width']}, {first['activation']}, "
-        f"{first['optimizer']} lr {first['lr']:g}, {first['steps']} steps"
+        f"depth {first['depth']}, width {first['width']}, {display(first['activation'])}, "
+        f"{display(first['optimizer'])} lr {first['lr']:g}, {first['steps']} steps"
     )
 
 
