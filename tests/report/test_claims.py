@@ -210,7 +210,7 @@ def test_a_failing_claim_names_the_layer_its_ablation_finds(carrier):
     shares = result.numbers.set_index("layer")["share_of_gap"]
     assert shares[carrier] > 0.9 and all(shares.drop(carrier) < 0.1)
     if carrier == 1:
-        assert "xavier draws weights with std 0.17 and he 1 (×5.88)" in result.sentence
+        assert "Xavier draws weights with std 0.17 and He 1 (×5.88)" in result.sentence
 
 
 def test_an_ablation_with_the_pair_reversed_is_found_too():

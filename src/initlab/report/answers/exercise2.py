@@ -26,11 +26,12 @@ P_RIVAL = f"p_{EX2_INIT}_beats_{EX2_RIVAL}"
 
 EX2_QUESTION = "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?"
 EX2_CRITERION = (
-    f"Per seed, Xavier's distance from the best init is log(end_loss({EX2_INIT}) / min over inits of end_loss) "
+    f"Per seed, {display(EX2_INIT)}'s distance from the best init is log(end loss of {display(EX2_INIT)} / lowest "
+    "end loss of any init) "
     "(a non-finite end loss counts as worst). Xavier becomes more competitive when that distance is smaller "
-    f"under {EX2_CHANGED} than under {EX2_BASELINE} in a strict majority of seeds (paired by seed), "
-    f"with {LESSON_OPTIMIZER} at the lesson's net. Also shown: rank by mean end loss and P({EX2_INIT} beats "
-    f"{EX2_RIVAL}) per seed."
+    f"with {display(EX2_CHANGED)} than with {display(EX2_BASELINE)} in a strict majority of seeds (paired by seed), "
+    f"with {display(LESSON_OPTIMIZER)} at the lesson's net. Also shown: rank by mean end loss and the share of seeds "
+    f"where {display(EX2_INIT)} beats {display(EX2_RIVAL)}."
 )
 
 

@@ -22,10 +22,10 @@ EX3_BASELINE = "adam"
 EX3_CHANGED = "sgd"
 EX3_QUESTION = "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?"
 EX3_CRITERION = (
-    "A run fails by the run-failure criterion. Fragility of an init = its failure rate under "
-    f"{EX3_CHANGED} minus under {EX3_BASELINE} (lesson's net, every activation shown; the verdict uses "
-    f"{LESSON_ACTIVATION}); ties broken by the ratio of median end losses. A seed agrees when the named init "
-    f"fails under {EX3_CHANGED} but not under {EX3_BASELINE} with that seed."
+    "A run fails by the run-failure criterion. Fragility of an init = its failure rate with "
+    f"{display(EX3_CHANGED)} minus with {display(EX3_BASELINE)} (lesson's net, every activation shown; the verdict "
+    f"uses {display(LESSON_ACTIVATION)}); ties broken by the ratio of median end losses. A seed agrees when the "
+    f"named init fails with {display(EX3_CHANGED)} but not with {display(EX3_BASELINE)} with that seed."
 )
 
 
