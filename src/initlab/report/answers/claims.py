@@ -415,7 +415,7 @@ CLAIMS: tuple[Claim, ...] = (
         "claim-exercise-1",
         "Exercises: reference answer 1",
         "A deeper probe exposes naive random (too-large) init before He.",
-        f"per seed, {EX1_NAIVE} fails at a shallower probe depth than {EX1_HE} "
+        f"per seed, {display(EX1_NAIVE)} fails at a shallower probe depth than {display(EX1_HE)} "
         "(never failing within the probed depths counts as depth ∞)",
         f"{EX1_NAIVE}'s first failing depth",
         "exercise-1",
