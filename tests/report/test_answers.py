@@ -10,6 +10,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.report import answers
+from initlab.report.answers import runs
 
 NO_ZEROS = ("default", "tiny", "large", "xavier", "he")
 
@@ -56,10 +57,10 @@ def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
         "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | "
         "tanh: large at 2; of those healthy at 8, he at"
     )
-    assert "relu: tiny and large fail first, at depth 4" in answer.sentence
+    assert "ReLU: tiny and large fail first, at depth 4" in answer.sentence
     assert "tiny: vanished" in answer.sentence and "large: exploded" in answer.sentence
-    assert "xavier fails first on the way to 20, at depth 20" in answer.sentence
-    assert "tanh: large fails first, at depth 2" in answer.sentence
+    assert "Xavier fails first on the way to 20, at depth 20" in answer.sentence
+    assert "Tanh: large fails first, at depth 2" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
 
 
@@ -73,7 +74,7 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
     assert answer.verdict == (
         "relu: he at 2; of those healthy at 8, default at 12 | tanh: he at 2; none more by depth 20"
     )
-    assert "relu: he fails first, at depth 2 (he: exploded" in answer.sentence
+    assert "ReLU: He fails first, at depth 2 (He: exploded" in answer.sentence
     assert "default fails first on the way to 20, at depth 12" in answer.sentence
     assert "tiny" not in answer.verdict
 
@@ -81,7 +82,7 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
 def test_exercise_1_counts_the_seeds_that_disagree():
     probe = syn.signal_probe_table(inits=NO_ZEROS, seed_failures={("relu", "xavier", 2): None})
     answer = answers.exercise_1(probe)
-    assert "xavier fails first on the way to 20, at depth 20" in answer.sentence
+    assert "Xavier fails first on the way to 20, at depth 20" in answer.sentence
     assert "first in 2/3 seeds" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (2, 3)
 
@@ -122,8 +123,8 @@ def test_exercise_2_lesson_like_xavier_becomes_more_competitive_under_tanh():
     answer = answers.exercise_2(syn.training_table())
     assert answer.verdict == "yes"
     assert answer.sentence.startswith("Yes:")
-    assert "closer to the best under tanh in 3/3 seeds" in answer.sentence
-    assert "P(xavier beats he) 0.00 → 1.00" in answer.sentence
+    assert "closer to the best with Tanh in 3/3 seeds" in answer.sentence
+    assert "share of seeds where Xavier beats He: 0% → 100%" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     lesson = answer.numbers.set_index("depth").loc[2]
     assert lesson["rank_tanh"] == "1/6" and lesson["best_tanh"] == "xavier"
@@ -134,7 +135,7 @@ def test_exercise_2_flipped_xavier_less_competitive_under_tanh():
     answer = answers.exercise_2(training)
     assert answer.verdict == "no"
     assert answer.sentence.startswith("No:")
-    assert "closer to the best under tanh in 0/3 seeds" in answer.sentence
+    assert "closer to the best with Tanh in 0/3 seeds" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
 
 
@@ -153,7 +154,7 @@ def test_exercise_2_without_tanh_says_so():
 def test_exercise_3_lesson_like_large_becomes_fragile():
     answer = answers.exercise_3(syn.training_table())
     assert answer.verdict == "large"
-    assert "failure rate 0% → 100% (diverged ×3)" in answer.sentence
+    assert "failure rate 0% → 100% (diverged in 3/3 seeds)" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     zeros = answer.numbers.set_index(["activation", "init"]).loc[("relu", "zeros")]
     assert zeros["fail_rate_increase"] == 0  # stuck under both: a bad start, not SGD fragility
@@ -166,7 +167,7 @@ def test_exercise_3_flipped_tiny_becomes_fragile_instead_of_large():
     training = syn.set_runs(training, {"optimizer": "sgd", "init": "tiny"}, end_loss=0.6, val_acc=0.7)
     answer = answers.exercise_3(training)
     assert answer.verdict == "tiny"
-    assert "no clear improvement ×3" in answer.sentence
+    assert "no clear improvement in 3/3 seeds" in answer.sentence
     assert "large" not in answer.sentence
 
 
@@ -176,7 +177,7 @@ def test_exercise_3_when_nothing_fails_more_it_names_the_end_loss_degradation():
     )
     answer = answers.exercise_3(training)
     assert answer.verdict == "none by failure rate; large by end loss"
-    assert answer.sentence.startswith("No init fails more often under sgd")
+    assert answer.sentence.startswith("No init fails more often with SGD than with Adam")
 
 
 # --------------------------------------------------------------------------
@@ -237,7 +238,15 @@ def test_evidence_flipped_record_follows_the_data():
     assert items["Bad Start"].inits == ("large",)
     assert items["Warning Start"].inits == ("he",)
     assert "zeros" in items["Usable Start"].inits
-    assert "diverged ×3" in items["Bad Start"].sentence
+    assert "diverged in 3/3 seeds" in items["Bad Start"].sentence
+
+
+def test_failure_counts_say_out_of_how_many_seeds():
+    assert runs.failure_counts(pd.Series(["diverged", "diverged", ""])) == "diverged in 2/3 seeds"
+    assert runs.failure_counts(pd.Series(["diverged", "stuck", "diverged", "diverged"])) == (
+        "diverged in 3/4 seeds, stuck in 1/4 seeds"
+    )
+    assert runs.failure_counts(pd.Series(["", ""])) == "—"
 
 
 # --------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def test_a_failing_claim_names_the_layer_its_ablation_finds(carrier):
     shares = result.numbers.set_index("layer")["share_of_gap"]
     assert shares[carrier] > 0.9 and all(shares.drop(carrier) < 0.1)
     if carrier == 1:
-        assert "xavier draws weights with std 0.17 and he 1 (×5.88)" in result.sentence
+        assert "Xavier draws weights with std 0.17 and He 1 (×5.88)" in result.sentence
 
 
 def test_an_ablation_with_the_pair_reversed_is_found_too():
@@ -275,7 +275,7 @@ def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tm
         assert f'<details class="claim" id="{c.key}">' in page and f'href="#{c.key}"' in page
     ex2 = page[page.index('<section id="exercise-2">') : page.index('<section id="exercise-3">')]
     assert "The lesson's reference answer, <q>With Tanh, Xavier becomes more competitive.</q>" in ex2
-    assert "does not hold here" in ex2 and "Taking only layer 1 from He moves Xavier&#39;s median end loss" in ex2
+    assert "does not hold here" in ex2 and "Adam: taking only layer 1 from He moves Xavier&#39;s median end loss" in ex2
     # the first screen names the cause: the carrying layer and the weight-scale ratio there
     header = page[: page.index("</header>")]
     assert "With Tanh, hidden layer 1 (2 inputs → 64 units) carries" in header and "smaller than He." in header

@@ -96,3 +96,21 @@ def test_every_figure_is_drawn_at_twice_the_density_with_no_text_below_11_px(syn
         shown = int(facts["width"]) * figures.SCREEN_PPI / int(facts["dpi"])
         assert shown <= 1060, (path.name, shown)
         assert float(facts["min_pt"]) * figures.SCREEN_PPI / 72 >= 11, (path.name, facts["min_pt"])
+
+
+def test_pair_colours_found_by_display_name_and_distinct_per_group():
+    # figures label groups with display names; the colour must follow the group, not fall back to one blue
+    assert figures.pair_colour("ReLU") == figures.pair_colour("relu")
+    assert figures.pair_colour("Tanh") != figures.pair_colour("ReLU")
+    assert figures.pair_colour("SGD") != figures.pair_colour("Adam")
+    assert figures.pair_colour("unknown") is None
+
+
+def test_ablation_title_names_the_cell_from_its_rows():
+    import pandas as pd
+
+    cell = pd.Series({"activation": "tanh", "depth": 2, "width": 64, "optimizer": "adam"})
+    assert figures.ablation_cell_title(cell) == "Tanh, 2 hidden layers of 64, Adam"
+    changed = cell.copy()
+    changed["activation"], changed["optimizer"] = "relu", "sgd"
+    assert figures.ablation_cell_title(changed) == "ReLU, 2 hidden layers of 64, SGD"

@@ -34,6 +34,8 @@ def test_headlines_are_short_and_use_plain_names(training):
         assert len(answer.headline.split()) <= MAX_WORDS, (key, answer.headline)
         for raw in ("xavier", "relu", "tanh", "adam", "sgd", "default"):  # the tables' keys never reach a reader
             assert not re.search(rf"\b{raw}\b", answer.headline), (key, raw, answer.headline)
+        for raw in ("xavier", "relu", "tanh", "adam", "sgd", "he"):  # nor the detail sentence under it
+            assert not re.search(rf"\b{raw}\b", answer.sentence), (key, raw, answer.sentence)
 
 
 def test_every_built_in_name_has_one_display_name():
@@ -54,10 +56,48 @@ def test_exercise_2_headline_flips_with_the_data():
     assert "Xavier beats He in" in failing.headline and lesson.headline != failing.headline
 
 
+def test_exercise_2_summary_names_the_metric():
+    failing = answers.exercise_2(FAILING_EX2)
+    gap = failing.numbers.set_index("depth").loc[2, "median_seed_gap_tanh"]
+    assert f"(median end loss {sig(gap)}× the best init's, against " in failing.summary
+    assert "×" not in failing.summary.split("median end loss")[0]
+
+
+def test_exercise_2_answer_gives_the_ablation_cause_in_plain_words():
+    answer = answers.ANSWERS["exercise-2"](world(FAILING_EX2, ablation=ablation_table(1)))
+    share = layer_shares(ablation_table(1)).set_index("layer").loc[1, "share_of_gap"]
+    cause = (
+        f"The cause is the first layer: with only 2 inputs, Xavier draws weights {sig(1.0 / 0.17)}× smaller "
+        f"than He there; taking just that layer from He closes {share:.0%} of the gap."
+    )
+    assert answer.headline == f"{answer.summary} {cause}"
+    assert sentences(answer.headline) <= MAX_SENTENCES and len(answer.headline.split()) <= MAX_WORDS
+    # the gap sits in the output layer instead: the cause follows (and a wide fan-in is not 'only')
+    moved = answers.ANSWERS["exercise-2"](world(FAILING_EX2, ablation=ablation_table(3)))
+    assert "The cause is the output layer: with 64 inputs, Xavier draws weights" in moved.headline
+    # no ablation: the seed-count sentence instead; Xavier competitive: no cause to give
+    assert "Xavier beats He in" in answers.ANSWERS["exercise-2"](world(FAILING_EX2)).headline
+    lesson = answers.ANSWERS["exercise-2"](world(ablation=ablation_table(1)))
+    assert lesson.verdict == "yes" and "The cause is" not in lesson.headline
+
+
+def test_a_layer_short_of_carrying_the_gap_is_not_called_the_cause():
+    weak = ablation_table(1)
+    swap1 = (weak["variant"] == "swap") & (weak["layer"] == 1)
+    weak.loc[swap1, "end_loss"] = weak.loc[swap1, "end_loss"] * 1.12  # moves only part of the way to He
+    share = layer_shares(weak).set_index("layer").loc[1, "share_of_gap"]
+    assert share < findings.CARRIES_SHARE
+    cause = findings.exercise2_cause(world(FAILING_EX2, ablation=weak))
+    assert cause.startswith("The largest part of the gap is in the first layer:") and f"{share:.0%}" in cause
+
+
 def test_exercise_3_and_next_probe_headlines_name_the_fragile_init():
     training = syn.training_table()
     ex3 = answers.exercise_3(training)
-    assert ex3.summary.startswith("Large becomes most fragile: with SGD it fails in 100% of seeds, against 0%")
+    assert ex3.summary.startswith(
+        "Large becomes most fragile: with SGD it fails in 100% of seeds (diverged in 3/3 seeds)"
+    )
+    assert ex3.summary.endswith("against 0% with Adam.")
     sturdy = syn.set_runs(training, {"init": "large", "optimizer": "sgd"}, end_loss=0.05, diverged=False, val_acc=0.97)
     moved = answers.exercise_3(sturdy)
     assert "Large" not in moved.summary.split(":")[0]
@@ -68,7 +108,9 @@ def test_exercise_3_and_next_probe_headlines_name_the_fragile_init():
 def test_exercise_1_headline_groups_activations_and_follows_the_probe():
     probe = syn.signal_probe_table()
     answer = answers.exercise_1(probe)
-    assert answer.summary.startswith("First to fail:")
+    # the exercise proper (the depth effect) leads; the inits that fail at any depth follow
+    assert answer.summary.startswith("Of the inits healthy at depth 8, first to fail by 20:")
+    assert "First to fail at any depth:" in answer.summary
     assert "ReLU" in answer.summary and "Tanh" in answer.summary
     failures = {k: v for k, v in syn.LESSON_PROBE_FAILURES.items() if k[0] != "tanh"}
     healthier = answers.exercise_1(syn.signal_probe_table(failures=failures))
@@ -172,7 +214,10 @@ def test_a_caption_changes_when_its_data_does(name):
 def test_the_ablation_caption_reads_the_carrying_layer():
     one = captions.caption("exercise2_ablation.png", world(FAILING_EX2, ablation=ablation_table(1)))[0]
     three = captions.caption("exercise2_ablation.png", world(FAILING_EX2, ablation=ablation_table(3)))[0]
-    assert one.startswith("Taking only layer 1 from He") and three.startswith("Taking only layer 3 from He")
+    cell = "Tanh, 2 hidden layers of 64, Adam: "  # the cell the ablation ran in, from its rows
+    assert one.startswith(cell + "taking only layer 1 from He") and three.startswith(
+        cell + "taking only layer 3 from He"
+    )
     none = captions.caption("exercise2_ablation.png", world(FAILING_EX2))[0]
     assert none.startswith("No layer-swap ablation")
 

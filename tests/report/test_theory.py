@@ -119,7 +119,7 @@ def test_no_theory_table(probe):
 def test_exercise_1_cites_the_prediction(probe):
     sentence = exercise_1(probe, theory_of(probe)).sentence
     assert (
-        "relu: zeros fails first, at depth 2 "
+        "ReLU: zeros fails first, at depth 2 "
         "(zeros: vanished, last-layer std 1e-06, theory: fails at depth 2 (vanished))"
     ) in sentence
     failures = dict(syn.LESSON_PROBE_FAILURES) | {("relu", "zeros"): (8, "exploded")}
@@ -150,7 +150,9 @@ def test_per_layer_figures_draw_the_prediction_dashed(tmp_path, probe):
     assert len(depth_fig.axes) == 2
     crosses = depth_fig.axes[0].collections[-1].get_offsets()
     diamonds = depth_fig.axes[0].collections[-2].get_offsets()
-    np.testing.assert_array_equal(crosses, diamonds)  # theory and measurement agree in this world
+    # theory and measurement agree in this world: same depths, the cross drawn just beside the diamond
+    np.testing.assert_array_equal(crosses[:, 1], diamonds[:, 1])
+    np.testing.assert_allclose(crosses[:, 0] - diamonds[:, 0], figures.THEORY_OFFSET)
     without = figures.fig_exercise_1(tables)
     assert len(without.axes[0].collections) == len(depth_fig.axes[0].collections) - 1  # no theory: no crosses
 

@@ -84,7 +84,8 @@ def exercise_2_ablation(tables: answers.Tables) -> Caption:
     medians = rows.groupby("variant")["end_loss"].median()
     a, b = str(rows["init_a"].iloc[0]), str(rows["init_b"].iloc[0])
     takeaway = (
-        f"Taking only layer {layer} from {display(b)} moves {display(a)}'s median end loss from "
+        f"{figs.ablation_cell_title(rows.iloc[0])}: taking only layer {layer} from {display(b)} moves "
+        f"{display(a)}'s median end loss from "
         f"{sig(medians['all_a'])} to {sig(medians['swap'])}; all {display(b)}: {sig(medians['all_b'])}."
     )
     return takeaway, (

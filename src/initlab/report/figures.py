@@ -56,6 +56,15 @@ STD_WINDOW = 1e3
 JITTER_SEED = 0
 #: Colour per optimizer / activation for two-way comparisons.
 PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": "#55A868"}
+#: Horizontal offset (in category widths) of theory's cross from the measured diamond in Exercise
+#: 1's figure: where theory is right they share a depth, and drawn on one spot the cross hides it.
+THEORY_OFFSET = 0.28
+
+
+def pair_colour(name: str) -> str | None:
+    """:data:`PAIR_COLOURS` by table key or by display name (figures label with display names)."""
+    by_display = {display(k): v for k, v in PAIR_COLOURS.items()}
+    return PAIR_COLOURS.get(name, by_display.get(name))
 
 
 def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -277,7 +286,7 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
         if not comparison.empty:
             predicted = comparison[comparison["activation"] == activation].set_index("init").reindex(order)
             ax.scatter(
-                range(len(order)),
+                np.arange(len(order)) + THEORY_OFFSET,
                 predicted["predicted_depth"].astype(float).replace(np.inf, never),
                 marker="x",
                 color="#C44E52",
@@ -307,7 +316,7 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     Dodging needs two hue levels (seaborn divides by levels - 1), so a
     single level is drawn undodged.
     """
-    palette = {k: PAIR_COLOURS.get(k, "#4C72B0") for k in data[hue].unique()} if hue else None
+    palette = {k: pair_colour(k) or "#4C72B0" for k in data[hue].unique()} if hue else None
     dodge = hue is not None and data[hue].nunique() > 1
     sns.stripplot(
         data=data,
@@ -518,6 +527,14 @@ def exercise2_ablation(tables: answers.Tables) -> tuple[pd.DataFrame, int] | Non
     return rows, layer
 
 
+def ablation_cell_title(cell: pd.Series) -> str:
+    """'Tanh, 2 hidden layers of 64, Adam' — the cell an ablation ran in, from its rows."""
+    return (
+        f"{display(cell['activation'])}, {int(cell['depth'])} hidden layers of {int(cell['width'])}, "
+        f"{display(cell['optimizer'])}"
+    )
+
+
 def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
     """Exercise 2's layer-swap ablation: one line per seed through all-Xavier, Xavier with only the
     carrying layer from He, and all-He (end loss, log)."""
@@ -528,6 +545,7 @@ def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
             "(add it under ablations: in the config)"
         )
     rows, _ = read
+    cell = rows.iloc[0]
     order = list(
         dict.fromkeys(rows.sort_values("variant", key=lambda v: v.map({"all_a": 0, "swap": 1, "all_b": 2}))["run"])
     )
@@ -540,6 +558,7 @@ def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
     ax.set_xticks(x, [o.replace(", ", ",\n") for o in order])
     ax.set_yscale("log")
     ax.set_ylabel("end loss (one line per seed)")
+    ax.set_title(ablation_cell_title(cell), fontsize=SMALL_FONT + 1)
     ax.legend(loc="upper right", frameon=False)
     fig.tight_layout()
     return fig
@@ -557,7 +576,7 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
         return _placeholder(f"no {answers.EX3_BASELINE} and {answers.EX3_CHANGED} runs of the lesson's cell")
     rows = answers.with_run_failure(rows)
     order = [display(i) for i in answers.init_order(rows["init"])]
-    palette = {display(k): PAIR_COLOURS[k] for k in rows["optimizer"].unique() if k in PAIR_COLOURS}
+    palette = {display(k): pair_colour(k) for k in rows["optimizer"].unique() if pair_colour(k)}
     rows = rows.assign(init=rows["init"].map(display), optimizer=rows["optimizer"].map(display))
     rates = rows.groupby(["init", "optimizer"])["failed"].mean().reset_index()
     fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN - 0.8, 3.4))
@@ -565,8 +584,6 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
         data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette, errorbar=None
     )
     axes[0].set_ylabel("share of seeds failing")
-    if axes[0].get_legend() is not None:  # the strip plot's legend, outside the panels, names the same hues
-        axes[0].get_legend().remove()
     axes[0].set_ylim(0, 1.05)
     _strip_with_median(
         axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order, hue="optimizer"
@@ -576,7 +593,13 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
     for ax in axes:
         ax.tick_params(axis="x", rotation=60)
         ax.set_xlabel("")
-    fig.tight_layout()
+    # One legend for both panels (the bars and the dots share the optimizer's colour), above them.
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig
 
 

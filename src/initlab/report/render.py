@@ -31,7 +31,7 @@ from initlab.report.answers import ablation as ablation_answers
 from initlab.report.answers import claims, findings, fragility, theory_start
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.tables import memoised
-from initlab.report.answers.text import display, sig
+from initlab.report.answers.text import DISPLAY_NAMES, display, sig
 from initlab.study import fingerprint
 from initlab.study.fingerprint import template_candidates
 from initlab.study.frames import read_frame
@@ -81,11 +81,25 @@ def format_number(value: float) -> str:
     return sig(value)
 
 
+def header(column: object) -> str:
+    """A column name as a reader writes it: words, each init/activation/optimizer key by its display
+    name ('p_xavier_beats_he_relu' -> 'p Xavier beats He ReLU')."""
+    return " ".join(display(word) for word in str(column).split("_"))
+
+
+def display_cell(value: object) -> object:
+    """A table cell that is an init/activation/optimizer key, by its display name ('relu' -> 'ReLU');
+    any other value as it is."""
+    return display(value) if isinstance(value, str) and value in DISPLAY_NAMES else value
+
+
 def html_table(df: pd.DataFrame) -> Markup:
     """A DataFrame as an escaped HTML table with the report's classes and readable headers."""
     if df.empty:
         return Markup('<p class="empty">No rows.</p>')
-    shown = df.rename(columns=lambda c: str(c).replace("_", " "))
+    shown = df.rename(columns=header).apply(
+        lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(display_cell)
+    )
     return Markup(
         shown.to_html(classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True)
     )

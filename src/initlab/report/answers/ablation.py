@@ -18,6 +18,7 @@ import pandas as pd
 
 from initlab.engine.cells import AblationCell, TrainSpec
 from initlab.report import stats
+from initlab.report.answers.text import display, sig
 
 #: A layer *carries* the gap when swapping it alone moves the end loss at least half of the way
 #: from A to B: then it accounts for more of the gap than every other layer together could
@@ -122,19 +123,19 @@ def _layer_name(layer: int, depth: int) -> str:
 def ablation_answer(rows: pd.DataFrame) -> AblationResult:
     """The sentence: which layer(s) carry the A-vs-B gap, its share, and what the layer is."""
     first = rows.iloc[0]
-    a, b, depth = str(first["init_a"]), str(first["init_b"]), int(first["depth"])
+    a, b, depth = display(first["init_a"]), display(first["init_b"]), int(first["depth"])
     cell = {col: first[col] for col in ABLATION_CELL}
     numbers = layer_shares(rows)
     n = numbers.attrs["seeds"]
     gap = numbers.attrs["mean_log_gap"]
     where = (
-        f"{first['activation']}, depth {depth}, width {first['width']}, {first['optimizer']} lr "
+        f"{display(first['activation'])}, depth {depth}, width {first['width']}, {display(first['optimizer'])} lr "
         f"{first['lr']:g}, {first['steps']} steps"
     )
     head = (
         f"Layer-swap ablation ({where}; {n} seeds, paired): {a} ends at a median loss of "
         f"{numbers.attrs['median_end_loss_a']:.3g}, {b} at {numbers.attrs['median_end_loss_b']:.3g} "
-        f"({b} worse in {numbers.attrs['seeds_b_worse']}/{n} seeds; mean log gap {gap:+.2f})."
+        f"({b} worse in {numbers.attrs['seeds_b_worse']}/{n} seeds; mean log gap {sig(gap)})."
     )
     if numbers.empty or not math.isfinite(gap) or gap == 0:
         return AblationResult(cell, head + " There is no gap to share out.", numbers, (), n)
@@ -152,11 +153,11 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
             f"{_layer_name(r.layer, depth)} (fan-in {r.fan_in}, fan-out {r.fan_out}), which accounts for "
             f"{r.share_of_gap:.0%} of it: swapping it alone to {b} moves the loss toward {b}'s in "
             f"{r.seeds_toward_b}/{r.seeds} seeds. There {a} draws weights with std {r.weight_std_a:.3g} and {b} "
-            f"{r.weight_std_b:.3g} (×{r.std_ratio_b_over_a:.2f})"
+            f"{r.weight_std_b:.3g} (×{sig(r.std_ratio_b_over_a)})"
             for r in carriers.itertuples()
         )
         others = numbers[~numbers["layer"].isin(carriers["layer"])]
-        ratios = ", ".join(f"layer {r.layer} ×{r.std_ratio_b_over_a:.2f}" for r in others.itertuples())
+        ratios = ", ".join(f"layer {r.layer} ×{sig(r.std_ratio_b_over_a)}" for r in others.itertuples())
         body = (
             f" The gap sits in {described}."
             + (f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else "")

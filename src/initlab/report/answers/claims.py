@@ -47,11 +47,12 @@ from initlab.report.answers.runs import (
     NO_CLEAR_IMPROVEMENT,
     TRAINING_CELL,
     cell_text,
+    seed_counts,
     select_runs,
     with_run_failure,
 )
 from initlab.report.answers.tables import Tables, closest
-from initlab.report.answers.text import display
+from initlab.report.answers.text import display, sig
 from initlab.study.ablations import config_line
 
 HOLDS, IN_PART, DOES_NOT_HOLD, UNTESTED = "holds", "holds in part", "does not hold here", "not testable here"
@@ -160,7 +161,7 @@ def _probe_rows(
         if mine.empty:
             continue
         first = mine.iloc[0]
-        cell = f"probe {init} + {activation}, depth {first['depth']}, width {first['width']}"
+        cell = f"probe {display(init)} + {display(activation)}, depth {first['depth']}, width {first['width']}"
         rows += [
             {
                 "cell": cell,
@@ -219,7 +220,7 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
         )
         if good not in wide.columns or bad not in wide.columns:
             continue
-        cell = f"{good} vs {bad}, {cell_text(runs)}"
+        cell = f"{display(good)} vs {display(bad)}, {cell_text(runs)}"
         paired = wide[[good, bad]].dropna()
         rows += [
             {
@@ -237,7 +238,7 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
 def matched_pair(t: Tables, cell: str) -> dict[str, object] | None:
     for activation, runs in _lesson_runs(t.training).items():
         good, bad = MATCHED_INIT.get(activation), MISMATCHED_INIT.get(activation)
-        if good and cell == f"{good} vs {bad}, {cell_text(runs)}":
+        if good and cell == f"{display(good)} vs {display(bad)}, {cell_text(runs)}":
             return {**{c: runs.iloc[0][c] for c in TRAINING_CELL}, "init_a": good, "init_b": bad}
     return None
 
@@ -248,7 +249,7 @@ def usable_starts(t: Tables) -> pd.DataFrame:
     runs = runs[runs["init"].isin(USABLE_INITS)]
     if runs.empty:
         return _frame([])
-    cell = f"{', '.join(USABLE_INITS)}, {cell_text(runs)}"
+    cell = f"{', '.join(map(display, USABLE_INITS))}, {cell_text(runs)}"
     rows = [
         {
             "cell": cell,
@@ -272,7 +273,10 @@ def naive_fails_before_he(t: Tables) -> pd.DataFrame:
         wide = group.pivot_table(index="seed", columns="init", values="failure_depth", aggfunc="first")
         if EX1_NAIVE not in wide.columns or EX1_HE not in wide.columns:
             continue
-        cell = f"probe {EX1_NAIVE} vs {EX1_HE} + {activation}, depths up to {group['max_depth'].max():g}"
+        cell = (
+            f"probe {display(EX1_NAIVE)} vs {display(EX1_HE)} + {display(activation)}, "
+            f"depths up to {group['max_depth'].max():g}"
+        )
         rows += [
             {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n), "label": display(activation)}
             for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE], strict=True)
@@ -289,7 +293,8 @@ def xavier_more_competitive(t: Tables) -> pd.DataFrame:
     gaps = xavier_gaps(both).pivot_table(index="seed", columns="activation", values="log_gap").dropna()
     if EX2_CHANGED not in gaps.columns or EX2_BASELINE not in gaps.columns:
         return _frame([])
-    cell = f"{EX2_INIT} vs {EX2_RIVAL}, {cell_text(select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER))}"
+    runs = select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER)
+    cell = f"{display(EX2_INIT)} vs {display(EX2_RIVAL)}, {cell_text(runs)}"
     return _frame(
         [
             {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c)), "label": display(EX2_CHANGED)}
@@ -319,7 +324,7 @@ def sgd_fragile_are_poor_scale(t: Tables) -> pd.DataFrame:
         )
         inits = b.columns.intersection(c.columns)
         seeds = b.index.intersection(c.index)
-        cell = cell_text(changed[activation]) + f" vs {EX3_BASELINE}"
+        cell = cell_text(changed[activation]) + f" vs {display(EX3_BASELINE)}"
         for seed in seeds:
             newly = [i for i in inits if bool(c.loc[seed, i]) and not bool(b.loc[seed, i])]
             failing = [i for i in inits if bool(c.loc[seed, i])]
@@ -371,7 +376,7 @@ CLAIMS: tuple[Claim, ...] = (
         "claim-large-loss",
         "The Minimal Idea (bad starts: too large); Lab 2",
         "Too-large weights start with a huge loss.",
-        f"large's start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f} (the Warning Start rule), at the lesson's net "
+        f"large's start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)} (the Warning Start rule), at the lesson's net "
         "with Adam, every trained activation",
         "start loss",
         "evidence-to-keep",
@@ -401,7 +406,7 @@ CLAIMS: tuple[Claim, ...] = (
         "claim-usable",
         "Lab 2 (What matters); Evidence to Keep",
         "Default, Xavier and He all train normally on the lesson's task.",
-        "none of default, xavier, he fails the run-failure criterion in the seed (Lab 2's cell)",
+        f"none of {', '.join(map(display, USABLE_INITS))} fails the run-failure criterion in the seed (Lab 2's cell)",
         "worst end loss of the three",
         "evidence-to-keep",
         usable_starts,
@@ -410,7 +415,7 @@ CLAIMS: tuple[Claim, ...] = (
         "claim-exercise-1",
         "Exercises: reference answer 1",
         "A deeper probe exposes naive random (too-large) init before He.",
-        f"per seed, {EX1_NAIVE} fails at a shallower probe depth than {EX1_HE} "
+        f"per seed, {display(EX1_NAIVE)} fails at a shallower probe depth than {display(EX1_HE)} "
         "(never failing within the probed depths counts as depth ∞)",
         f"{EX1_NAIVE}'s first failing depth",
         "exercise-1",
@@ -458,9 +463,7 @@ def cell_summary(rows: pd.DataFrame) -> pd.DataFrame:
         label=("label", "first"),
     )
     out["seeds_holding"] = out["seeds_holding"].astype(int)
-    out["seeds_showed"] = grouped["note"].agg(
-        lambda notes: ", ".join(f"{k} ×{n}" for k, n in notes[notes != ""].value_counts().items())
-    )
+    out["seeds_showed"] = grouped["note"].agg(seed_counts)
     out["supports"] = out["seeds_holding"] > out["seeds"] / 2
     return out.reset_index()
 

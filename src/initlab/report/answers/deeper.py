@@ -14,7 +14,8 @@ from initlab.report.answers.text import capitalised, display, displays, names, v
 
 NEXT_QUESTION = "Make the network deeper and compare which strategy becomes fragile."
 NEXT_CRITERION = (
-    f"Runs of the lesson's net ({LESSON_ACTIVATION}, {LESSON_OPTIMIZER}) at every trained depth, judged by the "
+    f"Runs of the lesson's net ({display(LESSON_ACTIVATION)}, {display(LESSON_OPTIMIZER)}) at every trained depth, "
+    "judged by the "
     "run-failure criterion. An init becomes fragile at the smallest depth "
     "where it fails in a strict majority of seeds; inits already failing that way at the shallowest depth are "
     "bad starts, not depth effects, and are excluded. Rise = failure rate at the deepest minus the shallowest depth."

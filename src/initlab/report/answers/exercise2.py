@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,12 @@ P_RIVAL = f"p_{EX2_INIT}_beats_{EX2_RIVAL}"
 
 EX2_QUESTION = "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?"
 EX2_CRITERION = (
-    f"Per seed, Xavier's distance from the best init is log(end_loss({EX2_INIT}) / min over inits of end_loss) "
+    f"Per seed, {display(EX2_INIT)}'s distance from the best init is log(end loss of {display(EX2_INIT)} / lowest "
+    "end loss of any init) "
     "(a non-finite end loss counts as worst). Xavier becomes more competitive when that distance is smaller "
-    f"under {EX2_CHANGED} than under {EX2_BASELINE} in a strict majority of seeds (paired by seed), "
-    f"with {LESSON_OPTIMIZER} at the lesson's net. Also shown: rank by mean end loss and P({EX2_INIT} beats "
-    f"{EX2_RIVAL}) per seed."
+    f"with {display(EX2_CHANGED)} than with {display(EX2_BASELINE)} in a strict majority of seeds (paired by seed), "
+    f"with {display(LESSON_OPTIMIZER)} at the lesson's net. Also shown: rank by mean end loss and the share of seeds "
+    f"where {display(EX2_INIT)} beats {display(EX2_RIVAL)}."
 )
 
 
@@ -110,26 +112,25 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     more = n_closer > n_seeds / 2
     other = {d: c for d, c in closer.items() if d != lesson_depth}
     holds_elsewhere = sum(1 for k, n in other.values() if (k > n / 2) == more)
+    changed, baseline, mine, rival = (display(x) for x in (EX2_CHANGED, EX2_BASELINE, EX2_INIT, EX2_RIVAL))
     sentence = (
-        f"{'Yes' if more else 'No'}: with {LESSON_OPTIMIZER} at depth {lesson_depth:g} (the lesson's net), "
-        f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.2f} of the per-seed best under "
-        f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.2f} "
-        f"under {EX2_CHANGED}; it is closer to the best "
-        f"under {EX2_CHANGED} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
-        f"under {EX2_BASELINE}, {head[f'rank_{EX2_CHANGED}']} under {EX2_CHANGED}; P({EX2_INIT} beats {EX2_RIVAL}) "
-        f"{_p(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
+        f"{'Yes' if more else 'No'}: with {display(LESSON_OPTIMIZER)} at depth {lesson_depth:g} (the lesson's net), "
+        f"{mine}'s median end loss is {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}× the per-seed best init's "
+        f"with {baseline} and {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× with {changed}; it is closer to the best "
+        f"with {changed} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
+        f"with {baseline}, {head[f'rank_{EX2_CHANGED}']} with {changed}; share of seeds where {mine} beats {rival}: "
+        f"{_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_pct(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
     )
     if other:
         sentence += (
             f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
         )
     agreeing = n_closer if more else n_seeds - n_closer
-    changed, baseline, mine, rival = (display(x) for x in (EX2_CHANGED, EX2_BASELINE, EX2_INIT, EX2_RIVAL))
     summary = (
         f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
         f"best init than with {baseline} in {agreeing}/{n_seeds} seeds "
-        f"(median ×{sig(head[f'median_seed_gap_{EX2_CHANGED}'])} of the best, "
-        f"against ×{sig(head[f'median_seed_gap_{EX2_BASELINE}'])})."
+        f"(median end loss {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× the best init's, "
+        f"against {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}×)."
     )
     headline = summary + (
         f" {mine} beats {rival} in {_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} of seeds with {baseline}, "
@@ -148,12 +149,17 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     )
 
 
+def with_cause(answer: Answer, cause: str) -> Answer:
+    """The answer whose headline gives the measured cause (the ablation's sentence, see
+    :func:`initlab.report.answers.findings.exercise2_cause`) in place of the seed-count sentence,
+    when Xavier does not become more competitive and a cause was measured."""
+    if answer.verdict != "no" or not cause:
+        return answer
+    return replace(answer, headline=f"{answer.summary} {cause}")
+
+
 def _depth_list(depths: Iterable[float]) -> str:
     return ", ".join(f"{d:g}" for d in sorted(depths))
-
-
-def _p(value: float) -> str:
-    return "n/a" if pd.isna(value) else f"{value:.2f}"
 
 
 def _pct(value: float) -> str:

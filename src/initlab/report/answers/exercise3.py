@@ -22,10 +22,10 @@ EX3_BASELINE = "adam"
 EX3_CHANGED = "sgd"
 EX3_QUESTION = "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?"
 EX3_CRITERION = (
-    "A run fails by the run-failure criterion. Fragility of an init = its failure rate under "
-    f"{EX3_CHANGED} minus under {EX3_BASELINE} (lesson's net, every activation shown; the verdict uses "
-    f"{LESSON_ACTIVATION}); ties broken by the ratio of median end losses. A seed agrees when the named init "
-    f"fails under {EX3_CHANGED} but not under {EX3_BASELINE} with that seed."
+    "A run fails by the run-failure criterion. Fragility of an init = its failure rate with "
+    f"{display(EX3_CHANGED)} minus with {display(EX3_BASELINE)} (lesson's net, every activation shown; the verdict "
+    f"uses {display(LESSON_ACTIVATION)}); ties broken by the ratio of median end losses. A seed agrees when the "
+    f"named init fails with {display(EX3_CHANGED)} but not with {display(EX3_BASELINE)} with that seed."
 )
 
 
@@ -81,21 +81,23 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         named = named_rows["init"].tolist()
         agree = int(named_rows["seeds_newly_failing"].min())
         detail = "; ".join(
-            f"{r.init}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → {r[f'fail_rate_{EX3_CHANGED}']:.0%} "
+            f"{display(r.init)}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → "
+            f"{r[f'fail_rate_{EX3_CHANGED}']:.0%} "
             f"({r[f'{EX3_CHANGED}_failures']}), median end loss ×{r.end_loss_ratio:.3g}"
             for _, r in named_rows.iterrows()
         )
         sentence = (
-            f"{names(named)} {verb(named, 'becomes', 'become')} most fragile under {EX3_CHANGED} ({cell}): {detail}; "
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile with "
+            f"{display(EX3_CHANGED)} ({cell}): {detail}; "
             f"newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
         )
         verdict = names(named)
         first = named_rows.iloc[0]
         summary = (
             f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile: with "
-            f"{display(EX3_CHANGED)} it fails in {first[f'fail_rate_{EX3_CHANGED}']:.0%} of seeds, against "
-            f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)} "
-            f"({first[f'{EX3_CHANGED}_failures']})."
+            f"{display(EX3_CHANGED)} it fails in {first[f'fail_rate_{EX3_CHANGED}']:.0%} of seeds "
+            f"({first[f'{EX3_CHANGED}_failures']}), against "
+            f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)}."
         )
         headline = summary + f" Newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
     else:
@@ -103,8 +105,8 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         named = [worst["init"]]
         agree = int(worst["seeds_worse_end_loss"])
         sentence = (
-            f"No init fails more often under {EX3_CHANGED} than under {EX3_BASELINE} ({cell}); by median end loss "
-            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), "
+            f"No init fails more often with {display(EX3_CHANGED)} than with {display(EX3_BASELINE)} ({cell}); by "
+            f"median end loss {display(worst['init'])} degrades most (×{worst['end_loss_ratio']:.3g}), "
             f"worse in {agree}/{int(worst['seeds'])} seeds."
         )
         verdict = f"none by failure rate; {worst['init']} by end loss"

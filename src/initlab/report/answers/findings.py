@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from initlab.report.answers.ablation import AblationResult
-from initlab.report.answers.claims import DOES_NOT_HOLD, IN_PART, ClaimCheck, agreement_text
+from initlab.report.answers.ablation import CARRIES_SHARE, AblationResult, ablation_answer, find_ablation
+from initlab.report.answers.claims import DOES_NOT_HOLD, IN_PART, ClaimCheck, agreement_text, exercise2_pair
 from initlab.report.answers.criteria import Answer
+from initlab.report.answers.exercise2 import EX2_INIT, EX2_RIVAL
+from initlab.report.answers.tables import Tables
 from initlab.report.answers.text import display, sig
 
 
@@ -46,6 +48,37 @@ def ablation_cause(result: AblationResult) -> str:
         f"With {display(result.cell['activation'])}, {layer_name(int(top['layer']), int(result.cell['depth']))} "
         f"({int(top['fan_in'])} inputs → {int(top['fan_out'])} units) {carries} {top['share_of_gap']:.0%} of the "
         f"{a}–{b} gap; there {small} draws weights {sig(factor)}× smaller than {big}."
+    )
+
+
+def plain_layer_name(layer: int, depth: int) -> str:
+    """'the first layer', 'the output layer', else 'hidden layer 3'."""
+    return "the first layer" if layer == 1 else layer_name(layer, depth)
+
+
+def exercise2_cause(tables: Tables) -> str:
+    """Exercise 2's cause in plain words, from its layer-swap ablation: 'The cause is the first layer:
+    with only 2 inputs, Xavier draws weights 5.74× smaller than He there; taking just that layer from
+    He closes 93% of the gap.' Empty without that ablation. 'The cause is' only for a layer that
+    carries the gap (:data:`CARRIES_SHARE`); otherwise the largest share is named as such."""
+    pair = exercise2_pair(tables, "")
+    found = find_ablation(tables.ablation, pair, EX2_INIT, EX2_RIVAL) if pair is not None else None
+    if found is None or found.empty:
+        return ""
+    result = ablation_answer(found)
+    if result.numbers.empty:
+        return ""
+    top = result.numbers.sort_values("share_of_gap", ascending=False).iloc[0]
+    a, b = display(result.cell["init_a"]), display(result.cell["init_b"])
+    ratio = float(top["std_ratio_b_over_a"])
+    small, big, factor = (a, b, ratio) if ratio >= 1 else (b, a, 1 / ratio)
+    fan_in, fan_out, share = int(top["fan_in"]), int(top["fan_out"]), float(top["share_of_gap"])
+    where = plain_layer_name(int(top["layer"]), int(result.cell["depth"]))
+    lead = f"The cause is {where}" if share >= CARRIES_SHARE else f"The largest part of the gap is in {where}"
+    closes = f"closes all of the gap ({share:.0%})" if share >= 1 else f"closes {share:.0%} of the gap"
+    return (
+        f"{lead}: with {'only ' if fan_in < fan_out else ''}{fan_in} inputs, {small} draws weights "
+        f"{sig(factor)}× smaller than {big} there; taking just that layer from {b} {closes}."
     )
 
 

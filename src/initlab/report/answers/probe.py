@@ -12,7 +12,7 @@ from initlab.report import stats
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.tables import closest, init_order, same_inputs_once
-from initlab.report.answers.text import displays, names, verb
+from initlab.report.answers.text import display, displays, names, verb
 
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
 EX1_FROM_DEPTH = 8
@@ -40,10 +40,10 @@ PROBE_FAILURES: dict[str, Criterion] = {name: _rule_criterion(rule) for name, ru
 #: The measurement that shows each probe failure, quoted in the sentence.
 FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
     "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
-    "exploded": ("std", "last-layer std {:.2g}"),
-    "vanished": ("std", "last-layer std {:.2g}"),
+    "exploded": ("std", "last-layer std {:.3g}"),
+    "vanished": ("std", "last-layer std {:.3g}"),
     "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
-    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.2g}"),
+    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.3g}"),
 }
 
 
@@ -214,14 +214,15 @@ def _inits(inits: tuple[str, ...]) -> str:
 
 
 def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total: int) -> tuple[str, str]:
-    """The first-screen sentence (which inits fail first, per activation) and the section's answer
-    (that, the exercise proper: the first to fail of the inits healthy at depth 8, and the seeds)."""
+    """The first-screen sentence and the section's answer (that and the seeds). It leads with the
+    exercise proper, the depth effect (the first to fail by depth 20 of the inits healthy at depth
+    8), then names the inits that fail first at any depth (most of them already at the shallowest)."""
     first = {a: (tuple(f["named"]), f["depth"]) for a, f in facts.items() if f["named"]}
     none = [a for a, f in facts.items() if not f["named"]]
     clauses = [_grouped(first)] if first else []
     if none:
         clauses.append(f"none fails with {displays(none)}")
-    summary = "First to fail: " + "; ".join(clauses) + "."
+    any_depth = "First to fail at any depth: " + "; ".join(clauses) + "."
     deep = {a: (tuple(f["deep"]), f["deep_depth"]) for a, f in facts.items() if f.get("deep")}
     calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy")]
     second = []
@@ -229,10 +230,12 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
         second.append(_grouped(deep))
     if calm:
         second.append(f"none with {displays(calm)}")
-    headline = summary
+    headline = any_depth
     if second:
-        headline += (
-            f" Of those healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: " + "; ".join(second) + "."
+        headline = (
+            f"Of the inits healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: "
+            + "; ".join(second)
+            + f". {any_depth}"
         )
     return headline, headline + f" {agree}/{total} seeds agree."
 
@@ -246,13 +249,13 @@ def _exercise_1_part(
     named, depth, agree, total = _first_to_fail(per_seed, summary, init_order(summary["init"]), max_depth)
     if not named:
         return (
-            f"{activation}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
+            f"{display(activation)}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
             f"{activation}: none",
             (agree, total),
             {"named": [], "depth": depth},
         )
     sentence = (
-        f"{activation}: {names(named)} {verb(named)} first, at depth {depth:g} "
+        f"{display(activation)}: {displays(named)} {verb(named)} first, at depth {depth:g} "
         f"({_failure_detail(summary, named, predicted)}), first in {agree}/{total} seeds."
     )
     healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
@@ -266,7 +269,7 @@ def _exercise_1_part(
     deep, deep_depth, deep_agree, _ = _first_to_fail(per_seed, summary, healthy, EX1_TO_DEPTH)
     if deep:
         sentence += (
-            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {names(deep)} {verb(deep)} first on the "
+            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {displays(deep)} {verb(deep)} first on the "
             f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep, predicted)}), "
             f"first in {deep_agree}/{total} seeds."
         )
@@ -290,7 +293,7 @@ def _failure_detail(summary: pd.DataFrame, inits: list[str], predicted: pd.DataF
     rows = summary.set_index("init").loc[inits]
     parts = []
     for init, row in rows.iterrows():
-        text = f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
+        text = f"{display(init)}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
         cite = theory_citation(predicted, row["activation"], init) if predicted is not None else ""
         parts.append(f"{text}, {cite}" if cite else text)
     return "; ".join(parts)
