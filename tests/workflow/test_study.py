@@ -123,4 +123,4 @@ def test_ablation_all_a_and_all_b_are_the_training_rows_to_the_bit(quick_study):
         for col in values:
             assert (joined[col].fillna("") == joined[f"{col}_train"].fillna("")).all(), (variant, col)
     html = (quick_study.results / "report.html").read_text()
-    assert 'id="claim-exercise-2"' in html and "Layer-swap ablation (tanh, depth 2" in html
+    assert 'id="claim-exercise-2"' in html and "Layer-swap ablation (Tanh, depth 2" in html
