@@ -24,6 +24,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 #: Init families: members share a hue, told apart by line style and marker. Ordered as the
 #: lesson introduces them; the first member of a family is drawn solid with a circle.
@@ -218,27 +219,35 @@ def clip_exploding(axes: Sequence[Axes] | np.ndarray, low: bool = False) -> Clip
     for ax in axes:
         ax.set_ylim(bottom if bottom > minima.min() else None, top if top < maxima.max() else None)
     for ax, line, _ in series:
-        x = np.asarray(line.get_xdata(), dtype=float)
-        y = np.asarray(line.get_ydata(), dtype=float)
-        for beyond, edge, marker, names in ((y > top, 0.97, "^", above), (y < bottom, 0.03, "v", below)):
-            if not beyond.any():
-                continue
-            xs = x[beyond]
-            xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
-            transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(
-                xs,
-                np.full(xs.size, edge),
-                transform=transform,
-                linestyle="none",
-                marker=marker,
-                color=line.get_color(),
-                markersize=6,
-                clip_on=False,
-                label="_clipped",
-            )
-            names.append(str(line.get_label()))
+        _mark_beyond(ax, line, bottom, top, above, below, str(line.get_label()))
     return Clipping(tuple(dict.fromkeys(above)), tuple(dict.fromkeys(below)))
+
+
+def _mark_beyond(
+    ax: Axes, line: Line2D, bottom: float, top: float, above: list[str], below: list[str], name: str
+) -> None:
+    """Mark ``line``'s points above ``top`` (▲) or below ``bottom`` (▼) at the axes' edge, at most
+    ``EDGE_MARKERS`` each, and note ``name`` in ``above`` / ``below``."""
+    x = np.asarray(line.get_xdata(), dtype=float)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    for beyond, edge, marker, names in ((y > top, 0.97, "^", above), (y < bottom, 0.03, "v", below)):
+        if not beyond.any():
+            continue
+        xs = x[beyond]
+        xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
+        transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(
+            xs,
+            np.full(xs.size, edge),
+            transform=transform,
+            linestyle="none",
+            marker=marker,
+            color=line.get_color(),
+            markersize=6,
+            clip_on=False,
+            label="_clipped",
+        )
+        names.append(name)
 
 
 def add_caption(fig: Figure, text: str, fontsize: float = 9) -> None:
@@ -278,26 +287,7 @@ def clip_to_window(axes: Iterable[Axes], bottom: float, top: float, label: Calla
             continue
         ax.set_ylim(bottom, top)
         for line in _labelled_lines(ax):
-            x = np.asarray(line.get_xdata(), dtype=float)
-            y = np.asarray(line.get_ydata(), dtype=float)
-            for beyond, edge, marker, names in ((y > top, 0.97, "^", above), (y < bottom, 0.03, "v", below)):
-                if not beyond.any():
-                    continue
-                xs = x[beyond]
-                xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
-                transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-                ax.plot(
-                    xs,
-                    np.full(xs.size, edge),
-                    transform=transform,
-                    linestyle="none",
-                    marker=marker,
-                    color=line.get_color(),
-                    markersize=6,
-                    clip_on=False,
-                    label="_clipped",
-                )
-                names.append(label(str(line.get_label())))
+            _mark_beyond(ax, line, bottom, top, above, below, label(str(line.get_label())))
     return Clipping(
         tuple(dict.fromkeys(above)),
         tuple(dict.fromkeys(below)),
