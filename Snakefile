@@ -4,6 +4,7 @@
 # (src/initlab), called through its command line. Config: config/config.yaml, validated
 # (and completed with defaults) against workflow/schemas/config.schema.yaml.
 
+
 configfile: "config/config.yaml"
 
 
@@ -21,6 +22,6 @@ check_job_sizes()
 
 
 rule all:
+    default_target: True
     input:
         "results/report.html",
-    default_target: True

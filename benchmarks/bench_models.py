@@ -33,7 +33,19 @@ from initlab.engine.modeltrain import _batches, build_model, initialize, train_m
 from initlab.study.axes import model_cells
 
 REPO = Path(__file__).resolve().parents[1]
-INITS = ["default", "xavier", "he", "xavier_uniform", "he_uniform", "lecun", "orthogonal", "lsuv", "tiny", "large", "zeros"]
+INITS = [
+    "default",
+    "xavier",
+    "he",
+    "xavier_uniform",
+    "he_uniform",
+    "lecun",
+    "orthogonal",
+    "lsuv",
+    "tiny",
+    "large",
+    "zeros",
+]
 
 
 def digits_cell(steps: int | None, batch_size: int | None) -> ModelCell:
@@ -44,8 +56,18 @@ def digits_cell(steps: int | None, batch_size: int | None) -> ModelCell:
     config["training"].setdefault("optimizers", {"adam": 0.01, "sgd": 0.1})
     cell = next(c for _, c in model_cells(config) if c.optimizer == "adam")
     factory = f"{REPO / cell.factory.rpartition(':')[0]}:{cell.factory.rpartition(':')[2]}"
-    return ModelCell(cell.model, factory, cell.dataset, "adam", cell.lr, kwargs=cell.kwargs, activation=cell.activation,
-                     steps=steps or cell.steps, batch_size=batch_size or cell.batch_size, curve_stride=cell.curve_stride)
+    return ModelCell(
+        cell.model,
+        factory,
+        cell.dataset,
+        "adam",
+        cell.lr,
+        kwargs=cell.kwargs,
+        activation=cell.activation,
+        steps=steps or cell.steps,
+        batch_size=batch_size or cell.batch_size,
+        curve_stride=cell.curve_stride,
+    )
 
 
 def one_at_a_time(split, cell: ModelCell, models: list[torch.nn.Module]) -> list[float]:
@@ -135,8 +157,10 @@ def main() -> None:
     for init, a, b in zip(inits, lone, stacked):
         print(f"  {init:15s} end loss one-at-a-time {a:.9g}  vmap {b:.9g}")
     print(f"a model job's work per model (inspect, probe, training, evaluation): {job_s / k:.3f} s")
-    print(f"one_at_a_time_s={lone_s / k:.3f} vmap_s={vmap_s / k:.3f} speedup={lone_s / vmap_s:.2f} "
-          f"max_end_loss_diff={max(diffs):.3g}")
+    print(
+        f"one_at_a_time_s={lone_s / k:.3f} vmap_s={vmap_s / k:.3f} speedup={lone_s / vmap_s:.2f} "
+        f"max_end_loss_diff={max(diffs):.3g}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,10 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-#: Tables holding one row per seed (the rest, lab_reproduction and timings, are copied as they are).
-SEEDED_TABLES = ("signal_probe", "training", "curves")
+#: Tables holding one row per seed, grown by seed offsets.
+SEEDED_TABLES = ("signal_probe", "training", "curves", "ablation")
+#: Tables without seeds, copied when the study made them (the theory's predictions).
+UNSEEDED_TABLES = ("lab_reproduction", "timings", "theory", "theory_start")
 #: Goals for figures + report at 100 seeds.
 GOAL_SECONDS = 20.0
 GOAL_MB = 1024.0
@@ -45,13 +47,15 @@ def grow_tables(source: Path, out: Path, copies: int) -> int:
     out.mkdir(parents=True, exist_ok=True)
     n_seeds = 0
     for name in SEEDED_TABLES:
+        if not (source / f"{name}.csv").exists():  # an optional table the study did not make
+            continue
         table = pd.read_csv(source / f"{name}.csv", dtype=str, keep_default_na=False)
         seeds = table["seed"].astype(int)
         offset = int(seeds.max()) + 1
         grown = pd.concat([table.assign(seed=(seeds + k * offset).astype(str)) for k in range(copies)])
         grown.to_csv(out / f"{name}.csv", index=False)
         n_seeds = max(n_seeds, copies * seeds.nunique())
-    for name in ("lab_reproduction", "timings"):
+    for name in UNSEEDED_TABLES:
         if (source / f"{name}.csv").exists():
             shutil.copy(source / f"{name}.csv", out / f"{name}.csv")
     return n_seeds
@@ -77,12 +81,30 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
 def measure(tables: Path, config: Path, out: Path, figure_threads: int) -> dict[str, float]:
     """``initlab figures`` then ``initlab report`` on ``tables``, each timed in its own process."""
     initlab = [sys.executable, "-m", "initlab"]
-    fig_s, fig_cpu, fig_mb = timed([*initlab, "figures", "--threads", str(figure_threads), "--tables", str(tables),
-                                    "--out", str(out / "figures")])
-    rep_s, rep_cpu, rep_mb = timed([*initlab, "report", "--tables", str(tables), "--figures", str(out / "figures"),
-                           "--config", str(config), "--out", str(out / "report.html")])
-    return {"figures_s": fig_s, "report_s": rep_s, "cpu_s": fig_cpu + rep_cpu, "peak_mb": max(fig_mb, rep_mb),
-            "html_mb": (out / "report.html").stat().st_size / 1e6}
+    fig_s, fig_cpu, fig_mb = timed(
+        [*initlab, "figures", "--threads", str(figure_threads), "--tables", str(tables), "--out", str(out / "figures")]
+    )
+    rep_s, rep_cpu, rep_mb = timed(
+        [
+            *initlab,
+            "report",
+            "--tables",
+            str(tables),
+            "--figures",
+            str(out / "figures"),
+            "--config",
+            str(config),
+            "--out",
+            str(out / "report.html"),
+        ]
+    )
+    return {
+        "figures_s": fig_s,
+        "report_s": rep_s,
+        "cpu_s": fig_cpu + rep_cpu,
+        "peak_mb": max(fig_mb, rep_mb),
+        "html_mb": (out / "report.html").stat().st_size / 1e6,
+    }
 
 
 def main() -> None:
@@ -90,8 +112,12 @@ def main() -> None:
     parser.add_argument("--tables", type=Path, default=REPO / "results/tables")
     parser.add_argument("--config", type=Path, default=None, help="default: config.json next to the tables' folder")
     parser.add_argument("--copies", type=int, default=10)
-    parser.add_argument("--figure-threads", type=int, default=2,
-                        help="figures drawn at a time (the figures rule's threads; 1 gives the serial CPU time)")
+    parser.add_argument(
+        "--figure-threads",
+        type=int,
+        default=2,
+        help="figures drawn at a time (the figures rule's threads; 1 gives the serial CPU time)",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="keep the grown tables and reports here")
     args = parser.parse_args()
     config = args.config or args.tables.parent / "config.json"
@@ -103,13 +129,19 @@ def main() -> None:
     for label, tables in ((n_small, args.tables), (n_big, grown)):
         results[label] = measure(tables, config, workdir / f"seeds_{label}", args.figure_threads)
         r = results[label]
-        print(f"{label} seeds: figures {r['figures_s']:.1f} s, report {r['report_s']:.1f} s, "
-              f"figures + report {r['figures_s'] + r['report_s']:.1f} s (goal <= {GOAL_SECONDS:.0f} s at 100; "
-              f"{r['cpu_s']:.1f} CPU s), "
-              f"peak {r['peak_mb']:.0f} MB (goal <= {GOAL_MB:.0f}), report.html {r['html_mb']:.1f} MB", flush=True)
+        print(
+            f"{label} seeds: figures {r['figures_s']:.1f} s, report {r['report_s']:.1f} s, "
+            f"figures + report {r['figures_s'] + r['report_s']:.1f} s (goal <= {GOAL_SECONDS:.0f} s at 100; "
+            f"{r['cpu_s']:.1f} CPU s), "
+            f"peak {r['peak_mb']:.0f} MB (goal <= {GOAL_MB:.0f}), report.html {r['html_mb']:.1f} MB",
+            flush=True,
+        )
     print(f"reports in {workdir}")
-    print(" ".join(f"{key}_{label}={value:.1f}" for label, r in results.items() for key, value in r.items()
-                   if key != "html_mb"))
+    print(
+        " ".join(
+            f"{key}_{label}={value:.1f}" for label, r in results.items() for key, value in r.items() if key != "html_mb"
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,10 @@ def pools(folders: list[Path], min_seeds: int) -> tuple[list[np.ndarray], dict[s
         df = metric.select(frames[metric.table])
         duplicated = df.duplicated([*metric.cell, "seed"])
         if duplicated.any():
-            sys.exit(f"bench_stats: {metric.table}: a seed appears twice in one cell "
-                     f"(the folders must have different seeds), e.g. {df[duplicated].iloc[0][list(metric.cell)].to_dict()}")
+            sys.exit(
+                f"bench_stats: {metric.table}: a seed appears twice in one cell "
+                f"(the folders must have different seeds), e.g. {df[duplicated].iloc[0][list(metric.cell)].to_dict()}"
+            )
         for _, group in df.groupby(list(metric.cell), sort=True):
             counts["cells"] += 1
             values = group.sort_values("seed")[metric.column].to_numpy(dtype=float)
@@ -90,23 +92,28 @@ def half_splits(cells: list[np.ndarray], splits: int, rng: np.random.Generator):
         half = len(values) // 2
         for s in range(splits):
             order = rng.permutation(len(values))
-            yield s, values[order[:half]], values[order[half:2 * half]]
+            yield s, values[order[:half]], values[order[half : 2 * half]]
 
 
 def old_difference_excludes_0(a_rows: np.ndarray, b_rows: np.ndarray, paired: bool) -> np.ndarray:
     """The interval compare used before: BCa bootstrap (2000 resamples) of the (paired) difference of means."""
     out = []
     for start in range(0, len(a_rows), CHUNK):
-        a, b = a_rows[start:start + CHUNK], b_rows[start:start + CHUNK]
+        a, b = a_rows[start : start + CHUNK], b_rows[start : start + CHUNK]
         if paired:
             low, high = stats.bca_interval(b - a)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = scipy_stats.bootstrap(
-                    (a, b), lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis), axis=-1,
-                    n_resamples=stats.BOOTSTRAP_RESAMPLES, confidence_level=stats.CONFIDENCE, method="BCa",
-                    rng=np.random.default_rng(stats.BOOTSTRAP_SEED))
+                    (a, b),
+                    lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
+                    axis=-1,
+                    n_resamples=stats.BOOTSTRAP_RESAMPLES,
+                    confidence_level=stats.CONFIDENCE,
+                    method="BCa",
+                    rng=np.random.default_rng(stats.BOOTSTRAP_SEED),
+                )
             low, high = result.confidence_interval
         out.append((np.asarray(low) > 0) | (np.asarray(high) < 0))
     return np.concatenate(out)
@@ -126,8 +133,8 @@ def mean_coverage(cells: list[np.ndarray], draws: int, rng: np.random.Generator)
         for name, interval in stats.MEAN_INTERVALS.items():
             hits = []
             for start in range(0, len(rows), CHUNK):
-                low, high = interval(rows[start:start + CHUNK], stats.CONFIDENCE, stats.BOOTSTRAP_SEED)
-                t = truth[start:start + CHUNK]
+                low, high = interval(rows[start : start + CHUNK], stats.CONFIDENCE, stats.BOOTSTRAP_SEED)
+                t = truth[start : start + CHUNK]
                 hits.append((np.asarray(low) <= t) & (t <= np.asarray(high)))
             coverage[name][n] = float(np.concatenate(hits).mean())
     return coverage
@@ -137,11 +144,14 @@ def beats(a_rows: np.ndarray, b_rows: np.ndarray) -> dict[str, float]:
     wins, losses = (a_rows < b_rows).sum(axis=1), (a_rows > b_rows).sum(axis=1)
     n = a_rows.shape[1]
     share = (wins + 0.5 * (n - wins - losses)) / n
-    tests = [stats.sign_test(int(w), int(lo), int(n - w - lo)) for w, lo in zip(wins, losses)]
+    tests = [stats.sign_test(int(w), int(lo), int(n - w - lo)) for w, lo in zip(wins, losses, strict=True)]
     p = np.array([t[0] for t in tests])
     covered = np.array([t[1] <= 0.5 <= t[2] for t in tests])
-    return {"old": float((np.abs(share - 0.5) >= 0.1).mean()), "new": float((p <= ALPHA).mean()),
-            "coverage": float(covered.mean())}
+    return {
+        "old": float((np.abs(share - 0.5) >= 0.1).mean()),
+        "new": float((p <= ALPHA).mean()),
+        "coverage": float(covered.mean()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,16 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     cells, counts = pools(args.results, args.min_seeds)
     if not cells:
-        sys.exit(f"bench_stats: no cell has {args.min_seeds} seeds with some spread "
-                 f"({counts['cells']} cells; {counts['too few seeds']} with fewer seeds)")
+        sys.exit(
+            f"bench_stats: no cell has {args.min_seeds} seeds with some spread "
+            f"({counts['cells']} cells; {counts['too few seeds']} with fewer seeds)"
+        )
     rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
-    split_index, a_rows, b_rows = zip(*half_splits(cells, args.splits, rng))
+    split_index, a_rows, b_rows = zip(*half_splits(cells, args.splits, rng), strict=True)
     split_index = np.array(split_index)
     by_size: dict[int, list[int]] = {}
     for i, a in enumerate(a_rows):
         by_size.setdefault(len(a), []).append(i)
-    results: dict[str, np.ndarray] = {k: np.zeros(len(a_rows), dtype=bool) for k in
-                                      ("old", "old paired", "welch")}
+    results: dict[str, np.ndarray] = {k: np.zeros(len(a_rows), dtype=bool) for k in ("old", "old paired", "welch")}
     p_unpaired, p_paired = np.zeros(len(a_rows)), np.zeros(len(a_rows))
     beat_figures = []
     for members in by_size.values():
@@ -175,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # near-constant cells warn of precision loss; their p is still read
             results["welch"][members] = scipy_stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue <= ALPHA
-        p_unpaired[members] = [t.p for t in stats.shift_tests(list(zip(a, b)), paired=False)]
-        p_paired[members] = [t.p for t in stats.shift_tests(list(zip(a, b)), paired=True)]
+        p_unpaired[members] = [t.p for t in stats.shift_tests(list(zip(a, b, strict=True)), paired=False)]
+        p_paired[members] = [t.p for t in stats.shift_tests(list(zip(a, b, strict=True)), paired=True)]
         beat_figures.append((len(members), beats(a, b)))
     n_splits = len(a_rows)
 
@@ -184,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         return f"{flags.mean():6.1%}"
 
     print(f"bench_stats: {', '.join(map(str, args.results))}")
-    print(f"  {len(cells)} cells with >= {args.min_seeds} seeds and some spread (of {counts['cells']}; "
-          f"{counts['too few seeds']} with fewer seeds, {counts['no spread']} without spread); "
-          f"{args.splits} random half splits each = {n_splits} splits of {sorted(by_size)} vs the same")
+    print(
+        f"  {len(cells)} cells with >= {args.min_seeds} seeds and some spread (of {counts['cells']}; "
+        f"{counts['too few seeds']} with fewer seeds, {counts['no spread']} without spread); "
+        f"{args.splits} random half splits each = {n_splits} splits of {sorted(by_size)} vs the same"
+    )
     print()
     print("  Difference of means, nothing differs (nominal: false alarm 5.0%, coverage 95.0%)")
     print("  method                                           false alarm  coverage of 0")
@@ -204,25 +217,37 @@ def main(argv: list[str] | None = None) -> int:
     studies = []
     for s in range(args.splits):
         mine = split_index == s
-        studies.append((int((p_unpaired[mine] <= ALPHA).sum()), int(stats.called_different(p_unpaired[mine]).sum()),
-                        int(results["old"][mine].sum()), int(mine.sum())))
-    raw, bh, old, n_cells = (np.array(column) for column in zip(*studies))
+        studies.append(
+            (
+                int((p_unpaired[mine] <= ALPHA).sum()),
+                int(stats.called_different(p_unpaired[mine]).sum()),
+                int(results["old"][mine].sum()),
+                int(mine.sum()),
+            )
+        )
+    raw, bh, old, n_cells = (np.array(column) for column in zip(*studies, strict=True))
     print(f"  cells per study {n_cells[0]}; expected by chance at 5%: {0.05 * n_cells[0]:.1f}")
     print(f"  old: BCa CI excludes 0 in {old.mean():.1f} cells per study (range {old.min()}–{old.max()})")
     print(f"  new: permutation p <= 0.05 in {raw.mean():.1f} cells per study (range {raw.min()}–{raw.max()})")
-    print(f"  new: called different after Benjamini–Hochberg (FDR 5%): {bh.mean():.2f} cells per study; "
-          f"{(bh > 0).mean():.0%} of {args.splits} studies call any cell")
+    print(
+        f"  new: called different after Benjamini–Hochberg (FDR 5%): {bh.mean():.2f} cells per study; "
+        f"{(bh > 0).mean():.0%} of {args.splits} studies call any cell"
+    )
     print()
     total = sum(n for n, _ in beat_figures)
     beat = {k: sum(n * f[k] for n, f in beat_figures) / total for k in ("old", "new", "coverage")}
     print("  P(A beats B), halves paired at random (true value 1/2)")
     print(f"  old: |P - 1/2| >= 0.1 read as a preference       {beat['old']:6.1%}")
-    print(f"  new: sign test p <= 0.05                         {beat['new']:6.1%}      "
-          f"interval covers 1/2: {beat['coverage']:.1%}")
+    print(
+        f"  new: sign test p <= 0.05                         {beat['new']:6.1%}      "
+        f"interval covers 1/2: {beat['coverage']:.1%}"
+    )
     print()
     coverage = mean_coverage(cells, args.draws, rng)
-    print(f"  Interval of the mean: coverage of the cell's mean ({args.draws} draws of n seeds per cell, "
-          "with replacement; nominal 95.0%)")
+    print(
+        f"  Interval of the mean: coverage of the cell's mean ({args.draws} draws of n seeds per cell, "
+        "with replacement; nominal 95.0%)"
+    )
     print("  method        " + "".join(f"n={n:<7}" for n in SAMPLE_SIZES))
     for name, by_n in coverage.items():
         label = name + (" (old)" if name == "BCa" else " (new)" if name == stats.MEAN_INTERVAL else "")

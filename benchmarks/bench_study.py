@@ -63,8 +63,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 def snakemake(workdir: Path, config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
     """Run snakemake in ``workdir``; return (wall seconds, the finished process)."""
-    cmd = [sys.executable, "-m", "snakemake", *args, "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(config)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *args,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+    ]
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -163,7 +173,9 @@ def study_flops(config: dict) -> dict[str, float]:
         len(job.seeds) * len(job.inits) * sum(probe_network_flops(d, job.cell.width) for d in job.cell.depths)
         for job in axes.jobs(config, "probe")
     )
-    training = sum(len(job.seeds) * len(job.inits) * training_flops(job.cell, n_train) for job in axes.jobs(config, "train"))
+    training = sum(
+        len(job.seeds) * len(job.inits) * training_flops(job.cell, n_train) for job in axes.jobs(config, "train")
+    )
     ablation = sum(
         len(job.seeds) * len(variants(job.cell.spec.depth)) * training_flops(job.cell.spec, n_train)
         for job in axes.jobs(config, "ablation")
@@ -178,8 +190,11 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=8, help="snakemake --cores, and naive processes at a time")
     parser.add_argument("--naive-sample", type=int, default=24, help="naive configurations actually run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the run here (default: a temp folder)")
-    parser.add_argument("--cold-only", action="store_true",
-                        help="stop after the cold run and the figures against the machine (limit_fraction)")
+    parser.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="stop after the cold run and the figures against the machine (limit_fraction)",
+    )
     args = parser.parse_args()
     source = REPO / "config/quick.yaml" if args.quick else args.config
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="initlab-bench-"))
@@ -198,8 +213,10 @@ def main() -> None:
     timings = pd.read_csv(workdir / "results/timings.csv")
     work_s, import_s = timings.work_seconds.sum(), timings.import_seconds.sum()
     efficiency = work_s / (cold_s * machine_cores)
-    print(f"cold run: {cold_s:.1f} s wall; {len(timings)} compute jobs: work {work_s:.1f} s, imports {import_s:.1f} s; "
-          f"efficiency {efficiency:.2f}")
+    print(
+        f"cold run: {cold_s:.1f} s wall; {len(timings)} compute jobs: work {work_s:.1f} s, imports {import_s:.1f} s; "
+        f"efficiency {efficiency:.2f}"
+    )
 
     train = timings[timings.job.str.startswith("train/")].copy()
     torch.set_num_threads(1)  # the jobs' setting: the peak is a single-thread one
@@ -214,24 +231,30 @@ def main() -> None:
         for job, w in zip(cells, train.work_seconds, strict=True)
     ]
     deepest = train[train.depth == train.depth.max()]
-    print(f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "
-          f"(work CPU seconds), {deepest.gflops.mean() / peak:.2f} of the single-thread matmul peak "
-          f"{peak:.1f} GFLOP/s measured now; by depth: "
-          + ", ".join(f"{d}: {g:.0f}" for d, g in train.groupby("depth").gflops.mean().items()))
+    print(
+        f"stacked training in the study: {deepest.gflops.mean():.1f} GFLOP/s at depth {deepest.depth.max()} "
+        f"(work CPU seconds), {deepest.gflops.mean() / peak:.2f} of the single-thread matmul peak "
+        f"{peak:.1f} GFLOP/s measured now; by depth: "
+        + ", ".join(f"{d}: {g:.0f}" for d, g in train.groupby("depth").gflops.mean().items())
+    )
     by_depth = train.groupby("depth").gflops.mean()
     probe_jobs = timings[timings.job.str.startswith("probe/")]
     flops = study_flops(config)
     probe_gflops = flops["probe"] / probe_jobs.work_seconds.sum() / 1e9
     limit_fraction = sum(flops.values()) / (cold_s * machine_cores * peak * 1e9)
-    print(f"against the machine: {sum(flops.values()) / 1e12:.2f} TFLOP of matmul work (training "
-          f"{flops['training'] / 1e12:.2f}, probe {flops['probe'] / 1e12:.2f}, "
-          f"ablations {flops['ablation'] / 1e12:.2f}); "
-          f"floor at the peak on {machine_cores} cores {sum(flops.values()) / (machine_cores * peak * 1e9):.0f} s; "
-          f"cold run {cold_s:.0f} s: limit_fraction {limit_fraction:.2f}; probe {probe_gflops:.1f} GFLOP/s "
-          f"({probe_gflops / peak:.2f} of peak)")
-    fractions = (f"limit_fraction={limit_fraction:.2f} "
-                 + " ".join(f"peak_fraction_depth{d}={g / peak:.2f}" for d, g in by_depth.items())
-                 + f" peak_fraction_probe={probe_gflops / peak:.2f}")
+    print(
+        f"against the machine: {sum(flops.values()) / 1e12:.2f} TFLOP of matmul work (training "
+        f"{flops['training'] / 1e12:.2f}, probe {flops['probe'] / 1e12:.2f}, "
+        f"ablations {flops['ablation'] / 1e12:.2f}); "
+        f"floor at the peak on {machine_cores} cores {sum(flops.values()) / (machine_cores * peak * 1e9):.0f} s; "
+        f"cold run {cold_s:.0f} s: limit_fraction {limit_fraction:.2f}; probe {probe_gflops:.1f} GFLOP/s "
+        f"({probe_gflops / peak:.2f} of peak)"
+    )
+    fractions = (
+        f"limit_fraction={limit_fraction:.2f} "
+        + " ".join(f"peak_fraction_depth{d}={g / peak:.2f}" for d, g in by_depth.items())
+        + f" peak_fraction_probe={probe_gflops / peak:.2f}"
+    )
     if args.cold_only:
         print(f"cold_s={cold_s:.1f} efficiency={efficiency:.2f} {fractions}")
         return
@@ -246,11 +269,15 @@ def main() -> None:
     _, pinned = run_naive(differing, args.cores, env=dict(os.environ, OMP_NUM_THREADS="1"))
     still = naive_mismatches(pinned, training)
     speedup = naive_total / train_span
-    print(f"naive: {len(sample)} of {n_grid} configurations in {naive_s:.1f} s ({args.cores} at a time) -> "
-          f"{naive_total:.0f} s for the grid; initlab's training jobs: {train_span:.1f} s; speedup {speedup:.1f}x")
-    print(f"same numbers: {len(sample) - len(differing)} of {len(sample)} naive runs equal the study's table "
-          f"to the printed digit with torch's default threads; of the {len(differing)} others, "
-          f"{len(differing) - len(still)} equal it when pinned to one thread ({len(still)} still differ)")
+    print(
+        f"naive: {len(sample)} of {n_grid} configurations in {naive_s:.1f} s ({args.cores} at a time) -> "
+        f"{naive_total:.0f} s for the grid; initlab's training jobs: {train_span:.1f} s; speedup {speedup:.1f}x"
+    )
+    print(
+        f"same numbers: {len(sample) - len(differing)} of {len(sample)} naive runs equal the study's table "
+        f"to the printed digit with torch's default threads; of the {len(differing)} others, "
+        f"{len(differing) - len(still)} equal it when pinned to one thread ({len(still)} still differ)"
+    )
 
     noop_s, _ = snakemake(workdir, config_path, "--cores", str(args.cores))
     print(f"no-op rerun: {noop_s:.2f} s")
@@ -266,14 +293,19 @@ def main() -> None:
     expected = cells + 3 + (1 if n_ablations else 0) + 1 + 1 + 1 + 1 + 1 + 1
     add_jobs = sum(jobs.values())
     add_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores))
-    print(f"add one seed: {add_jobs} jobs planned (expected {expected}: {jobs}); ran in {add_s:.1f} s "
-          f"(bound: cold/seeds + report = see below)")
+    print(
+        f"add one seed: {add_jobs} jobs planned (expected {expected}: {jobs}); ran in {add_s:.1f} s "
+        f"(bound: cold/seeds + report = see below)"
+    )
 
-    report_s, _ = snakemake(workdir, more_path, "--cores", str(args.cores), "--forcerun", "aggregate",
-                            "aggregate_timings")
+    report_s, _ = snakemake(
+        workdir, more_path, "--cores", str(args.cores), "--forcerun", "aggregate", "aggregate_timings"
+    )
     bound = cold_s / len(config["seeds"]) + report_s
-    print(f"report (aggregation + figures + HTML): {report_s:.1f} s; add-seed bound {bound:.1f} s "
-          f"({'met' if add_s <= bound else 'missed'})")
+    print(
+        f"report (aggregation + figures + HTML): {report_s:.1f} s; add-seed bound {bound:.1f} s "
+        f"({'met' if add_s <= bound else 'missed'})"
+    )
 
     scaled = dict(config, seeds=list(range(10 * len(config["seeds"]))))
     scaled_dir = workdir / "scaled"
@@ -282,8 +314,10 @@ def main() -> None:
     n_jobs = sum(scaled_jobs.values())
     dag_ms = 1e3 * dag_s / n_jobs
     peak_mb = aggregation_peak_mb(workdir, 10)
-    print(f"10x seeds: dry run {dag_s:.2f} s for {n_jobs} jobs = {dag_ms:.1f} ms/job (process start included); "
-          f"aggregating the 10x curves table peaks at {peak_mb:.0f} MB RSS")
+    print(
+        f"10x seeds: dry run {dag_s:.2f} s for {n_jobs} jobs = {dag_ms:.1f} ms/job (process start included); "
+        f"aggregating the 10x curves table peaks at {peak_mb:.0f} MB RSS"
+    )
 
     print(
         f"speedup_vs_naive={speedup:.1f} efficiency={efficiency:.2f} noop_rerun_s={noop_s:.2f} "

@@ -106,8 +106,10 @@ def main() -> None:
 
     k = stack_size(16, LAB2_SPEC.width, len(split.x_train))
     ceiling = layer_gemm_gflops(k, len(split.x_train), LAB2_SPEC.width)
-    print(f"one hidden layer's three batched products alone ({k} models, operands in cache): "
-          f"{ceiling:.1f} GFLOP/s ({ceiling / peak:.0%} of peak): the stacked trainer's ceiling")
+    print(
+        f"one hidden layer's three batched products alone ({k} models, operands in cache): "
+        f"{ceiling:.1f} GFLOP/s ({ceiling / peak:.0%} of peak): the stacked trainer's ceiling"
+    )
     print(
         f"speedup_lab2={figures['lab2']['speedup']:.2f} speedup_depth8={figures['depth8']['speedup']:.2f} "
         f"speedup_depth16={figures['depth16']['speedup']:.2f} peak_fraction={figures['depth16']['gflops'] / peak:.2f} "

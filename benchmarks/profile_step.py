@@ -30,9 +30,20 @@ KINDS: dict[str, tuple[str, ...]] = {
     "bias_copy": ("aten::copy_",),
     "bias_grad_sum": ("aten::sum",),
     "adam": (
-        "aten::_foreach_lerp_", "aten::_foreach_mul_", "aten::_foreach_addcmul_", "aten::_foreach_sqrt",
-        "aten::_foreach_div_", "aten::_foreach_add_", "aten::_foreach_addcdiv_", "aten::lerp_", "aten::mul_",
-        "aten::addcmul_", "aten::sqrt", "aten::div_", "aten::add_", "aten::addcdiv_",
+        "aten::_foreach_lerp_",
+        "aten::_foreach_mul_",
+        "aten::_foreach_addcmul_",
+        "aten::_foreach_sqrt",
+        "aten::_foreach_div_",
+        "aten::_foreach_add_",
+        "aten::_foreach_addcdiv_",
+        "aten::lerp_",
+        "aten::mul_",
+        "aten::addcmul_",
+        "aten::sqrt",
+        "aten::div_",
+        "aten::add_",
+        "aten::addcdiv_",
     ),
 }
 
@@ -63,8 +74,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
     result = shares(args.depth, args.activation, args.models, args.steps)
-    print(f"depth {args.depth}, {args.activation}, {args.models} models, {args.steps} Adam steps: "
-          + "; ".join(f"{kind} {share:.0%}" for kind, share in result.items()))
+    print(
+        f"depth {args.depth}, {args.activation}, {args.models} models, {args.steps} Adam steps: "
+        + "; ".join(f"{kind} {share:.0%}" for kind, share in result.items())
+    )
     print(" ".join(f"{kind}={share:.2f}" for kind, share in result.items()))
 
 

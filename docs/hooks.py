@@ -75,9 +75,14 @@ def _limits(node: dict) -> str:
 
 def _limit_phrases(node: dict) -> list[str]:
     out = []
-    for key, text in (("minimum", ">= {}"), ("exclusiveMinimum", "> {}"), ("maximum", "<= {}"),
-                      ("exclusiveMaximum", "< {}"), ("minItems", "at least {} item(s)"),
-                      ("minProperties", "at least {} entry")):
+    for key, text in (
+        ("minimum", ">= {}"),
+        ("exclusiveMinimum", "> {}"),
+        ("maximum", "<= {}"),
+        ("exclusiveMaximum", "< {}"),
+        ("minItems", "at least {} item(s)"),
+        ("minProperties", "at least {} entry"),
+    ):
         if key in node:
             out.append(text.format(node[key]))
     if node.get("uniqueItems"):
@@ -137,8 +142,14 @@ def config_reference(schema: dict) -> str:
         lines.append(f"| `{path}` | {value} | {default} | {meaning} |")
     ablations = schema["properties"]["ablations"].get("default")
     if ablations:
-        lines += ["", "The default `ablations`:", "", "```yaml", yaml.safe_dump({"ablations": ablations},
-                  default_flow_style=None, sort_keys=False, width=200).rstrip(), "```"]
+        lines += [
+            "",
+            "The default `ablations`:",
+            "",
+            "```yaml",
+            yaml.safe_dump({"ablations": ablations}, default_flow_style=None, sort_keys=False, width=200).rstrip(),
+            "```",
+        ]
     return "\n".join(lines)
 
 
@@ -167,11 +178,17 @@ def tables_reference(text: dict) -> str:
         problems += [f"{table.name}.{c}: no description in docs/tables.yml" for c in missing]
         problems += [f"{table.name}.{c}: described in docs/tables.yml but not a column of the table" for c in extra]
         file = f"results/{table.name}.csv" if not table.reproducible else f"results/tables/{table.name}.csv"
-        made = (f"concatenated from the `{table.kind}` jobs' files by rule `aggregate`" if table.kind
-                else f"written by rule `{table.rule}`")
+        made = (
+            f"concatenated from the `{table.kind}` jobs' files by rule `aggregate`"
+            if table.kind
+            else f"written by rule `{table.rule}`"
+        )
         facts = [f"`{file}`, {made}"]
-        facts.append("reproducible: two runs give the same bytes" if table.reproducible
-                     else "not reproducible (wall-clock readings); never compared")
+        facts.append(
+            "reproducible: two runs give the same bytes"
+            if table.reproducible
+            else "not reproducible (wall-clock readings); never compared"
+        )
         if table.optional:
             facts.append("present only when the config makes it")
         lines += ["", f"### `{table.name}`", "", _text(about["about"]), "", "; ".join(facts) + ".", ""]

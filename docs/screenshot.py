@@ -21,9 +21,17 @@ DEFAULT_OUT = ROOT / "docs/img/report-first-screen.png"
 WINDOW = (1280, 800)
 #: The browser flags of tests/harness.py: sandbox off for root, no network, time to lay out.
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=10000", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=10000",
+    "--hide-scrollbars",
 )
 
 
@@ -38,9 +46,17 @@ def screenshot(page: Path, out: Path, window: tuple[int, int] = WINDOW) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         run = subprocess.run(
-            [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}",
-             f"--screenshot={out.resolve()}", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=300,
+            [
+                chromium,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={window[0]},{window[1]}",
+                f"--screenshot={out.resolve()}",
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     if run.returncode != 0 or not out.is_file():
         raise SystemExit(f"docs/screenshot.py: chromium failed: {run.stderr[-2000:]}")

@@ -29,8 +29,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     harness.current.slow = item.get_closest_marker("slow") is not None
     unmarked = harness.unmarked_slow_fixtures(item)
     if unmarked:
-        pytest.fail(f"{item.nodeid} uses {', '.join(sorted(unmarked))} but is not marked slow: "
-                    "add @pytest.mark.slow", pytrace=False)
+        pytest.fail(
+            f"{item.nodeid} uses {', '.join(sorted(unmarked))} but is not marked slow: add @pytest.mark.slow",
+            pytrace=False,
+        )
 
 
 @pytest.hookimpl(trylast=True)

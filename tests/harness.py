@@ -29,8 +29,19 @@ CONFIGS = REPO / "config"
 
 #: The report's sections, in order (``<section id=...>``).
 SECTION_IDS = (
-    "lesson-claims", "lesson-reproduced", "exercise-1", "exercise-2", "exercise-3", "next-probe",
-    "signal-through-depth", "theory", "training", "comparing-seeds", "evidence-to-keep", "provenance",
+    "exercise-1",
+    "exercise-2",
+    "exercise-3",
+    "next-probe",
+    "criteria",
+    "lesson-claims",
+    "lesson-reproduced",
+    "signal-through-depth",
+    "theory",
+    "training",
+    "comparing-seeds",
+    "evidence-to-keep",
+    "provenance",
 )
 
 #: A hang guard for one Snakemake run, not a performance bound: generous for a loaded machine.
@@ -62,8 +73,9 @@ def require_slow(what: str) -> None:
 
 #: Fixtures (tests/conftest.py, tests/cluster/conftest.py) that make a test slow: a browser, a
 #: SLURM cluster, a study run through the workflow.
-SLOW_FIXTURES = frozenset({"chromium", "quick_study", "quick_study_run", "other_seeds_study", "slurm_cluster",
-                           "require_slurm"})
+SLOW_FIXTURES = frozenset(
+    {"chromium", "quick_study", "quick_study_run", "other_seeds_study", "slurm_cluster", "require_slurm"}
+)
 
 
 def unmarked_slow_fixtures(item) -> set[str]:
@@ -99,8 +111,9 @@ def write_config(folder: Path, config: dict | str, name: str = "config.yaml") ->
 # Snakemake
 
 
-def snakemake_command(folder: Path, config: Path, *args: str, snakefile: Path = SNAKEFILE,
-                      interrupt_after: int | None = None) -> list[str]:
+def snakemake_command(
+    folder: Path, config: Path, *args: str, snakefile: Path = SNAKEFILE, interrupt_after: int | None = None
+) -> list[str]:
     """The command line of ``snakemake ARGS`` on ``config`` in ``folder`` with the repository's
     Snakefile (or ``snakefile``). Targets go in ``args`` (before ``--configfile``, which takes
     several files).
@@ -109,23 +122,44 @@ def snakemake_command(folder: Path, config: Path, *args: str, snakefile: Path = 
     run past it is interrupted as Ctrl-C would (snakemake cancels its cluster jobs) rather than
     killed; ``--foreground`` signals snakemake alone, and once.
     """
-    cmd = [sys.executable, "-m", "snakemake", *args,
-           "--snakefile", str(snakefile), "--directory", str(folder), "--configfile", str(config)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *args,
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(folder),
+        "--configfile",
+        str(config),
+    ]
     if interrupt_after is not None:
         cmd = ["timeout", "--foreground", "-s", "INT", "-k", "30", str(interrupt_after), *cmd]
     return cmd
 
 
-def run_snakemake(folder: Path, config: Path, *args: str, snakefile: Path = SNAKEFILE,
-                  interrupt_after: int | None = None, timeout: float = SNAKEMAKE_TIMEOUT_S,
-                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_snakemake(
+    folder: Path,
+    config: Path,
+    *args: str,
+    snakefile: Path = SNAKEFILE,
+    interrupt_after: int | None = None,
+    timeout: float = SNAKEMAKE_TIMEOUT_S,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run :func:`snakemake_command` (output captured as text). Only in a test marked ``slow``:
     Snakemake's start-up alone takes about 2 s, a dry run about 2.3 s on a 2-core machine."""
     require_slow("starts Snakemake")
     if interrupt_after is not None:
         timeout = interrupt_after + 60
-    return subprocess.run(snakemake_command(folder, config, *args, snakefile=snakefile, interrupt_after=interrupt_after),
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        snakemake_command(folder, config, *args, snakefile=snakefile, interrupt_after=interrupt_after),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def run_config_text(folder: Path, text: str) -> subprocess.CompletedProcess:
@@ -134,8 +168,9 @@ def run_config_text(folder: Path, text: str) -> subprocess.CompletedProcess:
     return run_snakemake(folder, write_config(folder, text, "bad.yaml"), "--cores", "1")
 
 
-def planned_jobs(folder: Path, config: Path, *targets: str, snakefile: Path = SNAKEFILE,
-                 env: dict[str, str] | None = None) -> dict[str, int]:
+def planned_jobs(
+    folder: Path, config: Path, *targets: str, snakefile: Path = SNAKEFILE, env: dict[str, str] | None = None
+) -> dict[str, int]:
     """Jobs per rule that a dry run plans (Snakemake's 'Job stats' table; empty: nothing to do)."""
     run = run_snakemake(folder, config, *targets, "--dry-run", "--cores", "2", snakefile=snakefile, env=env)
     assert run.returncode == 0, run.stderr
@@ -198,8 +233,9 @@ class StudyRun:
                 self._proc.kill()
                 self._proc.wait()
                 raise
-            run = subprocess.CompletedProcess(self._proc.args, code, (self._logs / "stdout").read_text(),
-                                              (self._logs / "stderr").read_text())
+            run = subprocess.CompletedProcess(
+                self._proc.args, code, (self._logs / "stdout").read_text(), (self._logs / "stderr").read_text()
+            )
             assert code == 0, run.stderr[-3000:]
             self._study = Study(self.folder, self.config, run)
         return self._study
@@ -235,9 +271,16 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Flags for a sandboxed root run on a closed network (no background connections at start-up),
 #: and a resolver that fails every host: a page that needed the network would show it.
 BROWSER_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=10000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=10000",
 )
 
 #: Added before ``</body>``: once loaded, the page notes on ``<body>`` how many images it has, how
@@ -264,7 +307,9 @@ def browse(chromium: str, workdir: Path, page: Path, *extra: str, timeout: float
     require_slow("runs a browser")
     return subprocess.run(
         [chromium, *BROWSER_FLAGS, f"--user-data-dir={workdir / 'profile'}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -64,10 +64,19 @@ def signal_probe_table(
                 for depth in depths:
                     for layer in range(1, depth + 1):
                         row = {
-                            "seed": seed, "activation": activation, "init": init, "depth": depth, "width": width,
-                            "layer": layer, "mean": 0.3, "std": 0.5 * (1 + 0.05 * rng.standard_normal()),
-                            "zero_ratio": 0.5 if activation == "relu" else 0.0, "saturated_ratio": 0.05,
-                            "nonfinite_ratio": 0.0, "grad_norm": 0.1 * layer, "act_grad_norm": 0.05 * layer,
+                            "seed": seed,
+                            "activation": activation,
+                            "init": init,
+                            "depth": depth,
+                            "width": width,
+                            "layer": layer,
+                            "mean": 0.3,
+                            "std": 0.5 * (1 + 0.05 * rng.standard_normal()),
+                            "zero_ratio": 0.5 if activation == "relu" else 0.0,
+                            "saturated_ratio": 0.05,
+                            "nonfinite_ratio": 0.0,
+                            "grad_norm": 0.1 * layer,
+                            "act_grad_norm": 0.05 * layer,
                         }
                         if rule is not None and depth >= rule[0] and layer > depth // 2:
                             row.update(FAILURE_SIGNATURES[rule[1]])
@@ -112,8 +121,13 @@ def lesson_outcome(seed: int, depth: int, activation: str, optimizer: str, init:
         end, acc = start, 0.5
     if diverged:
         end, acc = math.nan, math.nan
-    return {"start_loss": start, "end_loss": end, "val_acc": acc, "diverged": diverged,
-            "diverged_step": 37.0 if diverged else math.nan}
+    return {
+        "start_loss": start,
+        "end_loss": end,
+        "val_acc": acc,
+        "diverged": diverged,
+        "diverged_step": 37.0 if diverged else math.nan,
+    }
 
 
 def training_table(
@@ -132,12 +146,22 @@ def training_table(
                 for optimizer in optimizers:
                     for init in inits:
                         outcome = lesson_outcome(seed, depth, activation, optimizer, init)
-                        rows.append({
-                            "seed": seed, "depth": depth, "width": 64, "activation": activation,
-                            "optimizer": optimizer, "lr": lrs[optimizer], "steps": 120, "init": init, **outcome,
-                            "probe_out_mean": 0.01, "probe_out_std": 0.3 if init != "large" else 9.0,
-                            "probe_all_finite": True,
-                        })
+                        rows.append(
+                            {
+                                "seed": seed,
+                                "depth": depth,
+                                "width": 64,
+                                "activation": activation,
+                                "optimizer": optimizer,
+                                "lr": lrs[optimizer],
+                                "steps": 120,
+                                "init": init,
+                                **outcome,
+                                "probe_out_mean": 0.01,
+                                "probe_out_std": 0.3 if init != "large" else 9.0,
+                                "probe_all_finite": True,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -159,10 +183,24 @@ def curves_table(training: pd.DataFrame, stride: int = 20) -> pd.DataFrame:
         steps = list(range(0, run.steps, stride)) + [run.steps]
         for step in steps:
             frac = step / run.steps
-            loss = run.start_loss * (run.end_loss / run.start_loss) ** frac if not run.diverged else (
-                run.start_loss if step < 37 else math.nan)
-            rows.append({"seed": run.seed, "depth": run.depth, "width": run.width, "activation": run.activation,
-                         "optimizer": run.optimizer, "lr": run.lr, "init": run.init, "step": step, "loss": loss})
+            loss = (
+                run.start_loss * (run.end_loss / run.start_loss) ** frac
+                if not run.diverged
+                else (run.start_loss if step < 37 else math.nan)
+            )
+            rows.append(
+                {
+                    "seed": run.seed,
+                    "depth": run.depth,
+                    "width": run.width,
+                    "activation": run.activation,
+                    "optimizer": run.optimizer,
+                    "lr": run.lr,
+                    "init": run.init,
+                    "step": step,
+                    "loss": loss,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -194,17 +232,31 @@ def lab_reproduction_table(differences: Mapping[tuple[str, str, str], str] = MEA
         for row, values in table.items():
             for metric, lesson in zip(metrics, values, strict=True):
                 measured = differences.get((lab, row, metric), lesson)
-                rows.append({"lab": lab, "row": row, "metric": metric, "lesson_value": lesson,
-                             "measured_value": measured, "matches": measured == lesson})
+                rows.append(
+                    {
+                        "lab": lab,
+                        "row": row,
+                        "metric": metric,
+                        "lesson_value": lesson,
+                        "measured_value": measured,
+                        "matches": measured == lesson,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def timings_table() -> pd.DataFrame:
     """Three jobs from t=1000 s to t=1039 s: 39 s elapsed, 63 s of work, 6 s of imports."""
-    return pd.DataFrame({"job": ["lab_replay", "probe/relu/128/0-2", "train/relu/adam/2/0-2"],
-                         "import_seconds": [2.0, 2.0, 2.0], "work_seconds": [10.0, 50.0, 3.0],
-                         "work_wall_seconds": [10.5, 52.0, 3.1],
-                         "started_at": [1000.0, 1001.0, 1030.0], "finished_at": [1012.0, 1039.0, 1035.0]})
+    return pd.DataFrame(
+        {
+            "job": ["lab_replay", "probe/relu/128/0-2", "train/relu/adam/2/0-2"],
+            "import_seconds": [2.0, 2.0, 2.0],
+            "work_seconds": [10.0, 50.0, 3.0],
+            "work_wall_seconds": [10.5, 52.0, 3.1],
+            "started_at": [1000.0, 1001.0, 1030.0],
+            "finished_at": [1012.0, 1039.0, 1035.0],
+        }
+    )
 
 
 def write_tables(
@@ -248,7 +300,8 @@ def sweep_training_table(
                 part = base.assign(lr=lr, width=width)
                 for (opt, init), start in breaks.items():
                     if opt == optimizer and lr >= start:
-                        part = set_runs(part, {"init": init}, end_loss=math.nan, val_acc=math.nan,
-                                        diverged=True, diverged_step=10.0)
+                        part = set_runs(
+                            part, {"init": init}, end_loss=math.nan, val_acc=math.nan, diverged=True, diverged_step=10.0
+                        )
                 parts.append(part)
     return pd.concat(parts, ignore_index=True)

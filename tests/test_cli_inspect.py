@@ -82,8 +82,19 @@ def test_errors_a_user_will_make_are_one_line_each(models, capsys, tmp_path):
 
 def test_inputs_from_a_file(models, capsys, tmp_path):
     torch.save(torch.ones(5, 3), tmp_path / "x.pt")
-    assert main(["inspect", f"{models}/models.py:mlp", "--inputs", str(tmp_path / "x.pt"), "--csv",
-                 str(tmp_path / "out/layers.csv")]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                f"{models}/models.py:mlp",
+                "--inputs",
+                str(tmp_path / "x.pt"),
+                "--csv",
+                str(tmp_path / "out/layers.csv"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "5x4" in out and "--inputs" in out
     rows = list(csv.DictReader((tmp_path / "out/layers.csv").open()))
@@ -93,10 +104,25 @@ def test_inputs_from_a_file(models, capsys, tmp_path):
 def test_the_example_end_to_end(tmp_path):
     """The README's command: a table in 100 columns, actionable verdicts, CSV, JSON and HTML."""
     run = subprocess.run(
-        [sys.executable, "-m", "initlab", "inspect", f"{EXAMPLE}:build", "--input-shape", "16,3,32,32",
-         "--csv", str(tmp_path / "layers.csv"), "--json", str(tmp_path / "inspect.json"),
-         "--html", str(tmp_path / "inspect.html")],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "initlab",
+            "inspect",
+            f"{EXAMPLE}:build",
+            "--input-shape",
+            "16,3,32,32",
+            "--csv",
+            str(tmp_path / "layers.csv"),
+            "--json",
+            str(tmp_path / "inspect.json"),
+            "--html",
+            str(tmp_path / "inspect.html"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -138,7 +164,9 @@ def test_the_per_layer_table_is_behind_layers(models, capsys):
     ],
 )
 def test_the_examples(factory, shape, says, capsys, tmp_path):
-    assert main(["inspect", f"{REPO}/examples/{factory}", "--input-shape", shape, "--json", str(tmp_path / "x.json")]) == 0
+    assert (
+        main(["inspect", f"{REPO}/examples/{factory}", "--input-shape", shape, "--json", str(tmp_path / "x.json")]) == 0
+    )
     out = capsys.readouterr().out
     assert says in " ".join(out.split()) and max(len(line) for line in out.splitlines()) <= 100
     assert len(out.splitlines()) <= 40

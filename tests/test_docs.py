@@ -61,8 +61,14 @@ def _mkdocs_env() -> dict[str, str]:
 def site(tmp_path_factory) -> Path:
     """The docs site, built once with --strict (about 3 s)."""
     out = tmp_path_factory.mktemp("site")
-    run = subprocess.run([*harness.python_tool("mkdocs"), "build", "--strict", "--site-dir", str(out)],
-                         cwd=REPO, env=_mkdocs_env(), capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [*harness.python_tool("mkdocs"), "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO,
+        env=_mkdocs_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     return out
 
@@ -110,7 +116,11 @@ def test_configuration_reference_follows_the_schema():
     hooks = _hooks()
     schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
     schema["properties"]["training"]["properties"]["momentum"] = {
-        "description": "A key only this test has.", "type": "number", "minimum": 0, "default": 0.9}
+        "description": "A key only this test has.",
+        "type": "number",
+        "minimum": 0,
+        "default": 0.9,
+    }
     text = hooks.config_reference(schema)
     assert "| `training.momentum` | number (>= 0) | `0.9` | A key only this test has. |" in text
 
@@ -144,8 +154,13 @@ def _free_port() -> int:
 def test_mkdocs_serve_serves_the_site():
     """`mkdocs serve`, as docs/development.md says (on a free port): the home page comes back."""
     port = _free_port()
-    server = subprocess.Popen([*harness.python_tool("mkdocs"), "serve", "--dev-addr", f"127.0.0.1:{port}"],
-                              cwd=REPO, env=_mkdocs_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [*harness.python_tool("mkdocs"), "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        env=_mkdocs_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline, page = time.monotonic() + 300, None  # a hang guard on a loaded machine, not a bound
         while page is None and time.monotonic() < deadline and server.poll() is None:
@@ -213,25 +228,24 @@ def _documented_commands() -> dict[str, list[str]]:
     return commands
 
 
+STUDY_TEST = "tests/workflow/test_study.py::test_report_is_made_and_its_place_printed"
+SEED_TEST = "tests/workflow/test_study.py::test_adding_a_seed_runs_only_its_jobs"
+SLURM_TEST = "tests/cluster/test_cluster_study.py::test_quick_study_on_slurm"
+EXAMPLES_TEST = "tests/test_cli_inspect.py::test_the_examples"
+
 #: Each command the docs show, and the test that runs it (``file::test``; the test may run it on
 #: config/quick.yaml, with fewer cores or in a temporary folder) or the file whose text runs it
 #: (``file:`` followed by the text). Benchmarks are not run by tests: their flags are checked below.
 RUN_BY = {
-    "pip install -e '.[study]' && snakemake --cores 8":
-        "tests/workflow/test_study.py::test_report_is_made_and_its_place_printed",
+    "pip install -e '.[study]' && snakemake --cores 8": STUDY_TEST,
     "bash tests/run.sh": ".ci/run:bash tests/run.sh",
-    "snakemake --cores 2 --configfile config/quick.yaml":
-        "tests/workflow/test_study.py::test_report_is_made_and_its_place_printed",
-    "printf 'seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\\n' > more_seeds.yaml":
-        "tests/workflow/test_study.py::test_adding_a_seed_runs_only_its_jobs",
-    "snakemake --cores 8 --configfile config/config.yaml more_seeds.yaml":
-        "tests/workflow/test_study.py::test_adding_a_seed_runs_only_its_jobs",
-    "pip install -e '.[study,cluster]' && snakemake --workflow-profile workflow/profiles/slurm":
-        "tests/cluster/test_cluster_study.py::test_quick_study_on_slurm",
+    "snakemake --cores 2 --configfile config/quick.yaml": STUDY_TEST,
+    "printf 'seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\\n' > more_seeds.yaml": SEED_TEST,
+    "snakemake --cores 8 --configfile config/config.yaml more_seeds.yaml": SEED_TEST,
+    "pip install -e '.[study,cluster]' && snakemake --workflow-profile workflow/profiles/slurm": (SLURM_TEST),
     "snakemake --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=compute "
     "slurm_account=my_project": "tests/cluster/test_cluster_study.py::test_failed_group_job_is_retried",
-    "initlab compare cluster/results local/results --require-identical":
-        "tests/cluster/test_cluster_study.py::test_quick_study_on_slurm",
+    "initlab compare cluster/results local/results --require-identical": SLURM_TEST,
     'python -m pytest -m "not slow"': "tests/run.sh:python3 -m pytest",
     "python -m pytest -m slow": "tests/run.sh:python3 -m pytest",
     "python -m pytest tests -k lesson": "tests/run.sh:python3 -m pytest",
@@ -242,13 +256,13 @@ RUN_BY = {
     "pip install -e '.[docs]'": "tests/run.sh:.[study,cluster,test,docs,lint]",
     "mkdocs serve": "tests/test_docs.py::test_mkdocs_serve_serves_the_site",
     "mkdocs build --strict --site-dir site": "tests/test_docs.py::test_site_builds_strict_with_every_page_of_the_nav",
-    "initlab inspect examples/small_cnn.py:build --input-shape 64,3,32,32":
-        "tests/test_cli_inspect.py::test_the_example_end_to_end",
+    "initlab inspect examples/small_cnn.py:build --input-shape 64,3,32,32": (
+        "tests/test_cli_inspect.py::test_the_example_end_to_end"
+    ),
     "initlab verify results": "tests/study/test_manifest.py::test_verify_ok_and_missing_folder",
-    "initlab inspect examples/resnet.py:build --input-shape 8,3,16,16": "tests/test_cli_inspect.py::test_the_examples",
-    "initlab inspect examples/resnet.py:build_zero_branch --input-shape 8,3,16,16":
-        "tests/test_cli_inspect.py::test_the_examples",
-    "initlab inspect examples/transformer.py:build --input-shape 8,16,32": "tests/test_cli_inspect.py::test_the_examples",
+    "initlab inspect examples/resnet.py:build --input-shape 8,3,16,16": EXAMPLES_TEST,
+    "initlab inspect examples/resnet.py:build_zero_branch --input-shape 8,3,16,16": EXAMPLES_TEST,
+    "initlab inspect examples/transformer.py:build --input-shape 8,16,32": EXAMPLES_TEST,
 }
 
 
@@ -290,8 +304,12 @@ def test_screenshot_script_writes_one_screen(quick_study, chromium, tmp_path):
     from PIL import Image
 
     out = tmp_path / "shot.png"
-    run = subprocess.run([sys.executable, str(DOCS / "screenshot.py"), str(quick_study.results / "report.html"),
-                          "--out", str(out)], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, str(DOCS / "screenshot.py"), str(quick_study.results / "report.html"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     image = Image.open(out)
     assert image.size == (1280, 800)
@@ -308,8 +326,14 @@ def _pyproject() -> dict:
 
 
 def test_version_flag_prints_the_package_version():
-    run = subprocess.run([sys.executable, "-m", "initlab", "--version"], cwd=REPO, capture_output=True, text=True,
-                         env=_mkdocs_env(), timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "initlab", "--version"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=_mkdocs_env(),
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout == f"initlab {initlab.__version__}\n"
     assert re.fullmatch(r"\d+\.\d+\.\d+", initlab.__version__)
@@ -327,8 +351,12 @@ def test_license_is_mit():
 
 
 def test_citation_is_valid_and_names_this_version():
-    run = subprocess.run([harness.cffconvert(), "--validate", "-i", str(REPO / "CITATION.cff")],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [harness.cffconvert(), "--validate", "-i", str(REPO / "CITATION.cff")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     citation = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
     assert str(citation["version"]) == initlab.__version__ and citation["license"] == "MIT"

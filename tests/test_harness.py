@@ -65,9 +65,18 @@ def test_commands_name_the_snakefile_folder_and_config(tmp_path):
     assert config.read_text() == "seeds:\n- 0\n"
     cmd = harness.snakemake_command(tmp_path, config, "results/tables/training.csv", "--cores", "2")
     assert cmd[1:5] == ["-m", "snakemake", "results/tables/training.csv", "--cores"]
-    assert cmd[-6:] == ["--snakefile", str(harness.SNAKEFILE), "--directory", str(tmp_path), "--configfile", str(config)]
+    assert cmd[-6:] == [
+        "--snakefile",
+        str(harness.SNAKEFILE),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(config),
+    ]
     limited = harness.snakemake_command(tmp_path, config, interrupt_after=60)
-    assert limited[:7] == ["timeout", "--foreground", "-s", "INT", "-k", "30", "60"] and limited[7:] == cmd[:3] + cmd[-6:]
+    assert (
+        limited[:7] == ["timeout", "--foreground", "-s", "INT", "-k", "30", "60"] and limited[7:] == cmd[:3] + cmd[-6:]
+    )
 
 
 def test_configs_are_fresh_copies():

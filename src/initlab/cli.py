@@ -108,7 +108,9 @@ def _compute_probe(job, split) -> dict[str, list]:
     from initlab.engine.probe import probe_grid
 
     cell = job.cell
-    return {"signal_probe": probe_grid(list(job.seeds), cell.activation, list(job.inits), list(cell.depths), cell.width)}
+    return {
+        "signal_probe": probe_grid(list(job.seeds), cell.activation, list(job.inits), list(cell.depths), cell.width)
+    }
 
 
 def _compute_train(job, split) -> dict[str, list]:
@@ -133,7 +135,10 @@ def _compute_model(job, split) -> dict[str, list]:
 
 #: Job kind (``initlab.study.axes.KINDS``) -> the engine call that computes it: rows per table.
 COMPUTE: dict[str, Callable] = {
-    "probe": _compute_probe, "train": _compute_train, "ablation": _compute_ablation, "model": _compute_model,
+    "probe": _compute_probe,
+    "train": _compute_train,
+    "ablation": _compute_ablation,
+    "model": _compute_model,
 }
 
 
@@ -209,7 +214,8 @@ def cmd_theory_start(args: argparse.Namespace) -> None:
 
         x_train = load_split(args.data).x_train
         return [
-            r for w in grid["widths"]
+            r
+            for w in grid["widths"]
             for r in moon_start_grid(x_train, grid["activations"], grid["inits"], grid["depths"], w)
         ]
 
@@ -248,8 +254,11 @@ def cmd_provenance(args: argparse.Namespace) -> None:
     if moved:
         raise ValueError(f"the code of rule(s) {', '.join(moved)} changed while the workflow ran; run snakemake again")
     write_provenance(
-        args.out, config_path=args.config, fingerprints={rule: p.as_dict() for rule, p in now.items()},
-        threads=json.loads(args.threads), timings_path=args.timings,
+        args.out,
+        config_path=args.config,
+        fingerprints={rule: p.as_dict() for rule, p in now.items()},
+        threads=json.loads(args.threads),
+        timings_path=args.timings,
     )
 
 
@@ -260,12 +269,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for line in differences:
         print(f"initlab verify: {line}", file=sys.stderr)
     if len(differences) > 1:
-        print(f"initlab verify: {args.results} does NOT match its manifest, config and code ({len(differences)} "
-              "difference(s))", file=sys.stderr)
+        print(
+            f"initlab verify: {args.results} does NOT match its manifest, config and code ({len(differences)} "
+            "difference(s))",
+            file=sys.stderr,
+        )
     if differences:
         return 1
-    print(f"initlab verify: {args.results} matches its manifest, config and the installed code: every table "
-          "complete, every byte as recorded, every table made by this code")
+    print(
+        f"initlab verify: {args.results} matches its manifest, config and the installed code: every table "
+        "complete, every byte as recorded, every table made by this code"
+    )
     return 0
 
 
@@ -278,8 +292,9 @@ def cmd_figures(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from initlab.report.render import report_command
 
-    out = report_command(args.tables, args.figures, args.config, args.out, args.timings, args.templates,
-                         args.provenance)
+    out = report_command(
+        args.tables, args.figures, args.config, args.out, args.timings, args.templates, args.provenance
+    )
     # The workflow's last step: say where the report is (stdout, so the run's terminal shows it).
     print(f"initlab: the report is at {Path(out).resolve()}")
 
@@ -313,7 +328,9 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     _set_threads(args.threads)
     if (args.input_shape is None) == (args.inputs is None):
         raise InspectError("give exactly one of --input-shape (e.g. 64,3,32,32) or --inputs FILE.pt")
-    inputs = random_inputs(parse_shape(args.input_shape), args.seed) if args.inputs is None else load_inputs(args.inputs)
+    inputs = (
+        random_inputs(parse_shape(args.input_shape), args.seed) if args.inputs is None else load_inputs(args.inputs)
+    )
     model = build_model(args.model, args.seed)
     started = time.perf_counter()
     inspection = inspect(model, inputs, seed=args.seed)
@@ -361,11 +378,20 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_model_dataset)
 
-    p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train, ablation or model), given whole as JSON")
+    p = _job_parser(
+        sub, "job", cmd_job, "one compute job of the study (probe, train, ablation or model), given whole as JSON"
+    )
     p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
-    p.add_argument("--data", help=".npz written by 'initlab dataset' (train, ablation) or 'initlab model-dataset' (model jobs)")
-    p.add_argument("--out", action="append", default=[], metavar="TABLE=PATH",
-                   help="where to write each table the job makes, e.g. training=results/...csv")
+    p.add_argument(
+        "--data", help=".npz written by 'initlab dataset' (train, ablation) or 'initlab model-dataset' (model jobs)"
+    )
+    p.add_argument(
+        "--out",
+        action="append",
+        default=[],
+        metavar="TABLE=PATH",
+        help="where to write each table the job makes, e.g. training=results/...csv",
+    )
 
     for name, func, what, needs_data in (
         ("theory", cmd_theory, "mean-field predictions for every probe layer (theory.csv)", False),
@@ -401,7 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+")
     p.set_defaults(func=cmd_aggregate)
 
-    p = sub.add_parser("manifest", help="check every table against the config; write MANIFEST.json (rows, columns, SHA-256)")
+    p = sub.add_parser(
+        "manifest", help="check every table against the config; write MANIFEST.json (rows, columns, SHA-256)"
+    )
     p.add_argument("--tables", required=True, type=Path, help="directory of the study's CSV tables")
     p.add_argument("--config", required=True, type=Path, help="the validated config (results/config.json)")
     p.add_argument("--out", required=True, type=Path, help="the manifest to write (results/tables/MANIFEST.json)")
@@ -412,12 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fingerprints", required=True, help="JSON: each rule's fingerprint its jobs ran with")
     p.add_argument("--threads", default="{}", help="JSON: each rule's threads")
     p.add_argument("--timings", type=Path, default=None, help="results/timings.csv")
-    p.add_argument("--templates", type=Path, default=None, help="the report's template folder (default: the one the report finds)")
+    p.add_argument(
+        "--templates", type=Path, default=None, help="the report's template folder (default: the one the report finds)"
+    )
     p.add_argument("--out", required=True, type=Path, help="the record to write (results/provenance.json)")
     p.set_defaults(func=cmd_provenance)
 
-    p = sub.add_parser("verify", help="re-check a results folder against its manifest, config and the installed "
-                       "code (exit 1 if not)")
+    p = sub.add_parser(
+        "verify", help="re-check a results folder against its manifest, config and the installed code (exit 1 if not)"
+    )
     p.add_argument("results", type=Path, help="the results folder (holds config.json and tables/MANIFEST.json)")
     p.set_defaults(func=cmd_verify)
 
@@ -433,8 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="the study's config, YAML or JSON (Provenance)")
     p.add_argument("--timings", type=Path, default=None, help="timings.csv (default: the one in --tables, if any)")
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
-    p.add_argument("--provenance", type=Path, default=None,
-                   help="the run's provenance.json (default: the one beside --tables, if any)")
+    p.add_argument(
+        "--provenance",
+        type=Path,
+        default=None,
+        help="the run's provenance.json (default: the one beside --tables, if any)",
+    )
     p.add_argument("--out", required=True, type=Path, help="HTML file to write")
     p.set_defaults(func=cmd_report)
 
@@ -442,11 +477,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", type=Path, help="result set A: a results/ folder or a folder of tables")
     p.add_argument("b", type=Path, help="result set B: the same")
     p.add_argument("--html", type=Path, default=None, help="also write the comparison as an HTML page")
-    p.add_argument("--json", type=Path, default=None, metavar="FILE",
-                   help="also write every metric's per-cell result (means, difference, interval, p, called "
-                        "different after FDR control) as JSON")
-    p.add_argument("--require-identical", action="store_true",
-                   help="exit 1 also when a table is not byte-identical (a rerun elsewhere, e.g. on a cluster)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write every metric's per-cell result (means, difference, interval, p, called "
+        "different after FDR control) as JSON",
+    )
+    p.add_argument(
+        "--require-identical",
+        action="store_true",
+        help="exit 1 also when a table is not byte-identical (a rerun elsewhere, e.g. on a cluster)",
+    )
     p.add_argument("--templates", type=Path, default=None, help="template folder (default: report_templates/)")
     p.set_defaults(func=cmd_compare)
 

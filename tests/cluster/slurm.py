@@ -107,11 +107,7 @@ def slurm_unavailable_reason() -> str | None:
         return "local SLURM needs root (it writes /etc/slurm/slurm.conf and runs the daemons as root)"
     missing = [p for p in DAEMONS + CLIENTS if _which(p) is None]
     if missing:
-        return (
-            "SLURM/munge not installed (missing: "
-            + ", ".join(missing)
-            + "); run `bash .ci/install_slurm.sh`"
-        )
+        return "SLURM/munge not installed (missing: " + ", ".join(missing) + "); run `bash .ci/install_slurm.sh`"
     return None
 
 
@@ -354,8 +350,7 @@ class LocalSlurm:
                 if time.monotonic() > deadline:
                     os.close(fd)
                     raise SlurmError(
-                        f"another local SLURM holds {LOCK_PATH} for more than "
-                        f"{self.lock_timeout:.0f}s"
+                        f"another local SLURM holds {LOCK_PATH} for more than {self.lock_timeout:.0f}s"
                     ) from None
                 time.sleep(0.5)
         os.ftruncate(fd, 0)
@@ -415,10 +410,7 @@ class LocalSlurm:
         while not self.munge_socket.exists():
             self._check_alive("munged")
             if time.monotonic() > deadline:
-                raise SlurmError(
-                    "munged did not create its socket within 10s\n"
-                    + self.diagnostics()
-                )
+                raise SlurmError("munged did not create its socket within 10s\n" + self.diagnostics())
             time.sleep(0.05)
 
     def _write_conf(self) -> None:
@@ -447,8 +439,8 @@ CredType=cred/munge
 AuthInfo=socket={self.munge_socket}
 StateSaveLocation={self.state_dir}
 SlurmdSpoolDir={self.spool_dir}
-SlurmctldPidFile={self.state_dir / 'slurmctld.pid'}
-SlurmdPidFile={self.spool_dir / 'slurmd.pid'}
+SlurmctldPidFile={self.state_dir / "slurmctld.pid"}
+SlurmdPidFile={self.spool_dir / "slurmd.pid"}
 SlurmctldLogFile={self.slurmctld_log}
 SlurmdLogFile={self.slurmd_log}
 SlurmctldDebug=info
@@ -473,7 +465,7 @@ ReturnToService=2
 KillWait=2
 InactiveLimit=0
 SlurmdTimeout=300
-{' '.join(node)}
+{" ".join(node)}
 PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 {self.extra_config}
 """
@@ -524,10 +516,7 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
     def _check_alive(self, name: str) -> None:
         proc = self._procs.get(name)
         if proc is not None and proc.poll() is not None:
-            raise SlurmError(
-                f"{name} exited early with status {proc.returncode}\n"
-                + self.diagnostics()
-            )
+            raise SlurmError(f"{name} exited early with status {proc.returncode}\n" + self.diagnostics())
 
     def _wait_idle(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -615,8 +604,13 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 
     def _active_jobs(self) -> list[str]:
         res = subprocess.run(
-            [_which("squeue") or "squeue", "-h", "-o", "%i %T",
-             "--states=PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED"],
+            [
+                _which("squeue") or "squeue",
+                "-h",
+                "-o",
+                "%i %T",
+                "--states=PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED",
+            ],
             capture_output=True,
             text=True,
             env=clean_env(),
@@ -675,9 +669,7 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             with contextlib.suppress(OSError):
                 if self._conf_backup is not None and self._conf_backup.exists():
                     self._conf_backup.replace(SLURM_CONF)
-                elif SLURM_CONF.exists() and SLURM_CONF.read_text(
-                    errors="replace"
-                ).startswith(MARKER):
+                elif SLURM_CONF.exists() and SLURM_CONF.read_text(errors="replace").startswith(MARKER):
                     SLURM_CONF.unlink()
             self._wrote_conf = False
         if self._hosts_line is not None:
@@ -708,13 +700,9 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
     # -- jobs ----------------------------------------------------------------
     def run(self, *args: str, check: bool = True, timeout: float = 60) -> str:
         """Run a SLURM client command (SLURM_* stripped from env); return stdout."""
-        res = subprocess.run(
-            list(args), capture_output=True, text=True, env=clean_env(), timeout=timeout
-        )
+        res = subprocess.run(list(args), capture_output=True, text=True, env=clean_env(), timeout=timeout)
         if check and res.returncode != 0:
-            raise SlurmError(
-                f"{' '.join(args)} failed ({res.returncode}): {res.stderr.strip()}"
-            )
+            raise SlurmError(f"{' '.join(args)} failed ({res.returncode}): {res.stderr.strip()}")
         return res.stdout
 
     def sbatch_wrap(self, command: str, *sbatch_args: str, cwd: Path | None = None) -> int:
@@ -777,9 +765,7 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         return len(self.submitted_jobs())
 
     def job_states(self, job_ids: Iterable[int] | None = None) -> dict[int, str]:
-        out = self.run(
-            "squeue", "-h", "--states=all", "-o", "%i|%T", check=False
-        )
+        out = self.run("squeue", "-h", "--states=all", "-o", "%i|%T", check=False)
         states = {}
         for line in out.splitlines():
             jid, _, state = line.partition("|")
@@ -799,10 +785,7 @@ PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             if all(states.get(i) in TERMINAL_STATES for i in ids):
                 return states
             if time.monotonic() > deadline:
-                raise SlurmError(
-                    f"jobs {ids} not finished after {timeout:.0f}s: {states}\n"
-                    + self.diagnostics()
-                )
+                raise SlurmError(f"jobs {ids} not finished after {timeout:.0f}s: {states}\n" + self.diagnostics())
             for name in ("slurmctld", "slurmd"):
                 self._check_alive(name)
             time.sleep(0.2)

@@ -41,9 +41,19 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 PROFILE = REPO / "workflow/profiles/slurm"
 FAULTS = Path(__file__).with_name("faults.smk")
 TABLES = ["signal_probe", "training", "curves", "lab_reproduction"]
-# The workflow's local rules (localrules: in workflow/rules/*.smk) plus the test workflow's.
-LOCAL_RULES = {"dataset", "effective_config", "aggregate", "aggregate_timings", "theory", "theory_start",
-               "manifest", "figures", "report", "all", "all_with_flaky", "all_with_hold"}
+
+
+def _local_rules(*files: Path) -> set[str]:
+    """The rules the ``localrules:`` blocks of ``files`` name (read from the workflow, not restated)."""
+    names: set[str] = set()
+    for file in files:
+        for block in re.findall(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", file.read_text(encoding="utf-8"), flags=re.M):
+            names.update(n.strip().rstrip(",") for n in block.splitlines() if n.strip())
+    return names
+
+
+# The workflow's local rules plus the test workflow's, and `all` (a target without a job of its own).
+LOCAL_RULES = _local_rules(*sorted((REPO / "workflow/rules").glob("*.smk")), FAULTS) | {"all"}
 #: Hang guards (seconds) for a snakemake run here: the quick study (about 2 minutes on a quiet
 #: 2-core machine) and the one-cell study of the failure paths; past one, the run is interrupted
 #: as Ctrl-C would (snakemake cancels its SLURM jobs) and the test fails.
@@ -59,8 +69,14 @@ TINY = {
     "ablations": [],
     "inits": ["xavier", "he"],
     "probe": {"activations": ["tanh"], "depths": [2], "width": 16},
-    "training": {"activations": ["relu"], "depths": [2], "width": 16,
-                 "optimizers": {"adam": 0.01}, "steps": 20, "curve_stride": 10},
+    "training": {
+        "activations": ["relu"],
+        "depths": [2],
+        "width": 16,
+        "optimizers": {"adam": 0.01},
+        "steps": 20,
+        "curve_stride": 10,
+    },
 }
 
 
@@ -69,28 +85,51 @@ TINY = {
 
 #: The profile plus this test cluster's status settings.
 CLUSTER_ARGS = (
-    "--workflow-profile", str(PROFILE),
+    "--workflow-profile",
+    str(PROFILE),
     # no accounting database here, so no sacct: ask squeue, and soon
-    "--slurm-status-command", "squeue",
-    "--slurm-init-seconds-before-status-checks", "1",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
     # keep every SLURM job's log: they show which jobs ran inside SLURM
     "--slurm-keep-successful-logs",
 )
 
 
-def snakemake_cmd(folder: Path, config: Path, *args: str, snakefile: Path = REPO / "Snakefile",
-                  cluster: bool = True, limit: int = TINY_LIMIT_S) -> list[str]:
+def snakemake_cmd(
+    folder: Path,
+    config: Path,
+    *args: str,
+    snakefile: Path = REPO / "Snakefile",
+    cluster: bool = True,
+    limit: int = TINY_LIMIT_S,
+) -> list[str]:
     """The command line (harness.snakemake_command), interrupted with SIGINT after ``limit``
     seconds; on the cluster: with :data:`CLUSTER_ARGS`."""
-    return snakemake_command(folder, config, *args, *(CLUSTER_ARGS if cluster else ()), snakefile=snakefile,
-                             interrupt_after=limit)
+    return snakemake_command(
+        folder, config, *args, *(CLUSTER_ARGS if cluster else ()), snakefile=snakefile, interrupt_after=limit
+    )
 
 
-def run(folder: Path, config: Path, *args: str, snakefile: Path = REPO / "Snakefile", cluster: bool = True,
-        limit: int = TINY_LIMIT_S) -> subprocess.CompletedProcess:
+def run(
+    folder: Path,
+    config: Path,
+    *args: str,
+    snakefile: Path = REPO / "Snakefile",
+    cluster: bool = True,
+    limit: int = TINY_LIMIT_S,
+) -> subprocess.CompletedProcess:
     """:func:`snakemake_cmd` run to its end (harness.run_snakemake) with SLURM's variables cleared."""
-    return run_snakemake(folder, config, *args, *(CLUSTER_ARGS if cluster else ()), snakefile=snakefile,
-                         interrupt_after=limit, env=clean_env())
+    return run_snakemake(
+        folder,
+        config,
+        *args,
+        *(CLUSTER_ARGS if cluster else ()),
+        snakefile=snakefile,
+        interrupt_after=limit,
+        env=clean_env(),
+    )
 
 
 def tail(proc: subprocess.CompletedProcess | str, n: int = 4000) -> str:
@@ -155,14 +194,16 @@ def expected_submissions(remote_jobs: set[tuple[str, str]]) -> int:
 
 def slurm_logs(folder: Path) -> dict[int, str]:
     """Every kept SLURM job log (``.snakemake/slurm_logs/<rule or group>/<jobid>.log``), by id."""
-    return {int(p.stem): p.read_text(errors="replace")
-            for p in (folder / ".snakemake/slurm_logs").rglob("*.log") if p.stem.isdigit()}
+    return {
+        int(p.stem): p.read_text(errors="replace")
+        for p in (folder / ".snakemake/slurm_logs").rglob("*.log")
+        if p.stem.isdigit()
+    }
 
 
 def jobs_inside_slurm(folder: Path) -> dict[int, set[tuple[str, str]]]:
     """The workflow jobs each SLURM job ran, from its log, by SLURM job id."""
-    return {jid: {(rule, wc) for _, rule, wc in job_blocks(text)}
-            for jid, text in slurm_logs(folder).items()}
+    return {jid: {(rule, wc) for _, rule, wc in job_blocks(text)} for jid, text in slurm_logs(folder).items()}
 
 
 def job_details(cluster: LocalSlurm, job_id: int) -> dict[str, str]:
@@ -178,8 +219,11 @@ def minutes(time_limit: str) -> int:
 
 
 def active_jobs(cluster: LocalSlurm) -> dict[int, str]:
-    return {j: s for j, s in cluster.job_states().items()
-            if s in ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED")}
+    return {
+        j: s
+        for j, s in cluster.job_states().items()
+        if s in ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED")
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,9 +243,18 @@ def test_quick_study_on_slurm(quick_study_run, slurm_cluster: LocalSlurm, tmp_pa
     # every verdict is the same and every table is byte-identical; it names any differing table,
     # column and cell
     compared = subprocess.run(
-        [sys.executable, "-m", "initlab", "compare", str(folder / "results"), str(reference.results),
-         "--require-identical"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "initlab",
+            "compare",
+            str(folder / "results"),
+            str(reference.results),
+            "--require-identical",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert compared.returncode == 0, compared.stdout + compared.stderr
     for table in TABLES:
@@ -230,8 +283,7 @@ def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -
     inside = jobs_inside_slurm(folder)
     assert set(inside) == {j.job_id for j in submitted}, (inside.keys(), submitted)
     assert set().union(*inside.values()) == remote
-    local = {(rule, wc) for kind, rule, wc in job_blocks(proc.stdout + proc.stderr)
-             if kind == "localrule"}
+    local = {(rule, wc) for kind, rule, wc in job_blocks(proc.stdout + proc.stderr) if kind == "localrule"}
     assert {rule for rule, _ in local} == LOCAL_RULES - {"all_with_flaky", "all_with_hold"}
     assert local | remote == planned and not local & remote
 
@@ -254,8 +306,10 @@ def check_cluster_study(slurm_cluster: LocalSlurm, folder: Path, config: Path) -
     # (d) the report
     assert (folder / "results/report.html").is_file()
 
-    print(f"\ncluster run {cluster_seconds:.0f} s: {len(submitted)} sbatch calls for "
-          f"{len(remote)} SLURM-side jobs, {len(local)} local jobs")
+    print(
+        f"\ncluster run {cluster_seconds:.0f} s: {len(submitted)} sbatch calls for "
+        f"{len(remote)} SLURM-side jobs, {len(local)} local jobs"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,8 +325,7 @@ def test_failed_group_job_is_retried(require_slurm, tmp_path: Path) -> None:
     assert profile()["restart-times"] >= 1
     partition = "PartitionName=study Nodes=ALL Default=NO MaxTime=INFINITE State=UP"
     with local_slurm(tmp_path / "slurm", extra_config=partition) as slurm_cluster:
-        proc = run(folder, config, "all_with_flaky", "--default-resources", "slurm_partition=study",
-                   snakefile=FAULTS)
+        proc = run(folder, config, "all_with_flaky", "--default-resources", "slurm_partition=study", snakefile=FAULTS)
         assert proc.returncode == 0, tail(proc) + "\n" + slurm_cluster.diagnostics()
         check_retry(slurm_cluster, folder)
 
@@ -287,7 +340,10 @@ def check_retry(slurm_cluster: LocalSlurm, folder: Path) -> None:
         by_comment.setdefault(job.comment, []).append(job)
     # a group job's comment is rule_<group>_<its rules>
     assert {c: len(js) for c, js in by_comment.items()} == {
-        "rule_lab_replay": 1, "rule_probe_probe": 1, "rule_train_flaky_train": 2}, submitted
+        "rule_lab_replay": 1,
+        "rule_probe_probe": 1,
+        "rule_train_flaky_train": 2,
+    }, submitted
     first, second = sorted(by_comment["rule_train_flaky_train"], key=lambda j: j.job_id)
     assert (first.state, second.state) == ("FAILED", "COMPLETED")
     failed_in = (folder / "results/flaky.failed-once").read_text().split()[-1]
@@ -327,8 +383,9 @@ def test_interrupted_run_resumes(slurm_cluster: LocalSlurm, tmp_path: Path) -> N
     config = write_config(folder, TINY)
     log = tmp_path / "first.log"
 
-    first, hold_job = start_and_wait_for_hold(snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS),
-                                              log, folder)
+    first, hold_job = start_and_wait_for_hold(
+        snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS), log, folder
+    )
     try:
         assert slurm_cluster.job_states([hold_job]) == {hold_job: "RUNNING"}
         first.send_signal(signal.SIGINT)  # to `timeout`, which passes it on to snakemake, once
@@ -392,7 +449,8 @@ def test_killed_run_resumes_after_unlock(slurm_cluster: LocalSlurm, tmp_path: Pa
 
     # no `timeout` in front, so the SIGKILL reaches snakemake itself
     first, hold_job = start_and_wait_for_hold(
-        snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS, limit=None), log, folder)
+        snakemake_cmd(folder, config, "all_with_hold", snakefile=FAULTS, limit=None), log, folder
+    )
     first.kill()
     first.wait()
     assert crash_job(hold_job) > 0

@@ -78,20 +78,48 @@ def test_cli_writes_the_ablation_rows_and_names_a_bad_init(moons, tmp_path, caps
 
     data = tmp_path / "moons.npz"
     save_split(moons, data)
-    entry = {"init_a": "xavier", "init_b": "he", "depth": 1, "width": 8, "activation": "tanh", "optimizer": "sgd",
-             "lr": 0.1, "steps": 5}
+    entry = {
+        "init_a": "xavier",
+        "init_b": "he",
+        "depth": 1,
+        "width": 8,
+        "activation": "tanh",
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "steps": 5,
+    }
     [job] = jobs({"seeds": [0, 1], "seed_block_size": 10, "inits": [], "ablations": [entry]}, "ablation")
     out = tmp_path / "ablation.csv"
-    assert cli.main(["job", "--job", job.to_json(), "--data", str(data), "--out", f"ablation={out}",
-                     "--timings", str(tmp_path / "t.csv")]) == 0
+    assert (
+        cli.main(
+            [
+                "job",
+                "--job",
+                job.to_json(),
+                "--data",
+                str(data),
+                "--out",
+                f"ablation={out}",
+                "--timings",
+                str(tmp_path / "t.csv"),
+            ]
+        )
+        == 0
+    )
     with open(out) as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == TABLE["ablation"].columns
     assert [(r["seed"], r["variant"], r["layer"]) for r in rows[:4]] == [
-        ("0", ALL_A, "0"), ("0", SWAP, "1"), ("0", SWAP, "2"), ("0", ALL_B, "0"),
+        ("0", ALL_A, "0"),
+        ("0", SWAP, "1"),
+        ("0", SWAP, "2"),
+        ("0", ALL_B, "0"),
     ]
-    [bad] = jobs({"seeds": [0], "seed_block_size": 10, "inits": [], "ablations": [entry | {"init_b": "glorot"}]},
-                 "ablation")
-    assert cli.main(["job", "--job", bad.to_json(), "--data", str(data), "--out", f"ablation={tmp_path / 'b.csv'}"]) == 2
+    [bad] = jobs(
+        {"seeds": [0], "seed_block_size": 10, "inits": [], "ablations": [entry | {"init_b": "glorot"}]}, "ablation"
+    )
+    assert (
+        cli.main(["job", "--job", bad.to_json(), "--data", str(data), "--out", f"ablation={tmp_path / 'b.csv'}"]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("initlab job: error:") and "glorot" in err and len(err.splitlines()) == 1

@@ -24,5 +24,7 @@ def test_known_values(name, x, expected):
 
 
 def test_unknown_activation_error_lists_valid_names():
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid activations: gelu, leaky_relu, relu, selu, sigmoid, tanh"):
+    with pytest.raises(
+        ValueError, match=r"unknown activation 'swish'; valid activations: gelu, leaky_relu, relu, selu, sigmoid, tanh"
+    ):
         get_activation("swish")

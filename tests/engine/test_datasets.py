@@ -22,8 +22,11 @@ def test_moons_is_the_lessons_split_exactly():
 
 @pytest.mark.parametrize(
     "definition, shape, classes",
-    [({"builtin": "circles"}, (2,), 2), ({"builtin": "digits"}, (1, 8, 8), 10),
-     ({"builtin": "digits", "flatten": True}, (64,), 10)],
+    [
+        ({"builtin": "circles"}, (2,), 2),
+        ({"builtin": "digits"}, (1, 8, 8), 10),
+        ({"builtin": "digits", "flatten": True}, (64,), 10),
+    ],
 )
 def test_builtins_have_their_shape_classes_and_a_stratified_split(definition, shape, classes):
     split = make("d", definition)
@@ -44,8 +47,12 @@ def test_digits_pixels_are_scaled_to_the_unit_interval():
 
 def _arrays(**changes):
     rng = np.random.default_rng(0)
-    arrays = {"x_train": rng.normal(size=(20, 3)).astype(np.float32), "y_train": np.arange(20) % 3,
-              "x_val": rng.normal(size=(6, 3)).astype(np.float32), "y_val": np.arange(6) % 3}
+    arrays = {
+        "x_train": rng.normal(size=(20, 3)).astype(np.float32),
+        "y_train": np.arange(20) % 3,
+        "x_val": rng.normal(size=(6, 3)).astype(np.float32),
+        "y_val": np.arange(6) % 3,
+    }
     arrays.update(changes)
     return {k: v for k, v in arrays.items() if v is not None}
 
@@ -54,13 +61,23 @@ def _arrays(**changes):
     "changes, message",
     [
         ({"y_val": None}, "dataset 'mine': missing key(s) y_val; expected arrays x_train, y_train, x_val, y_val"),
-        ({"y_train": (np.arange(20) % 3).astype(float)},
-         "dataset 'mine': y_train has dtype float64 and shape (20,); expected a 1-D array of integer class labels 0..C-1"),
-        ({"y_val": np.array([0, 1, 2, 3, 1, 0])},
-         "dataset 'mine': the training labels hold classes [0, 1, 2]; expected every class 0..C-1 (C >= 2), missing [3]"),
-        ({"y_val": np.array([0, 1, -1, 2, 1, 0])}, "dataset 'mine': label -1 is not allowed; expected integer classes 0..2"),
+        (
+            {"y_train": (np.arange(20) % 3).astype(float)},
+            "dataset 'mine': y_train has dtype float64 and shape (20,); expected a 1-D array of integer class labels 0..C-1",
+        ),
+        (
+            {"y_val": np.array([0, 1, 2, 3, 1, 0])},
+            "dataset 'mine': the training labels hold classes [0, 1, 2]; expected every class 0..C-1 (C >= 2), missing [3]",
+        ),
+        (
+            {"y_val": np.array([0, 1, -1, 2, 1, 0])},
+            "dataset 'mine': label -1 is not allowed; expected integer classes 0..2",
+        ),
         ({"x_val": np.zeros((5, 3), np.float32)}, "dataset 'mine': x_val has shape (5, 3) for 6 labels"),
-        ({"x_val": np.zeros((6, 4), np.float32)}, "dataset 'mine': x_train samples have shape (3,), x_val samples (4,)"),
+        (
+            {"x_val": np.zeros((6, 4), np.float32)},
+            "dataset 'mine': x_train samples have shape (3,), x_val samples (4,)",
+        ),
     ],
 )
 def test_bad_splits_get_one_line_naming_the_data_set(changes, message):
@@ -93,7 +110,9 @@ def test_a_written_split_reads_back_identical(tmp_path):
 
 
 def test_unknown_builtin_or_option_is_named():
-    with pytest.raises(ValueError, match="unknown built-in data set 'mnist'; valid built-in data sets: circles, digits, moons"):
+    with pytest.raises(
+        ValueError, match="unknown built-in data set 'mnist'; valid built-in data sets: circles, digits, moons"
+    ):
         make("d", {"builtin": "mnist"})
     with pytest.raises(DatasetError, match=r"^dataset 'd': unknown option\(s\) 'noise' for builtin digits; allowed:"):
         describe("d", {"builtin": "digits", "noise": 0.1})

@@ -105,7 +105,10 @@ def test_an_unevaluable_test_counts_as_tripped():
     # its (missing) saturation count, and with a count of 0 no non-finite value is in doubt.
     relu = {"activation": pd.Series(["relu", "tanh"]), "saturated_ratio": pd.Series([None, None], dtype="Float64")}
     assert first_failure(**relu).tolist() == ["", "saturated"]
-    finite = {"std": pd.Series([None, 1.0], dtype="Float64"), "nonfinite_ratio": pd.Series([0.0, None], dtype="Float64")}
+    finite = {
+        "std": pd.Series([None, 1.0], dtype="Float64"),
+        "nonfinite_ratio": pd.Series([0.0, None], dtype="Float64"),
+    }
     assert first_failure(**finite).tolist() == ["non-finite", "non-finite"]
 
 

@@ -165,7 +165,9 @@ def test_scaled_init_multiplies_the_base_draw_and_json_reaches_the_registry():
     with custom_inits('{"he07": {"kind": "scaled", "base": "he", "factor": 0.7}}') as schemes:
         assert [s.name for s in schemes] == ["he07"]
         assert torch.equal(_weight("he07"), _weight("he") * 0.7)
-        assert get_init("he07").weight_variance(FAN_IN, FAN_OUT, get_activation("relu")) == pytest.approx(0.49 * 2 / FAN_IN)
+        assert get_init("he07").weight_variance(FAN_IN, FAN_OUT, get_activation("relu")) == pytest.approx(
+            0.49 * 2 / FAN_IN
+        )
 
 
 @pytest.mark.parametrize(
@@ -253,8 +255,14 @@ class _Nested(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.Dropout(0.2),
-                                      nn.Conv2d(6, 8, 3, padding=1), nn.ReLU())
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 3, padding=1),
+            nn.BatchNorm2d(6),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Conv2d(6, 8, 3, padding=1),
+            nn.ReLU(),
+        )
         self.head = nn.Linear(8 * 8 * 8, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,17 @@ RELU = Gain(math.sqrt(2))
 
 def test_every_builtin_is_an_instance_of_a_registered_kind():
     assert set(BUILTIN_SPECS) == {
-        "default", "zeros", "tiny", "large", "xavier", "he", "xavier_uniform", "he_uniform",
-        "lecun", "orthogonal", "lsuv",
+        "default",
+        "zeros",
+        "tiny",
+        "large",
+        "xavier",
+        "he",
+        "xavier_uniform",
+        "he_uniform",
+        "lecun",
+        "orthogonal",
+        "lsuv",
     }
     assert all(s.kind in KINDS for s in BUILTIN_SPECS.values())
 
@@ -77,7 +86,11 @@ def test_custom_variances(definition, expected):
     ("name", "definition", "message"),
     [
         ("tiny", {"kind": "normal", "std": 0.05}, "custom_inits.tiny: the name 'tiny' is a built-in init"),
-        ("x", {"kind": "cauchy", "std": 1}, "custom_inits.x.kind = 'cauchy' is not allowed; expected one of normal, uniform"),
+        (
+            "x",
+            {"kind": "cauchy", "std": 1},
+            "custom_inits.x.kind = 'cauchy' is not allowed; expected one of normal, uniform",
+        ),
         ("x", {"kind": "lsuv"}, "custom_inits.x.kind = 'lsuv' is not allowed"),
         ("x", {"kind": "normal", "std": 0}, "custom_inits.x.std = 0 is not allowed; expected a number > 0"),
         ("x", {"kind": "normal", "std": -1.0}, "custom_inits.x.std = -1.0 is not allowed; expected a number > 0"),

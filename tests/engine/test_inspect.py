@@ -49,8 +49,13 @@ def _study_net(seed: int, activation: str, init: str, depth: int, width: int):
 
 @pytest.mark.parametrize(
     "seed, activation, init, depth",
-    [(0, "relu", "default", 8), (3, "tanh", "xavier", 6), (1, "sigmoid", "large", 5), (2, "relu", "lsuv", 4),
-     (0, "tanh", "zeros", 3)],
+    [
+        (0, "relu", "default", 8),
+        (3, "tanh", "xavier", 6),
+        (1, "sigmoid", "large", 5),
+        (2, "relu", "lsuv", 4),
+        (0, "tanh", "zeros", 3),
+    ],
 )
 def test_probe_net_gives_the_study_probe_numbers_to_the_bit(seed, activation, init, depth):
     width = 128
@@ -132,8 +137,15 @@ def test_nan_making_init_is_non_finite_from_its_layer_on():
 def _bn_mlp(scale: float) -> nn.Sequential:
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(),
-        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4),
+        nn.Linear(16, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Linear(64, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Linear(64, 64),
+        nn.ReLU(),
+        nn.Linear(64, 4),
     )
     with torch.no_grad():
         for m in model:
@@ -178,7 +190,9 @@ def test_small_cnn_default_init_shrinks_and_he_fits():
         assert c.critical == pytest.approx(2.0, rel=1e-6)
         assert c.gain == pytest.approx(math.sqrt(1 / 6), rel=0.1)
         assert c.suggestion == "he" and c.message.endswith("try `he`")
-    assert shrinking[1].message.startswith("2: Conv2d 32→64 then ReLU: Var(w)·fan_in = 0.33, He asks 2: the signal shrinks ×0.41")
+    assert shrinking[1].message.startswith(
+        "2: Conv2d 32→64 then ReLU: Var(w)·fan_in = 0.33, He asks 2: the signal shrinks ×0.41"
+    )
     assert found.checks[-1].status == "normalized"
     torch.manual_seed(0)
     he = inspect(example.build_he(), x)
@@ -211,7 +225,15 @@ def test_residual_block_with_a_reused_inplace_relu():
     x = torch.randn(4, 3, 16, 16, generator=generator(0))
     found = inspect(block, x)
     assert [r.path for r in found.rows] == [
-        "0", "1.conv1", "1.relu", "1.conv2", "1.relu#2", "2.conv1", "2.relu", "2.conv2", "2.relu#2",
+        "0",
+        "1.conv1",
+        "1.relu",
+        "1.conv2",
+        "1.relu#2",
+        "2.conv1",
+        "2.relu",
+        "2.conv2",
+        "2.relu#2",
     ]
     assert all(math.isfinite(r.act_grad_norm) and r.act_grad_norm > 0 for r in found.rows)
     # The hook on conv1's output (later overwritten in place by relu) sees the gradient of conv1's own

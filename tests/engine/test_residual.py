@@ -82,7 +82,7 @@ def test_unnormalized_resnet_grows_and_the_verdict_names_a_remedy():
     for remedy in REMEDIES:
         assert remedy.name in text and remedy.source in text
     assert "zero-init each branch's last layer (2.conv2 … 13.conv2)" in text
-    assert f"×{12 ** -0.5:.3g}" in text  # GPT-2's 1/sqrt(N) for N = 12 branches
+    assert f"×{12**-0.5:.3g}" in text  # GPT-2's 1/sqrt(N) for N = 12 branches
 
 
 def test_a_short_stack_at_the_same_rate_is_projected_the_same():
@@ -164,7 +164,7 @@ def test_hook_values_find_the_blocks_fx_finds():
     fallback = scan(resnet(blocks=3, block=Untraceable), (X,), torch.get_rng_state())
     assert traced.method == "torch.fx graph" and fallback.method.startswith("hook values")
     assert [b.name for b in fallback.blocks] == [b.name for b in traced.blocks]
-    for a, b in zip(traced.blocks, fallback.blocks):
+    for a, b in zip(traced.blocks, fallback.blocks, strict=True):
         assert (a.stream_std, a.branch_std, a.output_std) == pytest.approx((b.stream_std, b.branch_std, b.output_std))
     zero = scan(resnet(blocks=3, zero=True, block=Untraceable), (X,), torch.get_rng_state())
     assert [b.zero_branch for b in zero.blocks] == [True] * 3 and zero.blocks[0].shortcut == "identity"

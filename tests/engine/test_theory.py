@@ -15,7 +15,13 @@ from initlab.engine.health import VANISHED_GRADIENT_RATIO
 
 @pytest.mark.parametrize(
     ("activation", "expected"),
-    [("relu", 2.0), ("tanh", 1.0), ("sigmoid", 16.0), ("leaky_relu", 2.0 / (1.0 + theory.LEAKY_SLOPE**2)), ("gelu", 4.0)],
+    [
+        ("relu", 2.0),
+        ("tanh", 1.0),
+        ("sigmoid", 16.0),
+        ("leaky_relu", 2.0 / (1.0 + theory.LEAKY_SLOPE**2)),
+        ("gelu", 4.0),
+    ],
 )
 def test_critical_sigma_w2(activation: str, expected: float) -> None:
     assert theory.critical_sigma_w2(activation) == pytest.approx(expected, rel=1e-9)
@@ -84,8 +90,13 @@ def test_backward_ratios() -> None:
 def test_predicted_failure_modes() -> None:
     fan = [128] * 20
     assert theory.predicted_failure("relu", *_ends(theory.predict_stack("relu", [(2.0, 0.0)] * 20, fan))) == ""
-    assert theory.predicted_failure("relu", *_ends(theory.predict_stack("relu", [(128.0, 0.0)] * 20, fan))) == "exploded"
-    assert theory.predicted_failure("tanh", *_ends(theory.predict_stack("tanh", [(128.0, 0.0)] * 4, fan[:4]))) == "saturated"
+    assert (
+        theory.predicted_failure("relu", *_ends(theory.predict_stack("relu", [(128.0, 0.0)] * 20, fan))) == "exploded"
+    )
+    assert (
+        theory.predicted_failure("tanh", *_ends(theory.predict_stack("tanh", [(128.0, 0.0)] * 4, fan[:4])))
+        == "saturated"
+    )
     # Sigmoid with Xavier: forward std stays healthy, the gradient fades by chi ~ 1/16 per layer.
     sig = theory.predict_stack("sigmoid", [(1.0, 0.0)] * 8, fan[:8])
     assert sig[0].act_grad_ratio < VANISHED_GRADIENT_RATIO

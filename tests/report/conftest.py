@@ -21,6 +21,20 @@ def synthetic_report(tmp_path_factory) -> Path:
     # the workflow hands over the validated config as JSON
     (base / "config.json").write_text(json.dumps({"study": "synthetic", "seeds": [0, 1, 2]}), encoding="utf-8")
     assert cli.main(["figures", "--tables", str(tables_dir), "--out", str(base / "figures")]) == 0
-    assert cli.main(["report", "--tables", str(tables_dir), "--figures", str(base / "figures"),
-                     "--config", str(base / "config.json"), "--out", str(base / "out" / "report.html")]) == 0
+    assert (
+        cli.main(
+            [
+                "report",
+                "--tables",
+                str(tables_dir),
+                "--figures",
+                str(base / "figures"),
+                "--config",
+                str(base / "config.json"),
+                "--out",
+                str(base / "out" / "report.html"),
+            ]
+        )
+        == 0
+    )
     return base

@@ -10,6 +10,7 @@ import pytest
 
 import tests.synthetic as syn
 from initlab.report import answers
+from initlab.report.answers import runs
 
 NO_ZEROS = ("default", "tiny", "large", "xavier", "he")
 
@@ -52,11 +53,14 @@ def test_majority_depth_is_where_most_seeds_have_failed():
 
 def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS))
-    assert answer.verdict.startswith("relu: tiny and large, then xavier | tanh: large, then he")
-    assert "relu: tiny and large fail first, at depth 4" in answer.sentence
+    assert answer.verdict.startswith(
+        "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | "
+        "tanh: large at 2; of those healthy at 8, he at"
+    )
+    assert "ReLU: tiny and large fail first, at depth 4" in answer.sentence
     assert "tiny: vanished" in answer.sentence and "large: exploded" in answer.sentence
-    assert "xavier fails first on the way to 20, at depth 20" in answer.sentence
-    assert "tanh: large fails first, at depth 2" in answer.sentence
+    assert "Xavier fails first on the way to 20, at depth 20" in answer.sentence
+    assert "Tanh: large fails first, at depth 2" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
 
 
@@ -67,8 +71,10 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
         ("tanh", "he"): (2, "saturated"),
     }
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS, failures=failures))
-    assert answer.verdict == "relu: he, then default | tanh: he, none more by depth 20"
-    assert "relu: he fails first, at depth 2 (he: exploded" in answer.sentence
+    assert answer.verdict == (
+        "relu: he at 2; of those healthy at 8, default at 12 | tanh: he at 2; none more by depth 20"
+    )
+    assert "ReLU: He fails first, at depth 2 (He: exploded" in answer.sentence
     assert "default fails first on the way to 20, at depth 12" in answer.sentence
     assert "tiny" not in answer.verdict
 
@@ -76,14 +82,16 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
 def test_exercise_1_counts_the_seeds_that_disagree():
     probe = syn.signal_probe_table(inits=NO_ZEROS, seed_failures={("relu", "xavier", 2): None})
     answer = answers.exercise_1(probe)
-    assert "xavier fails first on the way to 20, at depth 20" in answer.sentence
+    assert "Xavier fails first on the way to 20, at depth 20" in answer.sentence
     assert "first in 2/3 seeds" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (2, 3)
 
 
 def test_exercise_1_failure_modes():
     probe = syn.signal_probe_table(
-        seeds=[0], activations=["relu"], inits=["he", "xavier"],
+        seeds=[0],
+        activations=["relu"],
+        inits=["he", "xavier"],
         failures={("relu", "xavier"): (8, "non-finite"), ("relu", "he"): (2, "saturated")},
     )
     summary = answers.exercise_1(probe).numbers.set_index("init")
@@ -95,7 +103,9 @@ def test_exercise_1_failure_modes():
 def test_exercise_1_catches_a_backward_signal_the_forward_statistics_miss():
     healthy = syn.signal_probe_table(seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"], failures={})
     flipped = syn.signal_probe_table(
-        seeds=[0, 1], activations=["sigmoid"], inits=["xavier", "he"],
+        seeds=[0, 1],
+        activations=["sigmoid"],
+        inits=["xavier", "he"],
         failures={("sigmoid", "xavier"): (8, "gradient vanished")},
     )
     assert answers.exercise_1(healthy).numbers.set_index("init").loc["xavier", "failure_depth"] == math.inf
@@ -113,8 +123,8 @@ def test_exercise_2_lesson_like_xavier_becomes_more_competitive_under_tanh():
     answer = answers.exercise_2(syn.training_table())
     assert answer.verdict == "yes"
     assert answer.sentence.startswith("Yes:")
-    assert "closer to the best under tanh in 3/3 seeds" in answer.sentence
-    assert "P(xavier beats he) 0.00 → 1.00" in answer.sentence
+    assert "closer to the best with Tanh in 3/3 seeds" in answer.sentence
+    assert "share of seeds where Xavier beats He: 0% → 100%" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     lesson = answer.numbers.set_index("depth").loc[2]
     assert lesson["rank_tanh"] == "1/6" and lesson["best_tanh"] == "xavier"
@@ -125,7 +135,7 @@ def test_exercise_2_flipped_xavier_less_competitive_under_tanh():
     answer = answers.exercise_2(training)
     assert answer.verdict == "no"
     assert answer.sentence.startswith("No:")
-    assert "closer to the best under tanh in 0/3 seeds" in answer.sentence
+    assert "closer to the best with Tanh in 0/3 seeds" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
 
 
@@ -144,28 +154,30 @@ def test_exercise_2_without_tanh_says_so():
 def test_exercise_3_lesson_like_large_becomes_fragile():
     answer = answers.exercise_3(syn.training_table())
     assert answer.verdict == "large"
-    assert "failure rate 0% → 100% (diverged ×3)" in answer.sentence
+    assert "failure rate 0% → 100% (diverged in 3/3 seeds)" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     zeros = answer.numbers.set_index(["activation", "init"]).loc[("relu", "zeros")]
     assert zeros["fail_rate_increase"] == 0  # stuck under both: a bad start, not SGD fragility
 
 
 def test_exercise_3_flipped_tiny_becomes_fragile_instead_of_large():
-    training = syn.set_runs(syn.training_table(), {"optimizer": "sgd", "init": "large"},
-                            diverged=False, end_loss=0.1, val_acc=0.97)
+    training = syn.set_runs(
+        syn.training_table(), {"optimizer": "sgd", "init": "large"}, diverged=False, end_loss=0.1, val_acc=0.97
+    )
     training = syn.set_runs(training, {"optimizer": "sgd", "init": "tiny"}, end_loss=0.6, val_acc=0.7)
     answer = answers.exercise_3(training)
     assert answer.verdict == "tiny"
-    assert "no clear improvement ×3" in answer.sentence
+    assert "no clear improvement in 3/3 seeds" in answer.sentence
     assert "large" not in answer.sentence
 
 
 def test_exercise_3_when_nothing_fails_more_it_names_the_end_loss_degradation():
-    training = syn.set_runs(syn.training_table(), {"optimizer": "sgd", "init": "large"},
-                            diverged=False, end_loss=0.5, val_acc=0.97)
+    training = syn.set_runs(
+        syn.training_table(), {"optimizer": "sgd", "init": "large"}, diverged=False, end_loss=0.5, val_acc=0.97
+    )
     answer = answers.exercise_3(training)
     assert answer.verdict == "none by failure rate; large by end loss"
-    assert answer.sentence.startswith("No init fails more often under sgd")
+    assert answer.sentence.startswith("No init fails more often with SGD than with Adam")
 
 
 # --------------------------------------------------------------------------
@@ -196,8 +208,10 @@ def test_next_probe_flipped_he_becomes_fragile_first():
 def test_next_probe_without_majority_failure_names_the_largest_rise():
     training = syn.training_table()
     training.loc[training["init"] == "tiny", ["end_loss", "val_acc"]] = [0.05, 0.97]
-    training.loc[(training["init"] == "large") & (training["depth"] >= 16) & (training["seed"] > 0),
-                 ["end_loss", "val_acc", "diverged"]] = [0.07, 0.97, False]
+    training.loc[
+        (training["init"] == "large") & (training["depth"] >= 16) & (training["seed"] > 0),
+        ["end_loss", "val_acc", "diverged"],
+    ] = [0.07, 0.97, False]
     answer = answers.next_probe(training)
     assert answer.verdict == "none in a majority; large rises most"
     assert "failing in 1/3 seeds at depth 16" in answer.sentence
@@ -224,7 +238,15 @@ def test_evidence_flipped_record_follows_the_data():
     assert items["Bad Start"].inits == ("large",)
     assert items["Warning Start"].inits == ("he",)
     assert "zeros" in items["Usable Start"].inits
-    assert "diverged ×3" in items["Bad Start"].sentence
+    assert "diverged in 3/3 seeds" in items["Bad Start"].sentence
+
+
+def test_failure_counts_say_out_of_how_many_seeds():
+    assert runs.failure_counts(pd.Series(["diverged", "diverged", ""])) == "diverged in 2/3 seeds"
+    assert runs.failure_counts(pd.Series(["diverged", "stuck", "diverged", "diverged"])) == (
+        "diverged in 3/4 seeds, stuck in 1/4 seeds"
+    )
+    assert runs.failure_counts(pd.Series(["", ""])) == "—"
 
 
 # --------------------------------------------------------------------------
@@ -260,8 +282,12 @@ def test_lab_real_difference_and_full_match_read_differently():
 
 def test_single_seed_answers_do_not_crash():
     probe, training = syn.signal_probe_table(seeds=[0]), syn.training_table(seeds=[0])
-    results = [answers.exercise_1(probe), answers.exercise_2(training), answers.exercise_3(training),
-               answers.next_probe(training)]
+    results = [
+        answers.exercise_1(probe),
+        answers.exercise_2(training),
+        answers.exercise_3(training),
+        answers.next_probe(training),
+    ]
     assert all(r.seeds_total == 1 for r in results)
     assert [r.verdict for r in results[1:]] == ["yes", "large", "tiny (from depth 8)"]
     assert answers.evidence_to_keep(training).items[0].inits == ("zeros",)

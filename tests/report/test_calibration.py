@@ -41,9 +41,8 @@ DISTRIBUTIONS = {"normal": normal, "lognormal": lognormal, "heavy mixture": heav
 
 
 def shift_results(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    results = stats.shift_tests(list(zip(a, b)), paired, n_resamples=RELABELLINGS)
-    return (np.array([r.p for r in results]), np.array([r.low for r in results]),
-            np.array([r.high for r in results]))
+    results = stats.shift_tests(list(zip(a, b, strict=True)), paired, n_resamples=RELABELLINGS)
+    return (np.array([r.p for r in results]), np.array([r.low for r in results]), np.array([r.high for r in results]))
 
 
 def within(value: float, band: tuple[float, float]) -> bool:

@@ -81,31 +81,50 @@ FLIPS = {
     ),
     "claim-match-signal": (
         lambda: world(probe_failures={**LESSON_PROBE_FAILURES, ("relu", "he"): (2, "exploded")}),
-        lambda: world(probe_failures={**LESSON_PROBE_FAILURES, ("relu", "he"): (2, "exploded"),
-                                      ("tanh", "xavier"): (8, "vanished")}),
+        lambda: world(
+            probe_failures={
+                **LESSON_PROBE_FAILURES,
+                ("relu", "he"): (2, "exploded"),
+                ("tanh", "xavier"): (8, "vanished"),
+            }
+        ),
     ),
     "claim-match-training": (
         lambda: world(set_runs(training_table(), {"init": "xavier", "activation": "tanh", **ADAM2}, end_loss=0.09)),
-        lambda: world(set_runs(set_runs(training_table(), {"init": "xavier", "activation": "tanh", **ADAM2},
-                                        end_loss=0.09), {"init": "he", "activation": "relu", **ADAM2}, end_loss=0.07)),
+        lambda: world(
+            set_runs(
+                set_runs(training_table(), {"init": "xavier", "activation": "tanh", **ADAM2}, end_loss=0.09),
+                {"init": "he", "activation": "relu", **ADAM2},
+                end_loss=0.07,
+            )
+        ),
     ),
     "claim-exercise-1": (
         lambda: world(probe_failures={**LESSON_PROBE_FAILURES, ("relu", "he"): (2, "exploded")}),
-        lambda: world(probe_failures={**LESSON_PROBE_FAILURES, ("relu", "he"): (2, "exploded"),
-                                      ("tanh", "he"): (2, "saturated")}),
+        lambda: world(
+            probe_failures={**LESSON_PROBE_FAILURES, ("relu", "he"): (2, "exploded"), ("tanh", "he"): (2, "saturated")}
+        ),
     ),
     "claim-exercise-3": (
-        lambda: world(set_runs(training_table(), {"init": "he", "activation": "relu", "optimizer": "sgd"},
-                               end_loss=math.nan, diverged=True)),
+        lambda: world(
+            set_runs(
+                training_table(),
+                {"init": "he", "activation": "relu", "optimizer": "sgd"},
+                end_loss=math.nan,
+                diverged=True,
+            )
+        ),
         lambda: world(set_runs(training_table(), {"init": "he", "optimizer": "sgd"}, end_loss=math.nan, diverged=True)),
     ),
 }
 # Claims tested in one cell only: they hold or do not.
 SINGLE_CELL_FLIPS = {
-    "claim-usable": lambda: world(set_runs(training_table(), {"init": "he", "activation": "relu", **ADAM2},
-                                           end_loss=0.924)),
-    "claim-exercise-2": lambda: world(set_runs(training_table(), {"init": "xavier", "activation": "tanh", **ADAM2},
-                                               end_loss=0.09)),
+    "claim-usable": lambda: world(
+        set_runs(training_table(), {"init": "he", "activation": "relu", **ADAM2}, end_loss=0.924)
+    ),
+    "claim-exercise-2": lambda: world(
+        set_runs(training_table(), {"init": "xavier", "activation": "tanh", **ADAM2}, end_loss=0.09)
+    ),
 }
 
 
@@ -149,12 +168,30 @@ def ablation_table(carrier: int, seeds=range(3), init_a="xavier", init_b="he") -
         for variant, layer, loss in variants:
             fan = {1: (2, 64), 2: (64, 64), 3: (64, 2)}.get(layer, (None, None))
             std = stds.get(layer, (None, None))
-            rows.append({
-                "seed": seed, "depth": 2, "width": 64, "activation": "tanh", "optimizer": "adam", "lr": 0.01,
-                "steps": 120, "init_a": init_a, "init_b": init_b, "variant": variant, "layer": layer,
-                "fan_in": fan[0], "fan_out": fan[1], "weight_std_a": std[0], "weight_std_b": std[1],
-                "start_loss": 0.7, "end_loss": loss, "val_acc": 0.97, "diverged": False, "diverged_step": None,
-            })
+            rows.append(
+                {
+                    "seed": seed,
+                    "depth": 2,
+                    "width": 64,
+                    "activation": "tanh",
+                    "optimizer": "adam",
+                    "lr": 0.01,
+                    "steps": 120,
+                    "init_a": init_a,
+                    "init_b": init_b,
+                    "variant": variant,
+                    "layer": layer,
+                    "fan_in": fan[0],
+                    "fan_out": fan[1],
+                    "weight_std_a": std[0],
+                    "weight_std_b": std[1],
+                    "start_loss": 0.7,
+                    "end_loss": loss,
+                    "val_acc": 0.97,
+                    "diverged": False,
+                    "diverged_step": None,
+                }
+            )
     return normalise_table("ablation", pd.DataFrame(rows))
 
 
@@ -173,12 +210,13 @@ def test_a_failing_claim_names_the_layer_its_ablation_finds(carrier):
     shares = result.numbers.set_index("layer")["share_of_gap"]
     assert shares[carrier] > 0.9 and all(shares.drop(carrier) < 0.1)
     if carrier == 1:
-        assert "xavier draws weights with std 0.17 and he 1 (×5.88)" in result.sentence
+        assert "Xavier draws weights with std 0.17 and He 1 (×5.88)" in result.sentence
 
 
 def test_an_ablation_with_the_pair_reversed_is_found_too():
-    check = check_claim(claim("claim-exercise-2"), world(FAILING_EX2, ablation=ablation_table(2, init_a="he",
-                                                                                                  init_b="xavier")))
+    check = check_claim(
+        claim("claim-exercise-2"), world(FAILING_EX2, ablation=ablation_table(2, init_a="he", init_b="xavier"))
+    )
     assert check.ablations and check.ablations[0].carriers == (2,)
 
 
@@ -203,8 +241,16 @@ def test_a_failing_claim_without_its_ablation_gets_the_config_line():
 
 def test_only_the_configured_ablations_are_read():
     tables = world(FAILING_EX2, ablation=ablation_table(1))
-    entry = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2, "width": 64, "optimizer": "adam",
-             "lr": 0.01, "steps": 120}
+    entry = {
+        "init_a": "xavier",
+        "init_b": "he",
+        "activation": "tanh",
+        "depth": 2,
+        "width": 64,
+        "optimizer": "adam",
+        "lr": 0.01,
+        "steps": 120,
+    }
     ex2 = [c for c in check_claims(tables, [entry]) if c.claim.key == "claim-exercise-2"][0]
     assert ex2.ablations and not ex2.missing_ablations
     # the config dropped it: the stale rows are not reported, and the config line is offered instead
@@ -220,16 +266,20 @@ def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tm
     tables_dir = syn.write_tables(tmp_path / "tables", training=failing)
     ablation_table(1).to_csv(tables_dir / "ablation.csv", index=False)
     # the text is what is checked: the figures embedded are the synthetic study's (test_figures draws them)
-    page = build_report(tables_dir, synthetic_report / "figures", tmp_path / "report.html",
-                        {"seeds": [0, 1, 2]}).read_text()
+    page = build_report(
+        tables_dir, synthetic_report / "figures", tmp_path / "report.html", {"seeds": [0, 1, 2]}
+    ).read_text()
     head = page.index('<section id="lesson-claims">')
     assert head < page.index('<section id="lesson-reproduced">')
     for c in CLAIMS:
-        assert f'<article class="claim" id="{c.key}">' in page and f'href="#{c.key}"' in page
-    ex2 = page[page.index('<section id="exercise-2">'):page.index('<section id="exercise-3">')]
-    assert "The lesson's reference answer: <q>With Tanh, Xavier becomes more competitive.</q>" in ex2
-    assert "does not hold here" in ex2 and "Why: Layer-swap ablation (tanh" in ex2
+        assert f'<details class="claim" id="{c.key}">' in page and f'href="#{c.key}"' in page
+    ex2 = page[page.index('<section id="exercise-2">') : page.index('<section id="exercise-3">')]
+    assert "The lesson's reference answer, <q>With Tanh, Xavier becomes more competitive.</q>" in ex2
+    assert "does not hold here" in ex2 and "Adam: taking only layer 1 from He moves Xavier&#39;s median end loss" in ex2
+    # the first screen names the cause: the carrying layer and the weight-scale ratio there
+    header = page[: page.index("</header>")]
+    assert "With Tanh, hidden layer 1 (2 inputs → 64 units) carries" in header and "smaller than He." in header
     # the ReLU match cell fails too, with no ablation configured: the sentence and the line to add
-    match = page[page.index('id="claim-match-training"'):page.index('id="claim-usable"')]
+    match = page[page.index('id="claim-match-training"') : page.index('id="claim-usable"')]
     assert "No ablation configured for this cell" in match
     assert "- {init_a: he, init_b: xavier, activation: relu, depth: 2, width: 64, optimizer: adam" in match

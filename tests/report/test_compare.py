@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +19,6 @@ from initlab.report.compare.output import render_html, terminal_summary
 from initlab.report.compare.seedstats import diff_of_means
 from initlab.report.compare.tablediff import format_values
 from initlab.report.compare.verdicts import VERDICTS, flip_chance, support_p_value
-from tests.harness import REPO
 
 CONFIG = {"seeds": [0, 1, 2], "seed_block_size": 10, "training": {"steps": 120, "width": 64}}
 PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}
@@ -28,15 +26,32 @@ PACKAGES = {"initlab": "0.1.0", "torch": "2.13.0", "numpy": "2.3.0"}
 
 def provenance_record(packages: dict[str, str], commit: str = "abc123", train_py: str = "0a8e") -> dict:
     """A run's provenance.json (initlab.study.provenance) with these versions, commit and trainer hash."""
-    train = {"fingerprint": f"fp-{train_py}", "files": {"engine/train.py": train_py, "cli.py": "c1"},
-             "packages": {"torch": packages.get("torch", "?")}}
-    return {"git": {"commit": commit, "dirty": False}, "code": {"package": "/src/initlab"},
-            "fingerprints": {"train": train}, "tables": {}, "packages": packages, "python": "3.11.9",
-            "machine": {"cpu_count": 2}, "threads": {"train": 1}, "timings": {"jobs": 3}}
+    train = {
+        "fingerprint": f"fp-{train_py}",
+        "files": {"engine/train.py": train_py, "cli.py": "c1"},
+        "packages": {"torch": packages.get("torch", "?")},
+    }
+    return {
+        "git": {"commit": commit, "dirty": False},
+        "code": {"package": "/src/initlab"},
+        "fingerprints": {"train": train},
+        "tables": {},
+        "packages": packages,
+        "python": "3.11.9",
+        "machine": {"cpu_count": 2},
+        "threads": {"train": 1},
+        "timings": {"jobs": 3},
+    }
 
 
-def result_set(folder: Path, seeds=range(3), training: pd.DataFrame | None = None, config: dict | None = None,
-               packages: dict[str, str] | None = None, train_py: str = "0a8e") -> Path:
+def result_set(
+    folder: Path,
+    seeds=range(3),
+    training: pd.DataFrame | None = None,
+    config: dict | None = None,
+    packages: dict[str, str] | None = None,
+    train_py: str = "0a8e",
+) -> Path:
     """A synthetic results/ folder: tables/, config.json and provenance.json (no report.html)."""
     seeds = list(seeds)
     training = syn.training_table(seeds=seeds) if training is None else training
@@ -64,8 +79,13 @@ def one_ulp_up(value: float) -> float:
 
 def test_one_ulp_is_found_and_located_and_verdicts_stay(tmp_path, capsys):
     training = syn.training_table()
-    where = (training["seed"] == 1) & (training["depth"] == 4) & (training["activation"] == "tanh") & (
-        training["optimizer"] == "sgd") & (training["init"] == "he")
+    where = (
+        (training["seed"] == 1)
+        & (training["depth"] == 4)
+        & (training["activation"] == "tanh")
+        & (training["optimizer"] == "sgd")
+        & (training["init"] == "he")
+    )
     moved = training.copy()
     moved.loc[where, "end_loss"] = one_ulp_up(float(np.float32(training.loc[where, "end_loss"].iloc[0])))
     training.loc[where, "end_loss"] = float(np.float32(training.loc[where, "end_loss"].iloc[0]))
@@ -172,8 +192,11 @@ def test_table_lacking_a_column_exits_2(tmp_path, capsys):
 
 def test_config_and_package_differences_are_listed(tmp_path, capsys):
     a = result_set(tmp_path / "a")
-    b = result_set(tmp_path / "b", config={**CONFIG, "seed_block_size": 1, "training": {"steps": 60, "width": 64}},
-                   packages={**PACKAGES, "torch": "2.14.0"})
+    b = result_set(
+        tmp_path / "b",
+        config={**CONFIG, "seed_block_size": 1, "training": {"steps": 60, "width": 64}},
+        packages={**PACKAGES, "torch": "2.14.0"},
+    )
     result = compare(a, b)
     config = {d.key: d for d in result.provenance.group("config")}
     assert set(config) == {"seed_block_size", "training.steps"}
@@ -199,11 +222,14 @@ def test_provenance_is_read_from_the_record_and_names_the_changed_code(tmp_path,
     assert "code train: fp-0a8e → fp-77ff (other code: engine/train.py)" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("table, garbage, problem", [
-    ("training", "this line is garbage\n", "line {n} has 1 fields, not 16"),
-    ("signal_probe", "x,relu,he,2,64,1,0.1,0.2,0.0,0.0,0.0,0.5,0.5\n", "line {n}: seed is 'x', not a number"),
-    ("curves", "0,2,64,relu,adam,0.01,he,10,lots\n", "line {n}: loss is 'lots', not a number"),
-])
+@pytest.mark.parametrize(
+    "table, garbage, problem",
+    [
+        ("training", "this line is garbage\n", "line {n} has 1 fields, not 16"),
+        ("signal_probe", "x,relu,he,2,64,1,0.1,0.2,0.0,0.0,0.0,0.5,0.5\n", "line {n}: seed is 'x', not a number"),
+        ("curves", "0,2,64,relu,adam,0.01,he,10,lots\n", "line {n}: loss is 'lots', not a number"),
+    ],
+)
 def test_a_garbage_line_is_one_line_naming_file_line_and_problem(tmp_path, capsys, table, garbage, problem):
     a, b = result_set(tmp_path / "a"), result_set(tmp_path / "b")
     path = b / "tables" / f"{table}.csv"
@@ -258,11 +284,12 @@ def test_json_has_every_cell_and_calls_only_what_survives_the_fdr_control(tmp_pa
     for name, frame in result.seeds.cells.items():
         metric = data["metrics"][name]
         assert len(metric["cells"]) == len(frame) and metric["counts"] == result.seeds.counts(name)
-        for record, (_, row) in zip(metric["cells"], frame.iterrows()):
+        for record, (_, row) in zip(metric["cells"], frame.iterrows(), strict=True):
             assert {"mean_a", "mean_b", "diff", "ci_low", "ci_high", "p", "q", "differs"} <= set(record)
             assert record["differs"] == bool(row["differs"])
             assert (record["p"] is None) == bool(np.isnan(row["p"])) and record["p"] == pytest.approx(
-                None if np.isnan(row["p"]) else row["p"])
+                None if np.isnan(row["p"]) else row["p"]
+            )
             assert record["differs"] == (record["q"] is not None and record["q"] < 0.05)
     end_loss = pd.DataFrame(data["metrics"]["training.end_loss"]["cells"])
     moved = (end_loss["activation"] == "tanh") & (end_loss["init"] == "xavier")
@@ -270,8 +297,12 @@ def test_json_has_every_cell_and_calls_only_what_survives_the_fdr_control(tmp_pa
     assert (end_loss.loc[moved, "ci_low"] > 0).all() | (end_loss.loc[moved, "ci_high"] < 0).all()
     # the terminal says how many are called after the FDR control, beside the count expected by chance
     text = terminal_summary(result)
-    assert f"{int(moved.sum()) + int(end_loss.loc[~moved, 'differs'].sum())} called different with the false " \
-           "discovery rate held at 5%" in text and "expected by chance" in text
+    assert (
+        f"{int(moved.sum()) + int(end_loss.loc[~moved, 'differs'].sum())} called different with the false "
+        "discovery rate held at 5%"
+        in text
+        and "expected by chance" in text
+    )
     assert "training.end_loss differs at depth" in text
 
 

@@ -52,12 +52,14 @@ def test_drawing_in_parallel_gives_the_same_files(lesson_figures, tmp_path):
 
 def test_file_set_does_not_depend_on_the_data(tmp_path):
     """One seed, one training cell (no tanh, no SGD, one depth), NaN/inf values: same files, no crash."""
-    probe = syn.signal_probe_table(seeds=[0], failures={("relu", "large"): (4, "non-finite"),
-                                                        ("relu", "tiny"): (2, "vanished")})
+    probe = syn.signal_probe_table(
+        seeds=[0], failures={("relu", "large"): (4, "non-finite"), ("relu", "tiny"): (2, "vanished")}
+    )
     training = syn.training_table(seeds=[0], activations=("relu",), optimizers=("adam",), depths=(2,))
     training = syn.set_runs(training, {"init": "he"}, end_loss=math.inf, diverged=True)
-    tables = answers.load_tables(syn.write_tables(tmp_path / "tables", seeds=[0], training=training,
-                                                  signal_probe=probe))
+    tables = answers.load_tables(
+        syn.write_tables(tmp_path / "tables", seeds=[0], training=training, signal_probe=probe)
+    )
     figures.render_figures(tables, tmp_path / "figures")
     files = rendered(tmp_path / "figures")
     assert set(files) == set(figures.FIGURES)
@@ -81,3 +83,34 @@ def test_a_flat_linear_panel_is_not_magnified():
     _keep_visible_range(ax)
     assert ax.get_ylim() == before  # a real spread is left alone
     plt.close(fig)
+
+
+def test_every_figure_is_drawn_at_twice_the_density_with_no_text_below_11_px(synthetic_report):
+    """The report shows a PNG at its pixel width / (DPI / 96): at that size every text is >= 11 CSS px
+    and the figure fits the text column (about 1,060 px at a 1280 px window)."""
+    from initlab.report import render
+
+    for path in sorted((synthetic_report / "figures").glob("*.png")):
+        facts = render.png_facts(path)
+        assert int(facts["dpi"]) == 2 * figures.SCREEN_PPI, path.name
+        shown = int(facts["width"]) * figures.SCREEN_PPI / int(facts["dpi"])
+        assert shown <= 1060, (path.name, shown)
+        assert float(facts["min_pt"]) * figures.SCREEN_PPI / 72 >= 11, (path.name, facts["min_pt"])
+
+
+def test_pair_colours_found_by_display_name_and_distinct_per_group():
+    # figures label groups with display names; the colour must follow the group, not fall back to one blue
+    assert figures.pair_colour("ReLU") == figures.pair_colour("relu")
+    assert figures.pair_colour("Tanh") != figures.pair_colour("ReLU")
+    assert figures.pair_colour("SGD") != figures.pair_colour("Adam")
+    assert figures.pair_colour("unknown") is None
+
+
+def test_ablation_title_names_the_cell_from_its_rows():
+    import pandas as pd
+
+    cell = pd.Series({"activation": "tanh", "depth": 2, "width": 64, "optimizer": "adam"})
+    assert figures.ablation_cell_title(cell) == "Tanh, 2 hidden layers of 64, Adam"
+    changed = cell.copy()
+    changed["activation"], changed["optimizer"] = "relu", "sgd"
+    assert figures.ablation_cell_title(changed) == "ReLU, 2 hidden layers of 64, SGD"

@@ -15,12 +15,17 @@ def _page(tmp_path, figures_dir, manifest):
         (tables_dir / MANIFEST_NAME).write_text(json.dumps(manifest))
     out = report.build_report(tables_dir, figures_dir, tmp_path / "report.html", {"study": "synthetic"})
     page = out.read_text(encoding="utf-8")
-    return page[page.index('<section id="provenance">'):]
+    return page[page.index('<section id="provenance">') :]
 
 
 def _manifest(rows, expected):
-    entry = {"file": "training.csv", "rows": rows, "rows_expected": expected, "columns": ["seed", "init"],
-             "sha256": "ab" * 32}
+    entry = {
+        "file": "training.csv",
+        "rows": rows,
+        "rows_expected": expected,
+        "columns": ["seed", "init"],
+        "sha256": "ab" * 32,
+    }
     return {"config": {"file": "config.json", "sha256": "cd" * 32}, "tables": {"training": entry}}
 
 

@@ -21,8 +21,9 @@ def page(synthetic_report) -> str:
 def build(tmp_path, figures_dir, seeds=(0, 1, 2), with_timings=True, **kwargs) -> str:
     """Another report on the CLI's figures (the report embeds figures; test_figures checks drawing them)."""
     tables_dir = syn.write_tables(tmp_path / "tables", seeds=seeds, with_timings=with_timings)
-    out = report.build_report(tables_dir, figures_dir, tmp_path / "report.html",
-                              {"study": "synthetic", "seeds": list(seeds)}, **kwargs)
+    out = report.build_report(
+        tables_dir, figures_dir, tmp_path / "report.html", {"study": "synthetic", "seeds": list(seeds)}, **kwargs
+    )
     return out.read_text(encoding="utf-8")
 
 
@@ -55,7 +56,7 @@ def test_answer_sentences_are_the_computed_ones(page):
 
 
 def test_provenance_lists_config_seeds_versions_and_run_time(page):
-    provenance = page[page.index('<section id="provenance">'):]
+    provenance = page[page.index('<section id="provenance">') :]
     assert "study: synthetic" in provenance
     assert "0, 1, 2" in provenance
     assert "pandas" in provenance and "seaborn" in provenance
@@ -64,7 +65,13 @@ def test_provenance_lists_config_seeds_versions_and_run_time(page):
 
 
 def test_single_seed_without_timings_renders(tmp_path, synthetic_report):
-    page = build(tmp_path, synthetic_report / "figures", seeds=(0,), with_timings=False, extra_provenance={"note": "one-seed smoke"})
+    page = build(
+        tmp_path,
+        synthetic_report / "figures",
+        seeds=(0,),
+        with_timings=False,
+        extra_provenance={"note": "one-seed smoke"},
+    )
     assert "1 seed: no interval" in page
     assert "no timings table" in page
     assert "one-seed smoke" in page
@@ -92,9 +99,9 @@ def test_config_reads_yaml_and_json_alike(tmp_path):
 
 
 def test_git_commit_tolerates_a_directory_without_git(tmp_path):
-    assert report.git_commit(cwd=tmp_path).startswith("unavailable")
+    assert report.commit_text(tmp_path).startswith("unavailable")
     # by default: the checkout holding initlab, wherever the study runs
-    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.git_commit())
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", report.commit_text())
 
 
 def test_cli_writes_every_figure(synthetic_report):

@@ -15,8 +15,10 @@ def _lesson_runs(seeds) -> object:
 
 
 def test_summary_leads_with_mean_and_ci_and_does_not_grow_with_seeds():
-    small, big = seedtables.seed_summary(_lesson_runs(range(3)), "end_loss"), seedtables.seed_summary(
-        _lesson_runs(range(100)), "end_loss")
+    small, big = (
+        seedtables.seed_summary(_lesson_runs(range(3)), "end_loss"),
+        seedtables.seed_summary(_lesson_runs(range(100)), "end_loss"),
+    )
     assert list(small.columns) == list(big.columns)
     assert list(big.columns[:4]) == ["init", "mean", "ci_low", "ci_high"]
     assert list(big["init"]) == answers.init_order(syn.INITS)

@@ -14,9 +14,7 @@ from initlab.report import stats
 def paired(a: list[float], b: list[float], seeds: list[int] | None = None) -> pd.DataFrame:
     """Two inits over the same seeds in one cell."""
     seeds = seeds if seeds is not None else list(range(len(a)))
-    return pd.DataFrame(
-        {"cell": "c", "seed": seeds * 2, "init": ["A"] * len(a) + ["B"] * len(b), "loss": a + b}
-    )
+    return pd.DataFrame({"cell": "c", "seed": seeds * 2, "init": ["A"] * len(a) + ["B"] * len(b), "loss": a + b})
 
 
 def pair_row(table: pd.DataFrame, a: str, b: str) -> pd.Series:
@@ -135,10 +133,11 @@ def test_sign_test_is_scipys_binomtest_and_its_interval_brackets_the_share():
 def test_beat_probability_calls_a_preference_only_when_the_sign_test_holds_after_fdr():
     always = paired(list(range(12)), [x + 0.5 for x in range(12)])  # A wins all 12 seeds
     coin = paired([1, 2, 1, 2, 1, 2, 1, 2, 1, 2], [2, 1, 2, 1, 2, 1, 2, 1, 2, 2.5])  # A wins 6 of 10
-    table = stats.beat_probability(pd.concat([always.assign(cell="always"), coin.assign(cell="coin")]),
-                                   ["cell"], "loss")
+    table = stats.beat_probability(
+        pd.concat([always.assign(cell="always"), coin.assign(cell="coin")]), ["cell"], "loss"
+    )
     sure = table[(table["cell"] == "always") & (table["a"] == "A")].iloc[0]
-    assert sure["sign_p"] == pytest.approx(2 / 2 ** 12) and sure["prefers"] and sure["p_low"] > 0.5
+    assert sure["sign_p"] == pytest.approx(2 / 2**12) and sure["prefers"] and sure["p_low"] > 0.5
     flip = table[(table["cell"] == "coin") & (table["a"] == "A")].iloc[0]
     assert flip["p_a_beats_b"] == pytest.approx(0.6)
     assert not flip["prefers"] and flip["p_low"] < 0.5 < flip["p_high"]
@@ -153,8 +152,12 @@ def test_shift_test_p_is_scipys_permutation_test_and_the_interval_inverts_it():
     a, b = rng.lognormal(size=8), rng.lognormal(size=9) + 0.8
     test = stats.shift_test(a, b, paired=False)
     reference = scipy_stats.permutation_test(
-        (a, b), lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis), vectorized=True,
-        n_resamples=stats.PERMUTATIONS, rng=np.random.default_rng(stats.BOOTSTRAP_SEED))
+        (a, b),
+        lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
+        vectorized=True,
+        n_resamples=stats.PERMUTATIONS,
+        rng=np.random.default_rng(stats.BOOTSTRAP_SEED),
+    )
     assert test.p == pytest.approx(reference.pvalue) and test.diff == pytest.approx(b.mean() - a.mean())
     # at a bound the shifted data are not rejected; just past it they are
     for bound, outward in ((test.low, -1), (test.high, 1)):
@@ -162,8 +165,9 @@ def test_shift_test_p_is_scipys_permutation_test_and_the_interval_inverts_it():
         assert stats.shift_test(a, b - bound - outward * 1e-9, paired=False).p <= 0.05
     # paired: seed by seed differences, sign flips enumerated (2^8 < 9999)
     d = stats.shift_test(a[:8], b[:8], paired=True)
-    flips = scipy_stats.permutation_test((b[:8] - a[:8],), lambda x, axis: np.mean(x, axis=axis),
-                                         permutation_type="samples", vectorized=True)
+    flips = scipy_stats.permutation_test(
+        (b[:8] - a[:8],), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples", vectorized=True
+    )
     assert d.p == pytest.approx(flips.pvalue) and d.low < d.diff < d.high
     # a non-finite seed is dropped (both sides of its pair when paired); too few seeds say so
     assert stats.shift_test([1.0, np.nan, 2.0, 3.0], [2.0, 3.0, 4.0], paired=False).n_a == 3

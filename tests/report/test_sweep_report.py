@@ -27,8 +27,22 @@ def sweep(tmp_path_factory):
     tables_dir = syn.write_tables(base / "tables", training=training, signal_probe=probe)
     (base / "config.json").write_text(json.dumps({"seeds": [0, 1, 2], "custom_inits": CUSTOM}), encoding="utf-8")
     assert cli.main(["figures", "--tables", str(tables_dir), "--out", str(base / "figures")]) == 0
-    assert cli.main(["report", "--tables", str(tables_dir), "--figures", str(base / "figures"),
-                     "--config", str(base / "config.json"), "--out", str(base / "report.html")]) == 0
+    assert (
+        cli.main(
+            [
+                "report",
+                "--tables",
+                str(tables_dir),
+                "--figures",
+                str(base / "figures"),
+                "--config",
+                str(base / "config.json"),
+                "--out",
+                str(base / "report.html"),
+            ]
+        )
+        == 0
+    )
     return training, (base / "report.html").read_text(encoding="utf-8")
 
 
@@ -45,7 +59,7 @@ def test_sweep_sections_show_the_computed_sentences_and_every_figure(sweep):
 
 def test_provenance_lists_custom_init_definitions(sweep):
     _, page = sweep
-    provenance = page[page.index('<section id="provenance">'):]
+    provenance = page[page.index('<section id="provenance">') :]
     assert "he_x07" in provenance and "he with every weight times 0.7" in provenance
     assert "N(0, 0.05^2)" in provenance
 

@@ -119,7 +119,7 @@ def test_no_theory_table(probe):
 def test_exercise_1_cites_the_prediction(probe):
     sentence = exercise_1(probe, theory_of(probe)).sentence
     assert (
-        "relu: zeros fails first, at depth 2 "
+        "ReLU: zeros fails first, at depth 2 "
         "(zeros: vanished, last-layer std 1e-06, theory: fails at depth 2 (vanished))"
     ) in sentence
     failures = dict(syn.LESSON_PROBE_FAILURES) | {("relu", "zeros"): (8, "exploded")}
@@ -139,15 +139,22 @@ def test_per_layer_figures_draw_the_prediction_dashed(tmp_path, probe):
         for source, expected in ((tables, 0), (with_theory, panels * len(syn.INITS))):
             fig = draw(source)
             dashed = [
-                line for ax in fig.axes for line in ax.get_lines()
+                line
+                for ax in fig.axes
+                for line in ax.get_lines()
                 if line.get_linestyle() == "--" and tuple(line.get_color()) in palette
             ]
             assert len(dashed) == expected, draw.__name__
-    depth_fig = figures.fig_theory_failure_depth(with_theory)
+    # Exercise 1's figure carries theory's failure depth (a cross) beside the seeds' majority (a diamond)
+    depth_fig = figures.fig_exercise_1(with_theory)
     assert len(depth_fig.axes) == 2
-    crosses = depth_fig.axes[0].collections[1].get_offsets()
-    dots = depth_fig.axes[0].collections[0].get_offsets()
-    np.testing.assert_array_equal(crosses, dots)  # theory and measurement agree in this world
+    crosses = depth_fig.axes[0].collections[-1].get_offsets()
+    diamonds = depth_fig.axes[0].collections[-2].get_offsets()
+    # theory and measurement agree in this world: same depths, the cross drawn just beside the diamond
+    np.testing.assert_array_equal(crosses[:, 1], diamonds[:, 1])
+    np.testing.assert_allclose(crosses[:, 0] - diamonds[:, 0], figures.THEORY_OFFSET)
+    without = figures.fig_exercise_1(tables)
+    assert len(without.axes[0].collections) == len(depth_fig.axes[0].collections) - 1  # no theory: no crosses
 
 
 def test_report_has_the_theory_section(tmp_path, probe, synthetic_report):
@@ -156,8 +163,9 @@ def test_report_has_the_theory_section(tmp_path, probe, synthetic_report):
     tables = answers.load_tables(tables_dir)
     # the text is what is checked: the figures embedded are the synthetic study's (the per-layer
     # figures' prediction is checked below)
-    html = build_report(tables_dir, synthetic_report / "figures", tmp_path / "report.html",
-                        {"seeds": [0, 1, 2]}).read_text()
+    html = build_report(
+        tables_dir, synthetic_report / "figures", tmp_path / "report.html", {"seeds": [0, 1, 2]}
+    ).read_text()
     assert '<section id="theory">' in html
     assert th.theory_sentence(th.theory_comparison(tables.signal_probe, tables.theory)) in html
     assert "theory: fails at depth" in html

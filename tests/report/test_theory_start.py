@@ -24,7 +24,10 @@ def test_start_loss_agreement_flips():
     comparison = start_loss_comparison(training, theory_start_of(training))
     total = len(comparison)
     sentence = start_loss_sentence(comparison)
-    assert f"for {total} of {total} (activation, init, depth) cells and inside the seeds' min-max range for {total}." in sentence
+    assert (
+        f"for {total} of {total} (activation, init, depth) cells and inside the seeds' min-max range for {total}."
+        in sentence
+    )
     assert "is large's" in sentence  # the synthetic lesson cell's huge start
     off = start_loss_comparison(training, theory_start_of(training, {"he": 3.0}))
     he_cells = int((off["init"] == "he").sum())

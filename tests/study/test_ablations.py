@@ -51,7 +51,9 @@ def test_an_unknown_init_is_named_before_any_job(schema_path):
     from initlab.study.configcheck import check_study
 
     config = _validated(schema_path, {"ablations": [{**XAVIER_HE, "init_b": "glorot"}]})
-    with pytest.raises(ValueError, match=r"ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of default, zeros"):
+    with pytest.raises(
+        ValueError, match=r"ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of default, zeros"
+    ):
         check_study(config)
 
 

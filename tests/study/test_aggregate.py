@@ -7,10 +7,22 @@ from initlab.study.tables import TABLE, write_csv
 
 def _row(seed, init, end_loss):
     return {
-        "seed": seed, "depth": 2, "width": 8, "activation": "relu", "optimizer": "adam", "lr": 0.01,
-        "steps": 5, "init": init, "start_loss": 0.7, "end_loss": end_loss, "val_acc": float("nan"),
-        "diverged": end_loss != end_loss, "diverged_step": 3 if end_loss != end_loss else None,
-        "probe_out_mean": 0.0, "probe_out_std": 1.0, "probe_all_finite": True,
+        "seed": seed,
+        "depth": 2,
+        "width": 8,
+        "activation": "relu",
+        "optimizer": "adam",
+        "lr": 0.01,
+        "steps": 5,
+        "init": init,
+        "start_loss": 0.7,
+        "end_loss": end_loss,
+        "val_acc": float("nan"),
+        "diverged": end_loss != end_loss,
+        "diverged_step": 3 if end_loss != end_loss else None,
+        "probe_out_mean": 0.0,
+        "probe_out_std": 1.0,
+        "probe_all_finite": True,
     }
 
 
@@ -53,8 +65,14 @@ def test_float_format_round_trips_float32(tmp_path):
 def test_timings_keep_full_precision_and_one_row_per_job(tmp_path):
     from initlab.study.tables import TABLE
 
-    row = {"job": "train/relu/adam/2/0-9", "import_seconds": 1.23456789012, "work_seconds": 2.0,
-           "work_wall_seconds": 2.5, "started_at": "1795949108.944", "finished_at": "1795949132.604"}
+    row = {
+        "job": "train/relu/adam/2/0-9",
+        "import_seconds": 1.23456789012,
+        "work_seconds": 2.0,
+        "work_wall_seconds": 2.5,
+        "started_at": "1795949108.944",
+        "finished_at": "1795949132.604",
+    }
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     write_csv(a, TABLE["timings"].columns, [row])
     write_csv(b, TABLE["timings"].columns, [row | {"job": "train/relu/adam/2/10"}])

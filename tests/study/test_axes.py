@@ -14,13 +14,25 @@ CONFIG = {
     "custom_inits": {},
     "probe": {"activations": ["relu", "tanh"], "depths": [2, 5], "width": 8},
     "training": {
-        "activations": ["relu"], "depths": [2, 4], "width": 64,
-        "optimizers": {"adam": [0.001, 0.01], "sgd": 0.1}, "steps": 10, "curve_stride": 4,
+        "activations": ["relu"],
+        "depths": [2, 4],
+        "width": 64,
+        "optimizers": {"adam": [0.001, 0.01], "sgd": 0.1},
+        "steps": 10,
+        "curve_stride": 4,
     },
     "ablations": [],
 }
-ABLATION = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2, "width": 16,
-            "optimizer": "adam", "lr": 0.01, "steps": 3}
+ABLATION = {
+    "init_a": "xavier",
+    "init_b": "he",
+    "activation": "tanh",
+    "depth": 2,
+    "width": 16,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 3,
+}
 
 
 def test_as_list():
@@ -35,12 +47,17 @@ def test_one_value_adds_no_path_segment_a_list_does():
 
 
 def test_widths_list_is_an_axis_of_paths_and_cells():
-    config = CONFIG | {"training": CONFIG["training"] | {"width": [16, 256]}, "probe": CONFIG["probe"] | {"width": [16, 128]}}
+    config = CONFIG | {
+        "training": CONFIG["training"] | {"width": [16, 256]},
+        "probe": CONFIG["probe"] | {"width": [16, 128]},
+    }
     cells = train_cells(config)
     assert {(p.split("/")[-2], c.width) for p, c in cells if "/sgd/" in p} == {("width16", 16), ("width256", 256)}
     assert [(p, c.activation, c.width) for p, c in probe_cells(config)] == [
-        ("relu/width16", "relu", 16), ("relu/width128", "relu", 128),
-        ("tanh/width16", "tanh", 16), ("tanh/width128", "tanh", 128),
+        ("relu/width16", "relu", 16),
+        ("relu/width128", "relu", 128),
+        ("tanh/width16", "tanh", 16),
+        ("tanh/width128", "tanh", 128),
     ]
     assert probe_cells(CONFIG)[0] == ("relu", ProbeCell("relu", 8, (2, 5)))
 
@@ -59,8 +76,13 @@ def test_the_grid_holds_every_cell_once_per_seed_block():
 
 
 def test_ablations_that_differ_in_any_field_get_their_own_job_and_label():
-    variants = [ABLATION, ABLATION | {"lr": 0.001}, ABLATION | {"width": 32}, ABLATION | {"steps": 4},
-                ABLATION | {"lr": 0.010000001}]
+    variants = [
+        ABLATION,
+        ABLATION | {"lr": 0.001},
+        ABLATION | {"width": 32},
+        ABLATION | {"steps": 4},
+        ABLATION | {"lr": 0.010000001},
+    ]
     config = CONFIG | {"ablations": variants}
     ablations = jobs(config, "ablation")
     assert len(ablations) == len(variants) * 2
@@ -76,12 +98,25 @@ def test_a_job_travels_whole_as_json():
         assert again == job and inits == custom
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{", "not a job description"),
-    (json.dumps({"kind": "nope"}), "not a job description"),
-    (json.dumps({"kind": "probe", "path": "relu", "cell": {"activation": "relu", "width": 8, "depths": [2], "x": 1},
-                 "inits": ["he"], "seeds": "0"}), r"unknown field\(s\) \['x'\]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{", "not a job description"),
+        (json.dumps({"kind": "nope"}), "not a job description"),
+        (
+            json.dumps(
+                {
+                    "kind": "probe",
+                    "path": "relu",
+                    "cell": {"activation": "relu", "width": 8, "depths": [2], "x": 1},
+                    "inits": ["he"],
+                    "seeds": "0",
+                }
+            ),
+            r"unknown field\(s\) \['x'\]",
+        ),
+    ],
+)
 def test_a_bad_job_description_is_one_clear_error(text, message):
     with pytest.raises(ValueError, match=message):
         Job.from_json(text)

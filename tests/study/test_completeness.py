@@ -16,8 +16,14 @@ CONFIG = {
     "seed_block_size": 2,
     "inits": ["he", "zeros"],
     "probe": {"activations": ["relu"], "depths": [1, 3], "width": 4},
-    "training": {"activations": ["tanh"], "depths": [2], "width": 4, "optimizers": {"adam": 0.01, "sgd": 0.1},
-                 "steps": 3, "curve_stride": 2},
+    "training": {
+        "activations": ["tanh"],
+        "depths": [2],
+        "width": 4,
+        "optimizers": {"adam": 0.01, "sgd": 0.1},
+        "steps": 3,
+        "curve_stride": 2,
+    },
 }
 
 
@@ -26,7 +32,10 @@ def _write_jobs(folder, table, config=CONFIG):
     columns, keys = TABLE[table].columns, TABLE[table].keys
     paths = []
     for n, job in enumerate(jobs(table, config)):
-        rows = [dict(zip(keys, key, strict=True)) | {c: "0.5" for c in columns if c not in keys} for key in job_keys(job, table)]
+        rows = [
+            dict(zip(keys, key, strict=True)) | {c: "0.5" for c in columns if c not in keys}
+            for key in job_keys(job, table)
+        ]
         for row in rows:
             row.update({c: "False" for c in ("diverged", "probe_all_finite") if c in columns})
         path = folder / f"{table}_{n}.csv"
@@ -79,7 +88,9 @@ def test_duplicated_row(tmp_path):
     paths = _write_jobs(tmp_path, "signal_probe")
     lines = _lines(paths[0])
     paths[0].write_text("".join(lines + [lines[1]]))
-    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: 1 duplicated row(s): seed=0 activation=relu")):
+    with pytest.raises(
+        IncompleteTableError, match=re.escape(f"{paths[0]}: 1 duplicated row(s): seed=0 activation=relu")
+    ):
         _aggregate(tmp_path, "signal_probe", paths)
 
 
@@ -101,7 +112,9 @@ def test_truncated_file(tmp_path):
     paths = _write_jobs(tmp_path, "curves")
     text = paths[0].read_text()
     paths[0].write_text(text[:-3])  # cut inside the last row
-    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: the last line has no newline: the file was truncated")):
+    with pytest.raises(
+        IncompleteTableError, match=re.escape(f"{paths[0]}: the last line has no newline: the file was truncated")
+    ):
         _aggregate(tmp_path, "curves", paths)
     paths[0].write_text(text[: text.rindex(",")] + "\n")  # a row cut at a field boundary
     with pytest.raises(IncompleteTableError, match=r"line \d+ has 8 fields, not 9: the file is truncated or damaged"):
@@ -117,7 +130,9 @@ def test_emptied_value(tmp_path):
     fields = lines[2].split(",")
     fields[7] = ""  # init
     paths[0].write_text("".join(lines[:2] + [",".join(fields)] + lines[3:]))
-    with pytest.raises(IncompleteTableError, match=re.escape(f"{paths[0]}: line 3 has an empty 'init', a value every row needs")):
+    with pytest.raises(
+        IncompleteTableError, match=re.escape(f"{paths[0]}: line 3 has an empty 'init', a value every row needs")
+    ):
         _aggregate(tmp_path, "training", paths)
 
 
@@ -141,11 +156,14 @@ def test_swapped_columns(tmp_path):
         _aggregate(tmp_path, "training", paths)
 
 
-@pytest.mark.parametrize("column, value, problem", [
-    (0, "garbage", "seed is 'garbage', not a number"),
-    (9, "0.x", "end_loss is '0.x', not a number"),
-    (11, "maybe", "diverged is 'maybe', not True or False"),
-])
+@pytest.mark.parametrize(
+    "column, value, problem",
+    [
+        (0, "garbage", "seed is 'garbage', not a number"),
+        (9, "0.x", "end_loss is '0.x', not a number"),
+        (11, "maybe", "diverged is 'maybe', not True or False"),
+    ],
+)
 def test_a_value_of_the_wrong_kind_names_line_column_and_value(tmp_path, column, value, problem):
     paths = _write_jobs(tmp_path, "training")
     lines = _lines(paths[0])
@@ -175,16 +193,22 @@ def test_job_check_on_a_real_probe_job(tmp_path):
     """What ``initlab probe`` writes is exactly what its job promises (and a lost row is caught)."""
     from initlab.engine.probe import probe_grid
 
-    config = CONFIG | {"seeds": [3], "inits": ["he", "lsuv"],
-                       "probe": {"activations": ["tanh"], "depths": [1, 2], "width": 5}}
+    config = CONFIG | {
+        "seeds": [3],
+        "inits": ["he", "lsuv"],
+        "probe": {"activations": ["tanh"], "depths": [1, 2], "width": 5},
+    }
     [job] = jobs("signal_probe", config)
     path = tmp_path / "probe.csv"
     write_csv(path, TABLE["signal_probe"].columns, probe_grid([3], "tanh", ["he", "lsuv"], [1, 2], 5))
     keys = job_keys(job, "signal_probe")
     assert check_job_output(path, "signal_probe", keys) == 6
     path.write_text("".join(_lines(path)[:-1]))
-    with pytest.raises(IncompleteTableError, match="1 row\\(s\\) of the signal_probe table missing: "
-                       "seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2"):
+    with pytest.raises(
+        IncompleteTableError,
+        match="1 row\\(s\\) of the signal_probe table missing: "
+        "seed=3 activation=tanh init=lsuv depth=2 width=5 layer=2",
+    ):
         check_job_output(path, "signal_probe", keys)
 
 
@@ -201,11 +225,29 @@ def test_train_job_checks_its_own_output_before_exiting(tmp_path, monkeypatch, c
 
     data = tmp_path / "moons.npz"
     assert cli.main(["dataset", "--out", str(data)]) == 0
-    config = CONFIG | {"seeds": [0, 1], "training": {"activations": ["relu"], "depths": [1], "width": 4,
-                                                     "optimizers": {"sgd": 0.1}, "steps": 3, "curve_stride": 2}}
+    config = CONFIG | {
+        "seeds": [0, 1],
+        "training": {
+            "activations": ["relu"],
+            "depths": [1],
+            "width": 4,
+            "optimizers": {"sgd": 0.1},
+            "steps": 3,
+            "curve_stride": 2,
+        },
+    }
     [job] = jobs("training", config)
-    args = ["job", "--job", job.to_json(), "--data", str(data),
-            "--out", f"training={tmp_path / 't.csv'}", "--out", f"curves={tmp_path / 'c.csv'}"]
+    args = [
+        "job",
+        "--job",
+        job.to_json(),
+        "--data",
+        str(data),
+        "--out",
+        f"training={tmp_path / 't.csv'}",
+        "--out",
+        f"curves={tmp_path / 'c.csv'}",
+    ]
     assert cli.main(args) == 0
     assert len(_lines(tmp_path / "t.csv")) == 1 + 4 and len(_lines(tmp_path / "c.csv")) == 1 + 4 * 3
 

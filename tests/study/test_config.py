@@ -60,25 +60,61 @@ def _with(config, path, value):
 @pytest.mark.parametrize(
     "path, value, expected",
     [
-        (("probe", "activations"), ["relu", "swish"], "probe.activations[1] = 'swish' is not allowed; expected one of relu, tanh"),
-        (("training", "optimizers"), {"rmsprop": 0.1}, "unknown key(s) 'rmsprop' in training.optimizers; allowed: only the keys adam, sgd"),
+        (
+            ("probe", "activations"),
+            ["relu", "swish"],
+            "probe.activations[1] = 'swish' is not allowed; expected one of relu, tanh",
+        ),
+        (
+            ("training", "optimizers"),
+            {"rmsprop": 0.1},
+            "unknown key(s) 'rmsprop' in training.optimizers; allowed: only the keys adam, sgd",
+        ),
         (("training", "depths"), [2, 0], "training.depths[1] = 0 is not allowed; expected a number >= 1"),
         (("probe", "width"), 0, "probe.width = 0 is not allowed; expected a number >= 1"),
         (("training", "optimizers", "sgd"), 0, "training.optimizers.sgd = 0 is not allowed; expected a number > 0"),
-        (("training", "optimizers", "adam"), -0.01, "training.optimizers.adam = -0.01 is not allowed; expected a number > 0"),
-        (("training", "optimizers", "adam"), [0.01, 0], "training.optimizers.adam[1] = 0 is not allowed; expected a number > 0"),
-        (("training", "optimizers", "adam"), [], "training.optimizers.adam = [] is not allowed; expected a list of at least 1"),
-        (("training", "optimizers", "sgd"), [0.1, 0.1], "training.optimizers.sgd = [0.1, 0.1] is not allowed; expected a list without repeated"),
-        (("training", "optimizers", "sgd"), "fast", "training.optimizers.sgd = 'fast' is not allowed; expected a value of type number or array"),
+        (
+            ("training", "optimizers", "adam"),
+            -0.01,
+            "training.optimizers.adam = -0.01 is not allowed; expected a number > 0",
+        ),
+        (
+            ("training", "optimizers", "adam"),
+            [0.01, 0],
+            "training.optimizers.adam[1] = 0 is not allowed; expected a number > 0",
+        ),
+        (
+            ("training", "optimizers", "adam"),
+            [],
+            "training.optimizers.adam = [] is not allowed; expected a list of at least 1",
+        ),
+        (
+            ("training", "optimizers", "sgd"),
+            [0.1, 0.1],
+            "training.optimizers.sgd = [0.1, 0.1] is not allowed; expected a list without repeated",
+        ),
+        (
+            ("training", "optimizers", "sgd"),
+            "fast",
+            "training.optimizers.sgd = 'fast' is not allowed; expected a value of type number or array",
+        ),
         (("training", "width"), [16, 0], "training.width[1] = 0 is not allowed; expected a number >= 1"),
         (("probe", "width"), [], "probe.width = [] is not allowed; expected a list of at least 1"),
         (("probe", "width"), 12.5, "probe.width = 12.5 is not allowed; expected a value of type integer or array"),
-        (("custom_inits",), {"mine": {"kind": "cauchy"}}, "custom_inits.mine.kind = 'cauchy' is not allowed; expected one of normal, uniform"),
+        (
+            ("custom_inits",),
+            {"mine": {"kind": "cauchy"}},
+            "custom_inits.mine.kind = 'cauchy' is not allowed; expected one of normal, uniform",
+        ),
         (("training", "steps"), 0, "training.steps = 0 is not allowed; expected a number >= 1"),
         (("seeds",), [0, 1.5], "seeds[1] = 1.5 is not allowed; expected a value of type integer"),
         (("seeds",), ["a"], "seeds[0] = 'a' is not allowed; expected a value of type integer"),
         (("seeds",), [], "seeds = [] is not allowed; expected a list of at least 1 item(s)"),
-        (("training", "activations"), [], "training.activations = [] is not allowed; expected a list of at least 1 item(s)"),
+        (
+            ("training", "activations"),
+            [],
+            "training.activations = [] is not allowed; expected a list of at least 1 item(s)",
+        ),
         (("seeds",), [1, 1], "seeds = [1, 1] is not allowed; expected a list without repeated items"),
         (("seed_block_size",), 0, "seed_block_size = 0 is not allowed; expected a number >= 1"),
         (("dataset", "test_size"), 1.0, "dataset.test_size = 1.0 is not allowed; expected a number < 1"),
@@ -125,7 +161,10 @@ def test_workflow_stops_on_malformed_yaml(tmp_path):
         (("training", "width"), [16, 64, 256]),
         (("training", "width"), 32),
         (("probe", "width"), [16, 512]),
-        (("custom_inits",), {"n005": {"kind": "normal", "std": 0.05}, "he07": {"kind": "scaled", "base": "he", "factor": 0.7}}),
+        (
+            ("custom_inits",),
+            {"n005": {"kind": "normal", "std": 0.05}, "he07": {"kind": "scaled", "base": "he", "factor": 0.7}},
+        ),
     ],
 )
 def test_new_keys_accept_scalar_and_list_forms(schema_path, default_config, path, value):
@@ -138,10 +177,26 @@ def test_new_keys_accept_scalar_and_list_forms(schema_path, default_config, path
     "custom, inits, expected",
     [
         ({}, ["he", "glorot"], "invalid config: inits[1] = 'glorot' is not allowed; expected one of default, zeros"),
-        ({"n005": {"kind": "normal", "std": 0.05}}, ["he", "n01"], "inits[1] = 'n01' is not allowed; expected one of default"),
-        ({"tiny": {"kind": "normal", "std": 0.05}}, ["he"], "invalid config: custom_inits.tiny: the name 'tiny' is a built-in init"),
-        ({"x": {"kind": "normal", "std": 0}}, ["x"], "invalid config: custom_inits.x.std = 0 is not allowed; expected a number > 0"),
-        ({"x": {"kind": "scaled", "base": "he", "factor": -1}}, ["x"], "custom_inits.x.factor = -1 is not allowed; expected a number > 0"),
+        (
+            {"n005": {"kind": "normal", "std": 0.05}},
+            ["he", "n01"],
+            "inits[1] = 'n01' is not allowed; expected one of default",
+        ),
+        (
+            {"tiny": {"kind": "normal", "std": 0.05}},
+            ["he"],
+            "invalid config: custom_inits.tiny: the name 'tiny' is a built-in init",
+        ),
+        (
+            {"x": {"kind": "normal", "std": 0}},
+            ["x"],
+            "invalid config: custom_inits.x.std = 0 is not allowed; expected a number > 0",
+        ),
+        (
+            {"x": {"kind": "scaled", "base": "he", "factor": -1}},
+            ["x"],
+            "custom_inits.x.factor = -1 is not allowed; expected a number > 0",
+        ),
         ({"x": {"kind": "cauchy"}}, ["x"], "invalid config: custom_inits.x.kind = 'cauchy' is not allowed"),
     ],
 )
@@ -165,7 +220,9 @@ def test_an_ablation_init_must_be_known():
     from initlab.study.configcheck import check_study
 
     config = {"inits": ["he"], "custom_inits": {}, "ablations": [{"init_a": "he", "init_b": "glorot"}]}
-    with pytest.raises(ValueError, match=r"^invalid config: ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of "):
+    with pytest.raises(
+        ValueError, match=r"^invalid config: ablations\[0\]\.init_b = 'glorot' is not allowed; expected one of "
+    ):
         check_study(config)
     custom = {"mine": {"kind": "normal", "std": 0.05}}
     check_study({"inits": ["he"], "custom_inits": custom, "ablations": [{"init_a": "he", "init_b": "mine"}]})

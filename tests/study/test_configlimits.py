@@ -42,14 +42,22 @@ def test_probe_constants_are_the_engines():
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda c: c["training"]["optimizers"].update(adam=math.nan),
-         "invalid config: training.optimizers.adam = nan is not allowed; expected a finite number"),
-        (lambda c: c["training"]["optimizers"].update(sgd=math.inf),
-         "invalid config: training.optimizers.sgd = inf is not allowed; expected a finite number"),
-        (lambda c: c["dataset"].update(noise=-math.inf),
-         "invalid config: dataset.noise = -inf is not allowed; expected a finite number"),
-        (lambda c: c["probe"].update(depths=[2, math.nan]),
-         "invalid config: probe.depths[1] = nan is not allowed; expected a finite number"),
+        (
+            lambda c: c["training"]["optimizers"].update(adam=math.nan),
+            "invalid config: training.optimizers.adam = nan is not allowed; expected a finite number",
+        ),
+        (
+            lambda c: c["training"]["optimizers"].update(sgd=math.inf),
+            "invalid config: training.optimizers.sgd = inf is not allowed; expected a finite number",
+        ),
+        (
+            lambda c: c["dataset"].update(noise=-math.inf),
+            "invalid config: dataset.noise = -inf is not allowed; expected a finite number",
+        ),
+        (
+            lambda c: c["probe"].update(depths=[2, math.nan]),
+            "invalid config: probe.depths[1] = nan is not allowed; expected a finite number",
+        ),
     ],
 )
 def test_nonfinite_numbers_anywhere(default_config, edit, message):
@@ -82,9 +90,12 @@ def test_too_wide_probe_is_refused_with_estimate_and_limit(default_config):
 def test_too_wide_training_is_refused(default_config):
     config = yaml.safe_load(yaml.safe_dump(default_config))
     config["training"]["width"] = 4096
-    with pytest.raises(ValueError, match=r"^invalid config: training.width = 4096 with training.depths up to 16 and "
-                                         r"training.steps = 120 is too large: a train job would need about [\d,]+ MB of "
-                                         r"memory .* over the 1,500 MB its rule declares \(resources.mem_mb\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^invalid config: training.width = 4096 with training.depths up to 16 and "
+        r"training.steps = 120 is too large: a train job would need about [\d,]+ MB of "
+        r"memory .* over the 1,500 MB its rule declares \(resources.mem_mb\)",
+    ):
         check_config(config, RESOURCES)
 
 
@@ -116,13 +127,19 @@ def test_a_limit_scaled_by_attempt_is_not_checked(default_config):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("training:\n  optimizers:\n    adam: .nan\n",
-         "invalid config: training.optimizers.adam = nan is not allowed; expected a finite number"),
-        ("training:\n  optimizers:\n    adam: .inf\n",
-         "invalid config: training.optimizers.adam = inf is not allowed; expected a finite number"),
-        ("probe:\n  width: 1000000\n",
-         "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: "
-         "a probe job would need about"),
+        (
+            "training:\n  optimizers:\n    adam: .nan\n",
+            "invalid config: training.optimizers.adam = nan is not allowed; expected a finite number",
+        ),
+        (
+            "training:\n  optimizers:\n    adam: .inf\n",
+            "invalid config: training.optimizers.adam = inf is not allowed; expected a finite number",
+        ),
+        (
+            "probe:\n  width: 1000000\n",
+            "invalid config: probe.width = 1000000 with probe.depths up to 50 is too large: "
+            "a probe job would need about",
+        ),
     ],
 )
 def test_workflow_refuses_before_any_job(tmp_path, text, message):

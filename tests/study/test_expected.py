@@ -10,8 +10,14 @@ CONFIG = {
     "inits": ["he", "zeros", "lsuv"],
     "custom_inits": {},
     "probe": {"activations": ["relu", "tanh"], "depths": [2, 5], "width": 8},
-    "training": {"activations": ["relu"], "depths": [2, 4], "width": 16, "optimizers": {"adam": 0.01, "sgd": 0.1},
-                 "steps": 10, "curve_stride": 4},
+    "training": {
+        "activations": ["relu"],
+        "depths": [2, 4],
+        "width": 16,
+        "optimizers": {"adam": 0.01, "sgd": 0.1},
+        "steps": 10,
+        "curve_stride": 4,
+    },
 }
 
 
@@ -27,8 +33,11 @@ def test_table_sizes_follow_the_config():
 
 
 def test_lists_multiply_the_keys():
-    listed = {**CONFIG, "probe": {**CONFIG["probe"], "width": [8, 32]},
-              "training": {**CONFIG["training"], "width": [16, 64], "optimizers": {"adam": [0.001, 0.01]}}}
+    listed = {
+        **CONFIG,
+        "probe": {**CONFIG["probe"], "width": [8, 32]},
+        "training": {**CONFIG["training"], "width": [16, 64], "optimizers": {"adam": [0.001, 0.01]}},
+    }
     assert len(expected_keys("training", listed)) == 2 * len(expected_keys("training", CONFIG))
     assert len(expected_keys("signal_probe", listed)) == 2 * len(expected_keys("signal_probe", CONFIG))
 
@@ -52,8 +61,11 @@ def test_a_row_is_blamed_on_the_job_of_its_cell_columns():
 def test_curve_keys_are_the_trainers_curve_steps(moons):
     from initlab.engine.train import train_cell
 
-    config = CONFIG | {"seeds": [0], "inits": ["he"],
-                       "training": CONFIG["training"] | {"depths": [1], "optimizers": {"sgd": 0.1}}}
+    config = CONFIG | {
+        "seeds": [0],
+        "inits": ["he"],
+        "training": CONFIG["training"] | {"depths": [1], "optimizers": {"sgd": 0.1}},
+    }
     [job] = jobs("curves", config)
     rows, curves = train_cell(moons, job.cell, job.inits, job.seeds)
     assert [c["step"] for c in curves] == [0, 4, 8, 10] == [int(k[-1]) for k in job_keys(job, "curves")]
@@ -66,8 +78,16 @@ def test_lab_reproduction_keys_are_the_lessons_tables():
     assert ("lab2", "xavier", "val_acc") in keys or any(k[:2] == ("lab2", "xavier") for k in keys)
 
 
-ABLATION = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 2, "width": 16,
-            "optimizer": "adam", "lr": 0.01, "steps": 3}
+ABLATION = {
+    "init_a": "xavier",
+    "init_b": "he",
+    "activation": "tanh",
+    "depth": 2,
+    "width": 16,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 3,
+}
 
 
 def test_ablation_keys_follow_the_config():

@@ -18,8 +18,9 @@ from tests.harness import REPO
 @pytest.fixture
 def code(tmp_path) -> tuple[Path, Path]:
     """A copy of the package and of the report's templates, as a checkout would hold them."""
-    package = shutil.copytree(fingerprint.PACKAGE_DIR, tmp_path / "src/initlab",
-                              ignore=shutil.ignore_patterns("__pycache__"))
+    package = shutil.copytree(
+        fingerprint.PACKAGE_DIR, tmp_path / "src/initlab", ignore=shutil.ignore_patterns("__pycache__")
+    )
     templates = shutil.copytree(REPO / "report_templates", tmp_path / "report_templates")
     return package, templates
 
@@ -40,7 +41,8 @@ def append(path: Path, line: str = "# a fix, as a git pull would bring") -> None
 def test_the_copy_has_the_installed_fingerprints(code):
     package, templates = code
     assert {r: f.value for r, f in fingerprints(package_dir=package, templates_dir=templates).items()} == {
-        r: f.value for r, f in fingerprints(templates_dir=REPO / "report_templates").items()}
+        r: f.value for r, f in fingerprints(templates_dir=REPO / "report_templates").items()
+    }
 
 
 def test_a_change_to_the_trainer_moves_the_jobs_that_train(code):
@@ -85,8 +87,9 @@ def test_a_change_to_the_model_trainer_or_inspect_moves_the_model_jobs(code):
 
 def test_the_lesson_text_is_data_the_replay_reads(code):
     package, templates = code
-    changed = changed_rules(package, templates,
-                            lambda: append(package / "engine/lesson/lab1_expected_in_lesson.txt", "x"))
+    changed = changed_rules(
+        package, templates, lambda: append(package / "engine/lesson/lab1_expected_in_lesson.txt", "x")
+    )
     assert "lab_replay" in changed
 
 

@@ -11,8 +11,8 @@ from initlab.study.aggregate import aggregate
 from initlab.study.completeness import IncompleteTableError
 from initlab.study.expected import expected_keys
 from initlab.study.fingerprint import TABLE_RULES, fingerprints
-from initlab.study.provenance import PROVENANCE_NAME, write_provenance
 from initlab.study.manifest import MANIFEST_NAME, sha256_of, verify, write_manifest
+from initlab.study.provenance import PROVENANCE_NAME, write_provenance
 from initlab.study.tables import TABLE, write_csv
 from tests.study.test_completeness import CONFIG, _write_jobs
 
@@ -28,8 +28,11 @@ def results(tmp_path):
     (folder / "config.json").write_text(json.dumps(CONFIG, sort_keys=True) + "\n")
     for table in ("signal_probe", "training", "curves"):
         aggregate(table, _write_jobs(jobs, table), tables / f"{table}.csv", config=CONFIG)
-    lab_rows = [dict(zip(list(TABLE["lab_reproduction"].keys), k, strict=True)) | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
-                for k in expected_keys("lab_reproduction", CONFIG)]
+    lab_rows = [
+        dict(zip(list(TABLE["lab_reproduction"].keys), k, strict=True))
+        | {"lesson_value": "0.5", "measured_value": "0.5", "matches": True}
+        for k in expected_keys("lab_reproduction", CONFIG)
+    ]
     write_csv(tables / "lab_reproduction.csv", TABLE["lab_reproduction"].columns, lab_rows)
     write_manifest(tables, folder / "config.json", tables / MANIFEST_NAME)
     prints = {rule: f.as_dict() for rule, f in fingerprints(TABLE_RULES).items()}

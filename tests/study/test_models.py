@@ -1,7 +1,6 @@
 """Configured models and data sets as a study axis: their jobs and rows, and every bad input refused
 by the config check, before any job, with one line naming the model or data set."""
 
-
 import numpy as np
 import pytest
 import yaml
@@ -31,7 +30,9 @@ def not_a_module():
 def _config(tmp_path, schema_path, models=None, datasets=None):
     (tmp_path / "mlp.py").write_text(MODEL_FILE)
     config = {
-        "seeds": [0, 1, 2], "seed_block_size": 2, "inits": ["default", "he"],
+        "seeds": [0, 1, 2],
+        "seed_block_size": 2,
+        "inits": ["default", "he"],
         "datasets": {"moons": {"builtin": "moons"}} if datasets is None else datasets,
         "models": {"mlp": {"factory": f"{tmp_path}/mlp.py:build", "dataset": "moons"}} if models is None else models,
     }
@@ -46,8 +47,15 @@ def test_a_study_without_models_has_no_model_jobs_or_tables(default_config):
 
 
 def test_model_jobs_cover_model_optimizer_lr_and_seed_block(tmp_path, schema_path):
-    models = {"mlp": {"factory": f"{tmp_path}/mlp.py:build", "dataset": "moons",
-                      "optimizers": {"adam": [0.01, 0.1], "sgd": 0.1}, "batch_size": 32, "steps": 7}}
+    models = {
+        "mlp": {
+            "factory": f"{tmp_path}/mlp.py:build",
+            "dataset": "moons",
+            "optimizers": {"adam": [0.01, 0.1], "sgd": 0.1},
+            "batch_size": 32,
+            "steps": 7,
+        }
+    }
     config = _config(tmp_path, schema_path, models)
     jobs = axes.jobs(config, "model")
     assert [(j.path, j.seeds_name) for j in jobs] == [
@@ -55,7 +63,12 @@ def test_model_jobs_cover_model_optimizer_lr_and_seed_block(tmp_path, schema_pat
     ]
     cell = jobs[0].cell
     # the training section's curve stride unless the model says otherwise; the model's steps
-    assert (cell.steps, cell.batch_size, cell.curve_stride, cell.activation) == (7, 32, config["training"]["curve_stride"], "relu")
+    assert (cell.steps, cell.batch_size, cell.curve_stride, cell.activation) == (
+        7,
+        32,
+        config["training"]["curve_stride"],
+        "relu",
+    )
     assert jobs[0].inits == ("default", "he")
     assert len(expected_keys("models", config)) == 3 * 3 * 2  # lr x seeds x inits
     assert len(expected_keys("model_curves", config)) == 3 * 3 * 2 * len(cell.curve_steps())
@@ -76,8 +89,12 @@ def test_a_good_config_passes_the_check(tmp_path, schema_path):
 def _bad_file(tmp_path, **arrays):
     path = tmp_path / "bad.npz"
     rng = np.random.default_rng(0)
-    good = {"x_train": rng.normal(size=(8, 2)).astype(np.float32), "y_train": np.arange(8) % 2,
-            "x_val": rng.normal(size=(4, 2)).astype(np.float32), "y_val": np.arange(4) % 2}
+    good = {
+        "x_train": rng.normal(size=(8, 2)).astype(np.float32),
+        "y_train": np.arange(8) % 2,
+        "x_val": rng.normal(size=(4, 2)).astype(np.float32),
+        "y_val": np.arange(4) % 2,
+    }
     np.savez(path, **{k: v for k, v in (good | arrays).items() if v is not None})
     return str(path)
 
@@ -86,35 +103,72 @@ def _bad_file(tmp_path, **arrays):
     "case, expected",
     [
         ("no file", "invalid config: models.mlp: factory '{d}/nope.py:build': file '{d}/nope.py' does not exist"),
-        ("no function", "invalid config: models.mlp: factory '{d}/mlp.py:buld': {d}/mlp.py has no function 'buld'; "
-                        "callables defined there: broken, build, not_a_module"),
+        (
+            "no function",
+            "invalid config: models.mlp: factory '{d}/mlp.py:buld': {d}/mlp.py has no function 'buld'; "
+            "callables defined there: broken, build, not_a_module",
+        ),
         ("raises", "invalid config: models.mlp: {d}/mlp.py:broken(**{{}}) raised RuntimeError: no weights here"),
-        ("not a module", "invalid config: models.mlp: {d}/mlp.py:not_a_module returned int; expected a torch.nn.Module"),
-        ("bad kwargs", "invalid config: models.mlp: {d}/mlp.py:build(**{{'width': 3}}) raised TypeError: "
-                       "build() got an unexpected keyword argument 'width'"),
-        ("wrong classes", "invalid config: models.mlp: output (4, 3) for dataset 'moons' inputs of shape (4, 2); "
-                          "expected a tensor of shape (4, 2) (N, classes): one logit per class of 'moons'"),
-        ("wrong input", "invalid config: models.mlp: the model rejected dataset 'digits' inputs of shape (4, 1, 8, 8): "
-                        "RuntimeError: mat1 and mat2 shapes cannot be multiplied"),
-        ("unknown dataset", "invalid config: models.mlp.dataset = 'mnist' is not allowed; expected a name defined in datasets (moons, digits)"),
-        ("missing key", "invalid config: dataset 'moons': missing key(s) y_val; expected arrays x_train, y_train, x_val, y_val"),
-        ("float labels", "invalid config: dataset 'moons': y_train has dtype float64 and shape (8,); "
-                         "expected a 1-D array of integer class labels 0..C-1"),
-        ("label out of range", "invalid config: dataset 'moons': the training labels hold classes [0, 1]; expected every "
-                               "class 0..C-1 (C >= 2), missing [2]"),
-        ("no data file", "invalid config: dataset 'moons': file '{d}/gone.npz' does not exist; expected an .npz with "
-                         "x_train, y_train, x_val, y_val"),
+        (
+            "not a module",
+            "invalid config: models.mlp: {d}/mlp.py:not_a_module returned int; expected a torch.nn.Module",
+        ),
+        (
+            "bad kwargs",
+            "invalid config: models.mlp: {d}/mlp.py:build(**{{'width': 3}}) raised TypeError: "
+            "build() got an unexpected keyword argument 'width'",
+        ),
+        (
+            "wrong classes",
+            "invalid config: models.mlp: output (4, 3) for dataset 'moons' inputs of shape (4, 2); "
+            "expected a tensor of shape (4, 2) (N, classes): one logit per class of 'moons'",
+        ),
+        (
+            "wrong input",
+            "invalid config: models.mlp: the model rejected dataset 'digits' inputs of shape (4, 1, 8, 8): "
+            "RuntimeError: mat1 and mat2 shapes cannot be multiplied",
+        ),
+        (
+            "unknown dataset",
+            "invalid config: models.mlp.dataset = 'mnist' is not allowed; expected a name defined in datasets (moons, digits)",
+        ),
+        (
+            "missing key",
+            "invalid config: dataset 'moons': missing key(s) y_val; expected arrays x_train, y_train, x_val, y_val",
+        ),
+        (
+            "float labels",
+            "invalid config: dataset 'moons': y_train has dtype float64 and shape (8,); "
+            "expected a 1-D array of integer class labels 0..C-1",
+        ),
+        (
+            "label out of range",
+            "invalid config: dataset 'moons': the training labels hold classes [0, 1]; expected every "
+            "class 0..C-1 (C >= 2), missing [2]",
+        ),
+        (
+            "no data file",
+            "invalid config: dataset 'moons': file '{d}/gone.npz' does not exist; expected an .npz with "
+            "x_train, y_train, x_val, y_val",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_model_or_data_set(tmp_path, schema_path, case, expected):
     d = str(tmp_path)
-    factory = {"no file": f"{d}/nope.py:build", "no function": f"{d}/mlp.py:buld", "raises": f"{d}/mlp.py:broken",
-               "not a module": f"{d}/mlp.py:not_a_module"}.get(case, f"{d}/mlp.py:build")
+    factory = {
+        "no file": f"{d}/nope.py:build",
+        "no function": f"{d}/mlp.py:buld",
+        "raises": f"{d}/mlp.py:broken",
+        "not a module": f"{d}/mlp.py:not_a_module",
+    }.get(case, f"{d}/mlp.py:build")
     entry = {"factory": factory, "dataset": {"wrong input": "digits", "unknown dataset": "mnist"}.get(case, "moons")}
     entry |= {"bad kwargs": {"kwargs": {"width": 3}}, "wrong classes": {"kwargs": {"classes": 3}}}.get(case, {})
     datasets = {"moons": {"builtin": "moons"}, "digits": {"builtin": "digits"}}
-    file = {"missing key": {"y_val": None}, "float labels": {"y_train": (np.arange(8) % 2).astype(float)},
-            "label out of range": {"y_val": np.array([0, 1, 2, 1])}}
+    file = {
+        "missing key": {"y_val": None},
+        "float labels": {"y_train": (np.arange(8) % 2).astype(float)},
+        "label out of range": {"y_val": np.array([0, 1, 2, 1])},
+    }
     if case in file:
         datasets["moons"] = {"file": _bad_file(tmp_path, **file[case])}
     elif case == "no data file":
@@ -128,8 +182,10 @@ def test_bad_input_is_one_line_naming_the_model_or_data_set(tmp_path, schema_pat
 
 def test_paths_missing_here_are_read_from_the_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = {"models": {"cnn": {"factory": "examples/digits_cnn.py:build", "dataset": "d"}},
-              "datasets": {"d": {"file": "here.npz"}, "e": {"file": "examples/none.npz"}}}
+    config = {
+        "models": {"cnn": {"factory": "examples/digits_cnn.py:build", "dataset": "d"}},
+        "datasets": {"d": {"file": "here.npz"}, "e": {"file": "examples/none.npz"}},
+    }
     resolved = resolve_paths(config, REPO)
     assert resolved["models"]["cnn"]["factory"] == f"{REPO}/examples/digits_cnn.py:build"
     assert resolved["datasets"] == config["datasets"]  # neither here nor in the repository: left to the check
@@ -147,11 +203,16 @@ def test_the_check_builds_a_model_without_touching_the_global_rng(tmp_path, sche
 
 @pytest.mark.slow
 def test_workflow_refuses_a_bad_model_before_any_job(tmp_path):
-    run = run_config_text(tmp_path, "datasets: {d: {builtin: digits}}\n"
-                                    "models: {cnn: {factory: examples/digits_cnn.py:build, dataset: d, kwargs: {classes: 3}}}\n")
+    run = run_config_text(
+        tmp_path,
+        "datasets: {d: {builtin: digits}}\n"
+        "models: {cnn: {factory: examples/digits_cnn.py:build, dataset: d, kwargs: {classes: 3}}}\n",
+    )
     assert run.returncode != 0
-    assert ("invalid config: models.cnn: output (4, 3) for dataset 'd' inputs of shape (4, 1, 8, 8); expected a tensor "
-            "of shape (4, 10)") in run.stderr
+    assert (
+        "invalid config: models.cnn: output (4, 3) for dataset 'd' inputs of shape (4, 1, 8, 8); expected a tensor "
+        "of shape (4, 10)"
+    ) in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "results").exists()
 

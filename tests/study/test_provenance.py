@@ -18,7 +18,9 @@ def record_of(folder) -> dict:
 def test_the_record_holds_each_fingerprint_and_each_tables_rules(results):  # noqa: F811
     record = record_of(results)
     now = fingerprints(TABLE_RULES)
-    assert {rule: p["fingerprint"] for rule, p in record["fingerprints"].items()} == {r: f.value for r, f in now.items()}
+    assert {rule: p["fingerprint"] for rule, p in record["fingerprints"].items()} == {
+        r: f.value for r, f in now.items()
+    }
     assert record["tables"]["training"]["rules"] == ["train", "aggregate"]
     assert record["tables"]["lab_reproduction"]["rules"] == ["lab_replay"]
     assert record["config"]["seeds"] == record["seeds"] and len(record["config_sha256"]) == 64
@@ -51,12 +53,30 @@ def test_a_folder_without_a_record_is_not_verified(results, capsys):  # noqa: F8
 
 def test_timings_summary_per_step(tmp_path):
     rows = [
-        {"job": "train/relu/adam", "import_seconds": 2.0, "work_seconds": 1.0, "work_wall_seconds": 1.1,
-         "started_at": "100.000", "finished_at": "104.000"},
-        {"job": "train/tanh/adam", "import_seconds": 2.0, "work_seconds": 3.0, "work_wall_seconds": 3.1,
-         "started_at": "101.000", "finished_at": "110.500"},
-        {"job": "theory", "import_seconds": 1.5, "work_seconds": 0.5, "work_wall_seconds": 0.6,
-         "started_at": "100.500", "finished_at": "103.000"},
+        {
+            "job": "train/relu/adam",
+            "import_seconds": 2.0,
+            "work_seconds": 1.0,
+            "work_wall_seconds": 1.1,
+            "started_at": "100.000",
+            "finished_at": "104.000",
+        },
+        {
+            "job": "train/tanh/adam",
+            "import_seconds": 2.0,
+            "work_seconds": 3.0,
+            "work_wall_seconds": 3.1,
+            "started_at": "101.000",
+            "finished_at": "110.500",
+        },
+        {
+            "job": "theory",
+            "import_seconds": 1.5,
+            "work_seconds": 0.5,
+            "work_wall_seconds": 0.6,
+            "started_at": "100.500",
+            "finished_at": "103.000",
+        },
     ]
     write_table(tmp_path / "timings.csv", "timings", rows)
     summary = timings_summary(tmp_path / "timings.csv")

@@ -50,16 +50,27 @@ def _grid(activations, inits, depths, width, custom=None) -> str:
 
     from initlab.study.axes import theory_grid
 
-    config = {"inits": inits, "custom_inits": custom or {},
-              "probe": {"activations": activations, "depths": depths, "width": width}}
+    config = {
+        "inits": inits,
+        "custom_inits": custom or {},
+        "probe": {"activations": activations, "depths": depths, "width": width},
+    }
     return json.dumps(theory_grid(config, "probe"))
 
 
 def test_cli_writes_the_table(tmp_path) -> None:
     out = tmp_path / "theory.csv"
     subprocess.run(
-        [sys.executable, "-m", "initlab", "theory", "--grid", _grid(["relu", "tanh"], ["he", "tiny"], [2, 4], 16),
-         "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "initlab",
+            "theory",
+            "--grid",
+            _grid(["relu", "tanh"], ["he", "tiny"], [2, 4], 16),
+            "--out",
+            str(out),
+        ],
         check=True,
     )
     with open(out) as f:
@@ -72,9 +83,18 @@ def test_cli_writes_the_table(tmp_path) -> None:
 
 def test_cli_names_an_unknown_activation(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "initlab", "theory", "--grid", _grid(["swish"], ["he"], [2], 16),
-         "--out", str(tmp_path / "t.csv")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "initlab",
+            "theory",
+            "--grid",
+            _grid(["swish"], ["he"], [2], 16),
+            "--out",
+            str(tmp_path / "t.csv"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert done.stderr.startswith("initlab theory: error:") and "swish" in done.stderr

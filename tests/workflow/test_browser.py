@@ -27,8 +27,9 @@ def test_screenshot_is_not_blank(quick_study, chromium, tmp_path):
     from PIL import Image
 
     shot = tmp_path / "report.png"
-    run = browse(chromium, tmp_path, quick_study.results / "report.html", f"--screenshot={shot}",
-                 "--window-size=1280,2000")
+    run = browse(
+        chromium, tmp_path, quick_study.results / "report.html", f"--screenshot={shot}", "--window-size=1280,2000"
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     image = Image.open(shot).convert("L")
     lo, hi = image.getextrema()
@@ -54,8 +55,22 @@ def report_100_seeds(tmp_path_factory):
     tables = syn.write_tables(base / "tables", seeds=seeds, training=training, signal_probe=probe)
     (base / "config.json").write_text('{"study": "synthetic, 100 seeds"}', encoding="utf-8")
     assert cli.main(["figures", "--tables", str(tables), "--out", str(base / "figures")]) == 0
-    assert cli.main(["report", "--tables", str(tables), "--figures", str(base / "figures"),
-                     "--config", str(base / "config.json"), "--out", str(base / "report.html")]) == 0
+    assert (
+        cli.main(
+            [
+                "report",
+                "--tables",
+                str(tables),
+                "--figures",
+                str(base / "figures"),
+                "--config",
+                str(base / "config.json"),
+                "--out",
+                str(base / "report.html"),
+            ]
+        )
+        == 0
+    )
     return base / "report.html"
 
 
@@ -79,7 +94,55 @@ def test_layout_check_catches_a_table_that_grows_across(report_100_seeds, chromi
     """The check has teeth: a table with a column per seed, shown open, is reported."""
     wide = "<table class='data'><tr>" + "".join(f"<td>0.0{s:03d}</td>" for s in range(100)) + "</tr></table>"
     page = tmp_path / "wide.html"
-    page.write_text(report_100_seeds.read_text(encoding="utf-8").replace(
-        '<section id="comparing-seeds">', f'<section id="comparing-seeds"><h3>wide</h3><div class="scroll">{wide}</div>'))
+    page.write_text(
+        report_100_seeds.read_text(encoding="utf-8").replace(
+            '<section id="comparing-seeds">',
+            f'<section id="comparing-seeds"><h3>wide</h3><div class="scroll">{wide}</div>',
+        )
+    )
     problems = layout_problems(measure_layout(chromium, page, tmp_path))
     assert len(problems) == 1 and "comparing-seeds: 'wide'" in problems[0]
+
+
+# --------------------------------------------------------------------------
+# Reading: findings first, a short reading path, legible figures, a phone
+# --------------------------------------------------------------------------
+
+
+def test_quick_study_reads_findings_first(quick_study, chromium, tmp_path):
+    """At 1280x800 the first screen states every answer; the four exercises end within the reading
+    path; answers are short; figures are at 2x with captions and no text below 11 px; no paragraph twice."""
+    from initlab.report import answers
+    from tests.workflow.layout import measure_reading, reading_problems
+
+    reading = measure_reading(chromium, quick_study.results / "report.html", tmp_path)
+    assert reading_problems(reading) == []
+    tables = answers.load_tables(quick_study.results / "tables")
+    for key, compute in answers.ANSWERS.items():
+        summary = compute(tables).summary
+        assert summary and summary in reading["first_screen"], key
+    assert len(reading["figures"]) >= 10
+
+
+def test_quick_study_on_a_phone(quick_study, chromium, tmp_path):
+    """At 390 px: no sideways scroll of the page, no overlapping contents entries."""
+    from tests.workflow.layout import PHONE_WIDTH, measure_phone
+
+    phone = measure_phone(chromium, quick_study.results / "report.html", tmp_path)
+    assert phone["viewport"] == PHONE_WIDTH
+    assert phone["page_width"] <= PHONE_WIDTH and phone["toc_overlaps"] == 0
+
+
+def test_reading_check_catches_a_long_answer_and_a_repeat(quick_study, chromium, tmp_path):
+    """The check has teeth: a 70-word answer and a paragraph shown twice are reported."""
+    from tests.workflow.layout import measure_reading, reading_problems
+
+    long = "<p class='answer'>" + " ".join(["word"] * 70) + ".</p>"
+    page = tmp_path / "long.html"
+    page.write_text(
+        (quick_study.results / "report.html")
+        .read_text(encoding="utf-8")
+        .replace('<p class="question">', long + long + '<p class="question">', 1)
+    )
+    problems = reading_problems(measure_reading(chromium, page, tmp_path))
+    assert any("answer of 70 words" in p for p in problems) and any("paragraph appears twice" in p for p in problems)

@@ -17,8 +17,9 @@ COMPARE_SECTIONS = ("verdicts", "tables", "seeds", "provenance")
 
 
 def initlab_compare(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "initlab", "compare", *args], capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "initlab", "compare", *args], capture_output=True, text=True, timeout=900
+    )
 
 
 def test_two_real_runs_with_different_seeds(quick_study, other_seeds_study, tmp_path):

@@ -47,7 +47,10 @@ def test_default_study_fans_out_over_every_axis(repo, tmp_path):
 def test_lr_and_width_lists_are_job_axes(quick_config, tmp_path):
     """A list of learning rates or widths multiplies the jobs; the paths name the values."""
     config = quick_config | {"seeds": [0, 1]}
-    config["training"] = config["training"] | {"optimizers": {"adam": [0.001, 0.01, 0.1], "sgd": 0.1}, "width": [16, 64]}
+    config["training"] = config["training"] | {
+        "optimizers": {"adam": [0.001, 0.01, 0.1], "sgd": 0.1},
+        "width": [16, 64],
+    }
     config["probe"] = config["probe"] | {"width": [16, 64]}
     jobs = planned_jobs(tmp_path, write_config(tmp_path, config))
     # 2 activations x (3 adam lrs + 1 sgd lr) x 2 widths x 2 depths; probe: 3 activations x 2 widths
@@ -57,7 +60,11 @@ def test_lr_and_width_lists_are_job_axes(quick_config, tmp_path):
 def test_adding_one_learning_rate_adds_only_its_jobs(quick_config, tmp_path):
     """With the study done, one more adam lr plans only that lr's train jobs (and what aggregates them)."""
     config = quick_config | {"seeds": [0]}
-    config["training"] = config["training"] | {"optimizers": {"adam": [0.01, 0.1], "sgd": 0.1}, "depths": [2], "steps": 5}
+    config["training"] = config["training"] | {
+        "optimizers": {"adam": [0.01, 0.1], "sgd": 0.1},
+        "depths": [2],
+        "steps": 5,
+    }
     config["probe"] = config["probe"] | {"depths": [2]}
     run = run_snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2", "results/tables/training.csv")
     assert run.returncode == 0, run.stderr[-2000:]

@@ -7,16 +7,30 @@ from tests.harness import run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-ABLATION = {"init_a": "xavier", "init_b": "he", "activation": "tanh", "depth": 1, "width": 8,
-            "optimizer": "adam", "lr": 0.01, "steps": 5}
+ABLATION = {
+    "init_a": "xavier",
+    "init_b": "he",
+    "activation": "tanh",
+    "depth": 1,
+    "width": 8,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 5,
+}
 
 
 def test_ablations_that_differ_only_in_lr_run_to_their_tables(tmp_path, quick_config):
     config = quick_config | {
         "seeds": [0],
         "probe": {"activations": ["relu"], "depths": [2], "width": 8},
-        "training": {"activations": ["tanh"], "depths": [1], "width": 8, "optimizers": {"adam": 0.01},
-                     "steps": 5, "curve_stride": 5},
+        "training": {
+            "activations": ["tanh"],
+            "depths": [1],
+            "width": 8,
+            "optimizers": {"adam": 0.01},
+            "steps": 5,
+            "curve_stride": 5,
+        },
         "ablations": [ABLATION, ABLATION | {"lr": 0.001}],
     }
     path = write_config(tmp_path, config)

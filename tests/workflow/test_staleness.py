@@ -60,8 +60,9 @@ def plan(checkout: Path, study) -> dict[str, int]:
 
 def initlab(code: Path | None, *args: str) -> subprocess.CompletedProcess:
     env = env_for(code) if code is not None else None
-    return subprocess.run([sys.executable, "-m", "initlab", *args], capture_output=True, text=True, env=env,
-                          timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "initlab", *args], capture_output=True, text=True, env=env, timeout=900
+    )
 
 
 def append(path: Path, line: str) -> None:
@@ -81,8 +82,9 @@ def test_an_engine_change_plans_the_compute_jobs_and_everything_after(checkout, 
     assert set(COMPUTE) <= set(jobs) and AFTER.items() <= jobs.items()
     assert "dataset" not in jobs and "effective_config" not in jobs  # they run no init code
     folder, config = study
-    changes = run_snakemake(folder, config, "--list-changes", "params", snakefile=checkout / "Snakefile",
-                            env=env_for(checkout))
+    changes = run_snakemake(
+        folder, config, "--list-changes", "params", snakefile=checkout / "Snakefile", env=env_for(checkout)
+    )
     assert changes.returncode == 0 and "results/tables/theory.csv" in changes.stdout
     # verify with the changed code installed: one line, the stale tables and the command remaking them
     stale = initlab(checkout, "verify", str(folder / "results"))
@@ -112,10 +114,13 @@ def test_compare_needs_no_report(quick_study, tmp_path):
     assert "not compared" not in run.stdout and "code (each rule's fingerprint): same" in run.stdout
 
 
-@pytest.mark.parametrize("table, garbage, problem", [
-    ("training", "garbage\n", "line 3 has 1 fields, not 16"),
-    ("theory", "relu,he,two,64,1" + ",0" * 11 + "\n", "line 3: depth is 'two', not a number"),
-])
+@pytest.mark.parametrize(
+    "table, garbage, problem",
+    [
+        ("training", "garbage\n", "line 3 has 1 fields, not 16"),
+        ("theory", "relu,he,two,64,1" + ",0" * 11 + "\n", "line 3: depth is 'two', not a number"),
+    ],
+)
 def test_a_garbage_line_is_one_line_from_every_reader(quick_study, tmp_path, table, garbage, problem):
     results = shutil.copytree(quick_study.results, tmp_path / "results")
     path = results / "tables" / f"{table}.csv"
@@ -126,8 +131,17 @@ def test_a_garbage_line_is_one_line_from_every_reader(quick_study, tmp_path, tab
         ("compare", str(quick_study.results), str(results)),
         ("verify", str(results)),
         ("figures", "--tables", tables, "--out", str(tmp_path / "figures")),
-        ("report", "--tables", tables, "--figures", str(results / "figures"), "--config",
-         str(results / "config.json"), "--out", str(tmp_path / "report.html")),
+        (
+            "report",
+            "--tables",
+            tables,
+            "--figures",
+            str(results / "figures"),
+            "--config",
+            str(results / "config.json"),
+            "--out",
+            str(tmp_path / "report.html"),
+        ),
     ):
         run = initlab(None, *args)
         assert run.returncode != 0, args

@@ -77,9 +77,16 @@ def test_two_runs_give_byte_identical_tables(quick_study, tmp_path):
     again = tmp_path / "again"
     again.mkdir()
     shutil.copy(quick_study.config, again / "config.yaml")
-    run = run_snakemake(again, again / "config.yaml", "--cores", "2", "results/tables/training.csv",
-                        "results/tables/curves.csv", "results/tables/signal_probe.csv",
-                        "results/tables/lab_reproduction.csv")
+    run = run_snakemake(
+        again,
+        again / "config.yaml",
+        "--cores",
+        "2",
+        "results/tables/training.csv",
+        "results/tables/curves.csv",
+        "results/tables/signal_probe.csv",
+        "results/tables/lab_reproduction.csv",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     for name in ("training", "curves", "signal_probe", "lab_reproduction"):
         ours = (again / f"results/tables/{name}.csv").read_bytes()
@@ -116,4 +123,4 @@ def test_ablation_all_a_and_all_b_are_the_training_rows_to_the_bit(quick_study):
         for col in values:
             assert (joined[col].fillna("") == joined[f"{col}_train"].fillna("")).all(), (variant, col)
     html = (quick_study.results / "report.html").read_text()
-    assert 'id="claim-exercise-2"' in html and "Layer-swap ablation (tanh, depth 2" in html
+    assert 'id="claim-exercise-2"' in html and "Layer-swap ablation (Tanh, depth 2" in html

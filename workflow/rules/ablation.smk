@@ -8,18 +8,18 @@ rule ablation:
         data="results/data/moons.npz",
     output:
         **job_outputs("ablation"),
-    params:
-        code=CODE["ablation"],
-        job=job_json("ablation"),
-        out=out_flags,
     log:
         job_log("ablation"),
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=60,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["ablation"],
+        job=job_json("ablation"),
+        out=out_flags,
     shell:
         "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
         "--timings {output.timings} > {log} 2>&1"

@@ -60,9 +60,7 @@ def job_of(kind, wildcards):
     try:
         return _JOB_BY_FILE[kind, wildcards.cell, wildcards.seeds]
     except KeyError:
-        raise WorkflowError(
-            f"no {kind} job {wildcards.cell} with seeds {wildcards.seeds} in this config"
-        ) from None
+        raise WorkflowError(f"no {kind} job {wildcards.cell} with seeds {wildcards.seeds} in this config") from None
 
 
 def job_json(kind):

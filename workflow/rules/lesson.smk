@@ -12,16 +12,16 @@ rule lab_replay:
         lab1="results/lab/lab1.txt",
         lab2="results/lab/lab2.txt",
         timings="results/timings/lab_replay.csv",
-    params:
-        code=CODE["lab_replay"],
     log:
         "results/logs/lab_replay.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["lab_replay"],
     shell:
         "initlab lab-replay --threads {threads} --out {output.table} "
         "--text-dir results/lab --timings {output.timings} > {log} 2>&1"
@@ -30,16 +30,16 @@ rule lab_replay:
 rule dataset:
     output:
         "results/data/moons.npz",
-    params:
-        code=CODE["dataset"],
-        dataset=json.dumps(config["dataset"], sort_keys=True),
     log:
         "results/logs/dataset.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["dataset"],
+        dataset=json.dumps(config["dataset"], sort_keys=True),
     shell:
         "initlab dataset --dataset {params.dataset:q} --out {output} > {log} 2>&1"

@@ -4,6 +4,7 @@
 # results/tables/models.csv and model_curves.csv (rule aggregate). A config without models has
 # no such jobs. Their input functions are in workflow/rules/common.smk.
 
+
 # A data set takes a second or two (scikit-learn's import): never worth a cluster job.
 localrules:
     model_dataset,
@@ -14,19 +15,19 @@ rule model_dataset:
         model_dataset_source,
     output:
         dataset_path("{dataset}"),
-    wildcard_constraints:
-        dataset=r"[A-Za-z0-9_.+-]+",
-    params:
-        definition=model_dataset_definition,
-        code=CODE["model_dataset"],
     log:
         "results/logs/datasets/{dataset}.log",
+    wildcard_constraints:
+        dataset=r"[A-Za-z0-9_.+-]+",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        definition=model_dataset_definition,
+        code=CODE["model_dataset"],
     shell:
         "initlab model-dataset --name {wildcards.dataset} --definition {params.definition:q} "
         "--out {output} > {log} 2>&1"
@@ -38,18 +39,18 @@ rule model:
         factory=model_job_factory,
     output:
         **job_outputs("model"),
-    params:
-        job=job_json("model"),
-        out=out_flags,
-        code=CODE["model"],
     log:
         job_log("model"),
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=60,
-    conda:
-        "../../environment.yml"
+    params:
+        job=job_json("model"),
+        out=out_flags,
+        code=CODE["model"],
     shell:
         "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
         "--timings {output.timings} > {log} 2>&1"

@@ -5,18 +5,17 @@
 rule probe:
     output:
         **job_outputs("probe"),
-    params:
-        code=CODE["probe"],
-        job=job_json("probe"),
-        out=out_flags,
     log:
         job_log("probe"),
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["probe"],
+        job=job_json("probe"),
+        out=out_flags,
     shell:
-        "initlab job --threads {threads} --job {params.job:q} {params.out} "
-        "--timings {output.timings} > {log} 2>&1"
+        "initlab job --threads {threads} --job {params.job:q} {params.out} " "--timings {output.timings} > {log} 2>&1"

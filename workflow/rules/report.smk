@@ -14,16 +14,16 @@ localrules:
 rule effective_config:
     output:
         "results/config.json",
-    params:
-        config=config_json,
     log:
         "results/logs/effective_config.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=200,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        config=config_json,
     shell:
         "printf '%s\\n' {params.config:q} > {output} 2> {log}"
 
@@ -39,18 +39,18 @@ rule aggregate:
             caption="../report/table.rst",
             labels={"table": "{table}"},
         ),
-    wildcard_constraints:
-        table="|".join(JOB_TABLES),
-    params:
-        code=CODE["aggregate"],
     log:
         "results/logs/aggregate/{table}.log",
+    wildcard_constraints:
+        table="|".join(JOB_TABLES),
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["aggregate"],
     shell:
         "initlab aggregate --table {wildcards.table} --config {input.config} --out {output} "
         "{input.jobs} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
@@ -61,16 +61,16 @@ rule aggregate_timings:
         timing_files,
     output:
         "results/timings.csv",
-    params:
-        code=CODE["aggregate_timings"],
     log:
         "results/logs/aggregate/timings.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["aggregate_timings"],
     shell:
         "initlab aggregate --table timings --out {output} {input} > {log} 2>&1"
 
@@ -87,16 +87,16 @@ rule manifest:
         config="results/config.json",
     output:
         "results/tables/MANIFEST.json",
-    params:
-        code=CODE["manifest"],
     log:
         "results/logs/manifest.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["manifest"],
     shell:
         "initlab manifest --tables results/tables --config {input.config} --out {output} "
         "> {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
@@ -112,17 +112,17 @@ rule provenance:
         timings="results/timings.csv",
     output:
         "results/provenance.json",
-    params:
-        code=json.dumps(CODE, sort_keys=True),
-        threads=rule_threads,
     log:
         "results/logs/provenance.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../environment.yml"
+    params:
+        code=json.dumps(CODE, sort_keys=True),
+        threads=rule_threads,
     shell:
         "initlab provenance --config {input.config} --fingerprints {params.code:q} --threads {params.threads:q} "
         "--timings {input.timings} --out {output} "
@@ -140,18 +140,18 @@ rule figures:
             caption="../report/figure.rst",
             labels={"figure": "{name}"},
         ),
-    params:
-        code=CODE["figures"],
     log:
         "results/logs/figures.log",
+    conda:
+        "../../environment.yml"
     # Figures are drawn two at a time (each in its own process): they are the serial tail's
     # longest step, and by then the compute jobs are done. Snakemake scales this to --cores.
     threads: 2
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["figures"],
     shell:
         "initlab figures --threads {threads} --tables results/tables --out {output} > {log} 2>&1"
 
@@ -172,16 +172,16 @@ rule report:
             caption="../report/report.rst",
             labels={"file": "report.html"},
         ),
-    params:
-        code=CODE["report"],
     log:
         "results/logs/report.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["report"],
     shell:
         "initlab report --tables results/tables --figures {input.figures} "
         "--config {input.config} --timings {input.timings} --provenance {input.provenance} "

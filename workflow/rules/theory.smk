@@ -11,17 +11,17 @@ localrules:
 rule theory:
     output:
         "results/tables/theory.csv",
-    params:
-        code=CODE["theory"],
-        grid=json.dumps(axes.theory_grid(config, "probe"), sort_keys=True),
     log:
         "results/logs/theory.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["theory"],
+        grid=json.dumps(axes.theory_grid(config, "probe"), sort_keys=True),
     shell:
         "initlab theory --threads {threads} --grid {params.grid:q} --out {output} > {log} 2>&1"
 
@@ -31,17 +31,17 @@ rule theory_start:
         data="results/data/moons.npz",
     output:
         "results/tables/theory_start.csv",
-    params:
-        code=CODE["theory_start"],
-        grid=json.dumps(axes.theory_grid(config, "training"), sort_keys=True),
     log:
         "results/logs/theory_start.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["theory_start"],
+        grid=json.dumps(axes.theory_grid(config, "training"), sort_keys=True),
     shell:
         "initlab theory-start --threads {threads} --grid {params.grid:q} --data {input.data} "
         "--out {output} > {log} 2>&1"

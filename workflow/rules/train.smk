@@ -7,18 +7,18 @@ rule train:
         data="results/data/moons.npz",
     output:
         **job_outputs("train"),
-    params:
-        code=CODE["train"],
-        job=job_json("train"),
-        out=out_flags,
     log:
         job_log("train"),
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=60,
-    conda:
-        "../../environment.yml"
+    params:
+        code=CODE["train"],
+        job=job_json("train"),
+        out=out_flags,
     shell:
         "initlab job --threads {threads} --job {params.job:q} --data {input.data} {params.out} "
         "--timings {output.timings} > {log} 2>&1"

@@ -70,8 +70,10 @@ def describe(checks: list[AttentionCheck]) -> str:
     peaked = _span([k.peaked for k in checks], ".0%")
     share = f"{peaked} of queries put more than {SATURATION_THRESHOLD:g} of their weight on one key"
     if any(k.saturated for k in checks):
-        verdict = (f"saturated: {share}, so the scores get almost no gradient; scale q·kᵀ down (smaller q and k "
-                   "projections) or normalize q and k")
+        verdict = (
+            f"saturated: {share}, so the scores get almost no gradient; scale q·kᵀ down (smaller q and k "
+            "projections) or normalize q and k"
+        )
     else:
         verdict = f"{share}, fine"
     sigma = _span([v for k in checks for v in (k.q_sigma_w2, k.k_sigma_w2, k.v_sigma_w2)])
@@ -125,6 +127,15 @@ def check(path: str, m: nn.MultiheadAttention, query: torch.Tensor, key: torch.T
         peaked = (peak > SATURATION_THRESHOLD).float().mean().item()
         std = scores.std().item() if scores.numel() > 1 else 0.0
     return AttentionCheck(
-        path, m.embed_dim, heads, d, kp.shape[-2], _sigma_w2(wq), _sigma_w2(wk), _sigma_w2(wv),
-        _sigma_w2(m.out_proj.weight), std, peaked,
+        path,
+        m.embed_dim,
+        heads,
+        d,
+        kp.shape[-2],
+        _sigma_w2(wq),
+        _sigma_w2(wk),
+        _sigma_w2(wv),
+        _sigma_w2(m.out_proj.weight),
+        std,
+        peaked,
     )

@@ -65,9 +65,7 @@ def _stratified(x: np.ndarray, y: np.ndarray, test_size: float, random_state: in
     from sklearn.model_selection import train_test_split
 
     x = x.astype(np.float32)
-    train_idx, val_idx = train_test_split(
-        np.arange(len(x)), test_size=test_size, random_state=random_state, stratify=y
-    )
+    train_idx, val_idx = train_test_split(np.arange(len(x)), test_size=test_size, random_state=random_state, stratify=y)
     return Split(x[train_idx], y[train_idx].astype(np.int64), x[val_idx], y[val_idx].astype(np.int64))
 
 
@@ -98,8 +96,13 @@ BUILTINS: dict[str, Builtin] = {
     for b in (
         Builtin("moons", _MOONS_DEFAULTS, lambda o: (2,), 2, _moons),
         Builtin("circles", _MOONS_DEFAULTS | {"noise": 0.1, "factor": 0.5}, lambda o: (2,), 2, _circles),
-        Builtin("digits", {"test_size": 0.25, "random_state": 9, "flatten": False},
-                lambda o: (64,) if o["flatten"] else (1, 8, 8), 10, _digits),
+        Builtin(
+            "digits",
+            {"test_size": 0.25, "random_state": 9, "flatten": False},
+            lambda o: (64,) if o["flatten"] else (1, 8, 8),
+            10,
+            _digits,
+        ),
     )
 }
 
@@ -110,8 +113,10 @@ def builtin_options(name: str, definition: Mapping[str, Any]) -> tuple[Builtin, 
     options = {k: v for k, v in definition.items() if k != "builtin"}
     unknown = sorted(set(options) - set(builtin.defaults))
     if unknown:
-        raise DatasetError(f"dataset {name!r}: unknown option(s) {', '.join(map(repr, unknown))} for builtin "
-                           f"{builtin.name}; allowed: {', '.join(builtin.defaults)}")
+        raise DatasetError(
+            f"dataset {name!r}: unknown option(s) {', '.join(map(repr, unknown))} for builtin "
+            f"{builtin.name}; allowed: {', '.join(builtin.defaults)}"
+        )
     return builtin, dict(builtin.defaults) | options
 
 
@@ -125,32 +130,44 @@ def check_split(name: str, split: Split | Mapping[str, np.ndarray]) -> int:
     arrays = split if isinstance(split, Mapping) else {k: getattr(split, k) for k in SPLIT_KEYS}
     missing = [k for k in SPLIT_KEYS if k not in arrays]
     if missing:
-        raise DatasetError(f"dataset {name!r}: missing key(s) {', '.join(missing)}; "
-                           f"expected arrays {', '.join(SPLIT_KEYS)}")
+        raise DatasetError(
+            f"dataset {name!r}: missing key(s) {', '.join(missing)}; expected arrays {', '.join(SPLIT_KEYS)}"
+        )
     for part in ("train", "val"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
         if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-            raise DatasetError(f"dataset {name!r}: y_{part} has dtype {y.dtype} and shape {y.shape}; "
-                               f"expected a 1-D array of integer class labels 0..C-1")
+            raise DatasetError(
+                f"dataset {name!r}: y_{part} has dtype {y.dtype} and shape {y.shape}; "
+                f"expected a 1-D array of integer class labels 0..C-1"
+            )
         if len(y) == 0 or x.ndim < 2 or len(x) != len(y):
-            raise DatasetError(f"dataset {name!r}: x_{part} has shape {x.shape} for {len(y)} labels; "
-                               f"expected (N, features...) with N = len(y_{part}) >= 1")
+            raise DatasetError(
+                f"dataset {name!r}: x_{part} has shape {x.shape} for {len(y)} labels; "
+                f"expected (N, features...) with N = len(y_{part}) >= 1"
+            )
         if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
-            raise DatasetError(f"dataset {name!r}: x_{part} has dtype {x.dtype} or non-finite values; "
-                               f"expected finite floating-point features")
+            raise DatasetError(
+                f"dataset {name!r}: x_{part} has dtype {x.dtype} or non-finite values; "
+                f"expected finite floating-point features"
+            )
     if arrays["x_train"].shape[1:] != arrays["x_val"].shape[1:]:
-        raise DatasetError(f"dataset {name!r}: x_train samples have shape {arrays['x_train'].shape[1:]}, "
-                           f"x_val samples {arrays['x_val'].shape[1:]}; expected the same")
+        raise DatasetError(
+            f"dataset {name!r}: x_train samples have shape {arrays['x_train'].shape[1:]}, "
+            f"x_val samples {arrays['x_val'].shape[1:]}; expected the same"
+        )
     labels = np.concatenate([arrays["y_train"], arrays["y_val"]])
     classes = int(labels.max()) + 1
     if labels.min() < 0:
-        raise DatasetError(f"dataset {name!r}: label {int(labels.min())} is not allowed; "
-                           f"expected integer classes 0..{classes - 1}")
+        raise DatasetError(
+            f"dataset {name!r}: label {int(labels.min())} is not allowed; expected integer classes 0..{classes - 1}"
+        )
     absent = sorted(set(range(classes)) - set(np.unique(arrays["y_train"]).tolist()))
     if classes < 2 or absent:
-        raise DatasetError(f"dataset {name!r}: the training labels hold classes "
-                           f"{sorted(set(np.unique(arrays['y_train']).tolist()))}; expected every class 0..C-1 "
-                           f"(C >= 2){f', missing {absent}' if absent else ''}")
+        raise DatasetError(
+            f"dataset {name!r}: the training labels hold classes "
+            f"{sorted(set(np.unique(arrays['y_train']).tolist()))}; expected every class 0..C-1 "
+            f"(C >= 2){f', missing {absent}' if absent else ''}"
+        )
     return classes
 
 
@@ -158,17 +175,24 @@ def load_file(name: str, path: str | Path) -> Split:
     """A data set ``.npz`` file, checked (:func:`check_split`), as float32 features and int64 labels."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"dataset {name!r}: file {str(path)!r} does not exist; expected an .npz with "
-                           f"{', '.join(SPLIT_KEYS)}")
+        raise DatasetError(
+            f"dataset {name!r}: file {str(path)!r} does not exist; expected an .npz with {', '.join(SPLIT_KEYS)}"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except Exception as err:  # not a zip, a pickled object array, ...
-        raise DatasetError(f"dataset {name!r}: {str(path)!r} could not be read by numpy.load "
-                           f"({type(err).__name__}); expected an .npz with {', '.join(SPLIT_KEYS)}") from None
+        raise DatasetError(
+            f"dataset {name!r}: {str(path)!r} could not be read by numpy.load "
+            f"({type(err).__name__}); expected an .npz with {', '.join(SPLIT_KEYS)}"
+        ) from None
     check_split(name, arrays)
-    return Split(arrays["x_train"].astype(np.float32), arrays["y_train"].astype(np.int64),
-                 arrays["x_val"].astype(np.float32), arrays["y_val"].astype(np.int64))
+    return Split(
+        arrays["x_train"].astype(np.float32),
+        arrays["y_train"].astype(np.int64),
+        arrays["x_val"].astype(np.float32),
+        arrays["y_val"].astype(np.int64),
+    )
 
 
 @dataclass(frozen=True)
@@ -188,7 +212,6 @@ def describe(name: str, definition: Mapping[str, Any]) -> DatasetInfo:
         return DatasetInfo(split.x_train.shape[1:], check_split(name, split), split.x_train[:CHECK_SAMPLES])
     builtin, options = builtin_options(name, definition)
     return DatasetInfo(builtin.sample_shape(options), builtin.classes)
-
 
 
 def make(name: str, definition: Mapping[str, Any]) -> Split:

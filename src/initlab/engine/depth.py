@@ -46,6 +46,7 @@ def trip_depth(std_at: Callable[[int], float]) -> tuple[int, str]:
 
 def geometric(start: float, rate: float) -> Callable[[int], float]:
     """std after d blocks that each multiply it by ``rate`` (overflow counts as inf)."""
+
     def std_at(d: int) -> float:
         try:
             return start * rate**d

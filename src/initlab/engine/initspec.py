@@ -98,17 +98,39 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("normal", ("std",), (), lambda fi, fo, a, p: p["std"] ** 2, describe=lambda p: f"N(0, {p['std']:g}^2)"),
-        Kind("uniform", ("bound",), (), lambda fi, fo, a, p: p["bound"] ** 2 / 3,
-             describe=lambda p: f"U(-{p['bound']:g}, {p['bound']:g})"),
+        Kind(
+            "uniform",
+            ("bound",),
+            (),
+            lambda fi, fo, a, p: p["bound"] ** 2 / 3,
+            describe=lambda p: f"U(-{p['bound']:g}, {p['bound']:g})",
+        ),
         *(
-            Kind(mode, ("scale",), ("distribution",), (lambda m: lambda fi, fo, a, p: p["scale"] / fan(fi, fo, m))(mode),
-                 describe=_fan_describe(mode))
+            Kind(
+                mode,
+                ("scale",),
+                ("distribution",),
+                (lambda m: lambda fi, fo, a, p: p["scale"] / fan(fi, fo, m))(mode),
+                describe=_fan_describe(mode),
+            )
             for mode in ("fan_in", "fan_out", "fan_avg")
         ),
-        Kind("orthogonal", (), ("gain",), _orth_var,
-             describe=lambda p: f"orthogonal, gain {p['gain']:g}" if "gain" in p else "orthogonal, the activation's gain"),
-        Kind("scaled", ("base", "factor"), (), _scaled_var,
-             describe=lambda p: f"{p['base']} with every weight times {p['factor']:g}"),
+        Kind(
+            "orthogonal",
+            (),
+            ("gain",),
+            _orth_var,
+            describe=lambda p: (
+                f"orthogonal, gain {p['gain']:g}" if "gain" in p else "orthogonal, the activation's gain"
+            ),
+        ),
+        Kind(
+            "scaled",
+            ("base", "factor"),
+            (),
+            _scaled_var,
+            describe=lambda p: f"{p['base']} with every weight times {p['factor']:g}",
+        ),
         Kind("default", (), (), lambda fi, fo, a, p: 1 / (3 * fi), configurable=False),
         Kind("zeros", (), (), lambda fi, fo, a, p: 0.0, configurable=False),
         Kind("lsuv", (), (), lambda fi, fo, a, p: None, configurable=False),
@@ -170,14 +192,18 @@ def parse_custom_init(name: str, definition: Any) -> InitSpec:
     unknown = sorted(set(params) - set(kind.required) - set(kind.optional))
     if unknown:
         allowed = ", ".join(("kind", *kind.required, *kind.optional))
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in {key} (kind {kind_name}); allowed: {allowed}")
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in {key} (kind {kind_name}); allowed: {allowed}"
+        )
     for p in kind.required:
         if p not in params:
             raise ValueError(f"{key}: kind {kind_name} needs {', '.join(kind.required)}; {p!r} is missing")
     for p, value in params.items():
         if p == "distribution":
             if value not in DISTRIBUTIONS:
-                raise ValueError(f"{key}.distribution = {value!r} is not allowed; expected one of {', '.join(DISTRIBUTIONS)}")
+                raise ValueError(
+                    f"{key}.distribution = {value!r} is not allowed; expected one of {', '.join(DISTRIBUTIONS)}"
+                )
         elif p == "base":
             if value not in SCALABLE_BASES:
                 raise ValueError(f"{key}.base = {value!r} is not allowed; expected one of {', '.join(SCALABLE_BASES)}")
@@ -189,5 +215,3 @@ def parse_custom_init(name: str, definition: Any) -> InitSpec:
 def parse_custom_inits(definitions: Mapping[str, Any] | None) -> dict[str, InitSpec]:
     """Every ``custom_inits`` entry checked and parsed (see :func:`parse_custom_init`)."""
     return {name: parse_custom_init(name, d) for name, d in (definitions or {}).items()}
-
-

@@ -160,9 +160,9 @@ class InitCheck:
 _SAYS: dict[str, str] = {
     "normalized": "the normalization resets the scale, so the init sets no per-layer gain here",
     "branch": "on residual branch {block}, normalized {normalized}: its gain does not compound over the blocks; "
-              "it sets how much the branch adds, ×{scale} of the stream's std here",
+    "it sets how much the branch adds, ×{scale} of the stream's std here",
     "zero branch": "the last layer of residual branch {block}, zero at init as Fixup prescribes: the branch starts "
-                   "at 0 and training moves this layer first",
+    "at 0 and training moves this layer first",
 }
 
 
@@ -335,8 +335,20 @@ class Inspection:
 
 #: Columns of the per-layer table (CSV, HTML), in order.
 LAYER_COLUMNS = [
-    "call", "path", "type", "activation", "shape", "mean", "std", "zero_ratio", "saturated_ratio", "nonfinite_ratio",
-    "grad_norm", "act_grad_norm", "verdict", "note",
+    "call",
+    "path",
+    "type",
+    "activation",
+    "shape",
+    "mean",
+    "std",
+    "zero_ratio",
+    "saturated_ratio",
+    "nonfinite_ratio",
+    "grad_norm",
+    "act_grad_norm",
+    "verdict",
+    "note",
 ]
 
 
@@ -413,9 +425,7 @@ def probe_loss(output: object, seed: int = 0) -> torch.Tensor:
 
 
 def _is_weighted(module: nn.Module) -> bool:
-    return isinstance(module, nn.Linear) or (
-        isinstance(module, nn.modules.conv._ConvNd) and not module.transposed
-    )
+    return isinstance(module, nn.Linear) or (isinstance(module, nn.modules.conv._ConvNd) and not module.transposed)
 
 
 def fans(weight: torch.Tensor) -> tuple[int, int]:
@@ -449,9 +459,7 @@ def _variance(t: torch.Tensor | None) -> float:
         return t.detach().double().var(unbiased=False).item()
 
 
-def init_check(
-    path: str, module: nn.Module, q: float, next_path: str, next_module: nn.Module
-) -> InitCheck | None:
+def init_check(path: str, module: nn.Module, q: float, next_path: str, next_module: nn.Module) -> InitCheck | None:
     """The init check of one Linear/Conv layer given its next leaf module (None: nothing to check)."""
     activation = activation_name(next_module)
     normalized = isinstance(next_module, NORMALIZATIONS)
@@ -469,8 +477,22 @@ def init_check(
     nan = math.nan
     if normalized:
         return InitCheck(
-            path, kind, width, fan_in, fan_out, next_path, type(next_module).__name__, "", sigma_w2, sigma_b2,
-            nan, nan, q, nan, "normalized", "",
+            path,
+            kind,
+            width,
+            fan_in,
+            fan_out,
+            next_path,
+            type(next_module).__name__,
+            "",
+            sigma_w2,
+            sigma_b2,
+            nan,
+            nan,
+            q,
+            nan,
+            "normalized",
+            "",
         )
     critical = theory.critical_sigma_w2(activation)
     gain = math.sqrt(sigma_w2 / critical)
@@ -487,8 +509,22 @@ def init_check(
         if not (suggestion and abs(math.log(fit_gain)) <= math.log(GAIN_TOLERANCE)):
             suggestion = ""
     return InitCheck(
-        path, kind, width, fan_in, fan_out, next_path, type(next_module).__name__, activation, sigma_w2, sigma_b2,
-        critical, gain, q, gain_at_q, status, suggestion,
+        path,
+        kind,
+        width,
+        fan_in,
+        fan_out,
+        next_path,
+        type(next_module).__name__,
+        activation,
+        sigma_w2,
+        sigma_b2,
+        critical,
+        gain,
+        q,
+        gain_at_q,
+        status,
+        suggestion,
     )
 
 
@@ -570,6 +606,7 @@ def inspect(
             call = _Call(name, module, _shape(first[1]), tensor_stats(first[1]))
             calls.append(call)
             if first[1].requires_grad:
+
                 def grad_hook(grad: torch.Tensor, call: _Call = call) -> None:
                     call.grad_norm = grad.norm().item()
 
@@ -599,16 +636,24 @@ def inspect(
         return hook
 
     # Parameters and any input that collects a gradient: their .grad is put back afterwards.
-    params = list(model.parameters()) + [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad and a.is_leaf]
+    params = list(model.parameters()) + [
+        a for a in args if isinstance(a, torch.Tensor) and a.requires_grad and a.is_leaf
+    ]
     saved_grads = [p.grad for p in params]
     saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
     handles: list[torch.utils.hooks.RemovableHandle] = []
     handles += [m.register_forward_hook(forward_hook(path)) for path, m in leaves]
     row_ids = {id(m) for _, m in leaves}
-    handles += [m.register_forward_hook(container_hook(path)) for path, m in model.named_modules()
-                if path and id(m) not in row_ids]
-    handles += [m.register_forward_pre_hook(attention_hook(path), with_kwargs=True)
-                for path, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)]
+    handles += [
+        m.register_forward_hook(container_hook(path))
+        for path, m in model.named_modules()
+        if path and id(m) not in row_ids
+    ]
+    handles += [
+        m.register_forward_pre_hook(attention_hook(path), with_kwargs=True)
+        for path, m in model.named_modules()
+        if isinstance(m, nn.MultiheadAttention)
+    ]
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     notes: list[str] = []
     stack = None
@@ -638,7 +683,9 @@ def inspect(
             try:
                 stack = residual.stack(residual.scan(model, args, rng_state))
             except Exception as err:  # noqa: BLE001  (the scan only reads: a model it cannot read keeps its rows)
-                notes.append(f"the residual scan failed ({type(err).__name__}: {_first_line(err)}): no residual verdict")
+                notes.append(
+                    f"the residual scan failed ({type(err).__name__}: {_first_line(err)}): no residual verdict"
+                )
     finally:
         for h in handles:
             h.remove()
@@ -683,7 +730,8 @@ def _excused(rows: list[LayerRow], stack: Stack | None) -> list[LayerRow]:
         b = block_of.get(r.path)
         if b is not None and any(f in ZERO_BRANCH_BY_DESIGN for f in r.failures):
             kept = tuple(f for f in r.failures if f not in ZERO_BRANCH_BY_DESIGN)
-            note = f"on zero-initialised residual branch {b.name}: {', '.join(f for f in r.failures if f not in kept)} by design"
+            excused = ", ".join(f for f in r.failures if f not in kept)
+            note = f"on zero-initialised residual branch {b.name}: {excused} by design"
             r = replace(r, failures=kept, note=note)
         out.append(r)
     return out

@@ -102,16 +102,21 @@ def build_model(cell: ModelCell, seed: int) -> nn.Module:
         try:
             model = factory(**cell.kwargs)
         except Exception as err:
-            raise ModelError(f"{_call(cell.model)}: {cell.factory}(**{cell.kwargs!r}) raised {_first_line(err)}") from None
+            raise ModelError(
+                f"{_call(cell.model)}: {cell.factory}(**{cell.kwargs!r}) raised {_first_line(err)}"
+            ) from None
     if not isinstance(model, nn.Module):
-        raise ModelError(f"{_call(cell.model)}: {cell.factory} returned {type(model).__name__}; expected a torch.nn.Module")
+        raise ModelError(
+            f"{_call(cell.model)}: {cell.factory} returned {type(model).__name__}; expected a torch.nn.Module"
+        )
     return model
 
 
 def initialize(model: nn.Module, cell: ModelCell, init: str, seed: int, x_train: torch.Tensor) -> nn.Module:
     """Apply scheme ``init`` to ``model`` in place (``initlab.engine.inits``; ``default`` keeps it)."""
-    get_init(init).apply(model, get_activation(cell.activation), generator(derive_seed(seed, INIT_LABEL)),
-                         batch=x_train[:LSUV_SAMPLES])
+    get_init(init).apply(
+        model, get_activation(cell.activation), generator(derive_seed(seed, INIT_LABEL)), batch=x_train[:LSUV_SAMPLES]
+    )
     return model
 
 
@@ -227,4 +232,3 @@ def train_model_cell(
             rows.append(key | r.values)
             curves.extend(key | {"step": s, "loss": loss} for s, loss in r.curve)
     return rows, curves
-

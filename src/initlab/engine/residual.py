@@ -39,7 +39,11 @@ ADD_METHODS = frozenset({"add", "add_", "__add__", "__iadd__"})
 #: Functional activations a block may end with (``F.relu(x + out)``), by function and method name.
 ACTIVATION_FUNCTIONS: dict[object, str] = {
     **{a.fn: a.name for a in ACTIVATIONS.values()},
-    F.relu: "relu", torch.relu: "relu", F.gelu: "gelu", torch.tanh: "tanh", torch.sigmoid: "sigmoid",
+    F.relu: "relu",
+    torch.relu: "relu",
+    F.gelu: "gelu",
+    torch.tanh: "tanh",
+    torch.sigmoid: "sigmoid",
 }
 ACTIVATION_METHODS: dict[str, str] = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 #: Relative tolerance of "the output equals input + branch" in the hook-value scan: float32
@@ -127,7 +131,7 @@ def _call_names(order: Sequence[str]) -> list[str]:
 def _common_prefix(paths: Sequence[str]) -> str:
     parts = [p.split(".") for p in paths]
     prefix: list[str] = []
-    for group in zip(*parts):
+    for group in zip(*parts, strict=False):  # paths of different lengths: up to the shortest
         if len(set(group)) != 1:
             break
         prefix.append(group[0])
@@ -139,10 +143,10 @@ def _label(blocks_paths: list[list[str]]) -> list[str]:
     share one (a transformer block's attention and MLP), the branch's own first part after it."""
     prefixes = [_common_prefix(p) if p else "" for p in blocks_paths]
     names = []
-    for paths, prefix in zip(blocks_paths, prefixes):
+    for paths, prefix in zip(blocks_paths, prefixes, strict=True):
         name = prefix or "(model)"
         if prefixes.count(prefix) > 1 and paths:
-            rest = paths[-1][len(prefix):].lstrip(".").split(".")[0]
+            rest = paths[-1][len(prefix) :].lstrip(".").split(".")[0]
             if rest:
                 name = f"{name} ({rest})"
         names.append(name)
@@ -215,7 +219,7 @@ def traced_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> lis
                 mask |= anc.get(p, 0)
         anc[n] = mask
     module_nodes = [n for n in nodes if n.op == "call_module"]
-    row_name = dict(zip(module_nodes, _call_names([n.target for n in module_nodes])))
+    row_name = dict(zip(module_nodes, _call_names([n.target for n in module_nodes]), strict=True))
 
     def modules_in(mask: int) -> list[fx.Node]:
         return [n for n in module_nodes if mask >> index[n] & 1]
@@ -248,7 +252,11 @@ def traced_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> lis
         out, after, after_is_norm = _after(gm, n)
         branch_modules = [gm.get_submodule(m.target) for m in branch_nodes]
         norm = next((type(m).__name__ for m in branch_modules if is_normalization(m)), "")
-        weighted = [row_name[m] for m, mod in zip(branch_nodes, branch_modules) if any(True for _ in mod.parameters())]
+        weighted = [
+            row_name[m]
+            for m, mod in zip(branch_nodes, branch_modules, strict=True)
+            if any(True for _ in mod.parameters())
+        ]
         own = anc[branch] & ~anc[stream]
         params = [p.target for p in nodes if p.op == "get_attr" and own >> index[p] & 1]
         found.append(
@@ -270,7 +278,7 @@ def traced_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> lis
             )
         )
     names = _label([paths for paths, _ in found])
-    return [ResidualBlock(name=name, **fields) for name, (_, fields) in zip(names, found)]
+    return [ResidualBlock(name=name, **fields) for name, (_, fields) in zip(names, found, strict=True)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +306,9 @@ def _first_tensor(value: object) -> torch.Tensor | None:
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, rtol=MATCH_RTOL, atol=MATCH_RTOL * (b.abs().max().item() + 1e-30))
+    return a.shape == b.shape and torch.allclose(
+        a, b, rtol=MATCH_RTOL, atol=MATCH_RTOL * (b.abs().max().item() + 1e-30)
+    )
 
 
 def value_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> list[ResidualBlock]:
@@ -333,12 +343,12 @@ def value_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> list
         for h in handles:
             h.remove()
     row_calls = [c for c in calls if computes(c.module)]
-    names = dict(zip(map(id, row_calls), _call_names([c.path for c in row_calls])))
+    names = dict(zip(map(id, row_calls), _call_names([c.path for c in row_calls]), strict=True))
     found = []
     for c in calls:
         if not any(True for _ in c.module.children()) or c.input is None or c.output is None:
             continue
-        inner = calls[c.start + 1:c.end]
+        inner = calls[c.start + 1 : c.end]
         children = [d for d in inner if d.depth == c.depth + 1 and d.output is not None]
         match = _match(c, children)
         if match is None:
@@ -368,7 +378,7 @@ def value_blocks(model: nn.Module, args: tuple, rng_state: torch.Tensor) -> list
             )
         )
     labels = _label([paths or [c.path] for paths, _ in found])
-    return [ResidualBlock(name=name, **fields) for name, (_, fields) in zip(labels, found)]
+    return [ResidualBlock(name=name, **fields) for name, (_, fields) in zip(labels, found, strict=True)]
 
 
 def _match(c: _Seen, children: list[_Seen]) -> tuple[_Seen, _Seen, object] | None:
@@ -378,7 +388,10 @@ def _match(c: _Seen, children: list[_Seen]) -> tuple[_Seen, _Seen, object] | Non
     last = children[-1] if children else None
     targets: list[tuple[torch.Tensor, object]] = [(y, "")]
     if (
-        last is not None and last.input is not None and last.output is not None and _close(last.output, y)
+        last is not None
+        and last.input is not None
+        and last.output is not None
+        and _close(last.output, y)
         and (activation_name(last.module) or is_normalization(last.module))
     ):
         targets.insert(0, (last.input, last))
@@ -425,13 +438,24 @@ class Remedy:
 #: The remedies a growing residual stream is told about, in the order they are offered.
 REMEDIES: tuple[Remedy, ...] = (
     Remedy("Fixup", "Zhang, Dauphin & Ma 2019", "zero-init each branch's last layer ({last})"),
-    Remedy("SkipInit / ReZero", "De & Smith 2020; Bachlechner et al. 2020",
-           "multiply each branch by a learnable scalar that starts at 0"),
-    Remedy("GPT-2", "Radford et al. 2019",
-           ("scale each branch's last layer by 1/√N, N = {n} residual branches (1/√(2·blocks) for "
-            "a transformer's two per block): ×{factor:.3g}")),
-    Remedy("normalization", "Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016",
-           "put a BatchNorm or LayerNorm on each branch (after its last layer, or before its first as pre-LN does)"),
+    Remedy(
+        "SkipInit / ReZero",
+        "De & Smith 2020; Bachlechner et al. 2020",
+        "multiply each branch by a learnable scalar that starts at 0",
+    ),
+    Remedy(
+        "GPT-2",
+        "Radford et al. 2019",
+        (
+            "scale each branch's last layer by 1/√N, N = {n} residual branches (1/√(2·blocks) for "
+            "a transformer's two per block): ×{factor:.3g}"
+        ),
+    ),
+    Remedy(
+        "normalization",
+        "Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016",
+        "put a BatchNorm or LayerNorm on each branch (after its last layer, or before its first as pre-LN does)",
+    ),
 )
 
 
@@ -470,7 +494,7 @@ class Stack:
         last = [b.branch_last for b in self.blocks if b.branch_last]
         layers = _range(last) if last else "the last layer with weights"
         n = len(self.blocks)
-        return [f"{r.how.format(last=layers, n=n, factor=n ** -0.5)} ({r.name}: {r.source})" for r in REMEDIES]
+        return [f"{r.how.format(last=layers, n=n, factor=n**-0.5)} ({r.name}: {r.source})" for r in REMEDIES]
 
     def sentences(self) -> list[str]:
         """The verdict on the stream, then (for a growing one) the remedies, one sentence each."""
@@ -500,20 +524,31 @@ class Stack:
         how = "by addition (normalized branches add a fixed variance)" if self.mode == "additive" else "by its rate"
         lines = [f"{head}; {scale}; projected {how}, {at}."]
         if norm:
-            lines.append(f"Normalization {', '.join(norm)} keeps the branches' scale fixed: their per-layer gain "
-                         "does not compound over the blocks, it sets how much each branch adds.")
+            lines.append(
+                f"Normalization {', '.join(norm)} keeps the branches' scale fixed: their per-layer gain "
+                "does not compound over the blocks, it sets how much each branch adds."
+            )
         if self.zero:
-            lines.append(f"{len(self.zero)} of {n} branches are 0 at init (healthy by design; no gradient at step 0 "
-                         "for their earlier layers is not a failure).")
+            lines.append(
+                f"{len(self.zero)} of {n} branches are 0 at init (healthy by design; no gradient at step 0 "
+                "for their earlier layers is not a failure)."
+            )
         if self.status == "grows":
-            lines.append(f"The stream grows ×{self.growth:.3g} per block and would break a {DEEPEST_PROBE}-block "
-                         "stack. Remedies: " + "; ".join(self.remedies()) + ".")
+            lines.append(
+                f"The stream grows ×{self.growth:.3g} per block and would break a {DEEPEST_PROBE}-block "
+                "stack. Remedies: " + "; ".join(self.remedies()) + "."
+            )
         return lines
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "method": self.method, "mode": self.mode, "growth": self.growth, "trip_depth": self.trip_depth,
-            "trip_failure": self.trip_failure, "status": self.status, "sentences": self.sentences(),
+            "method": self.method,
+            "mode": self.mode,
+            "growth": self.growth,
+            "trip_depth": self.trip_depth,
+            "trip_failure": self.trip_failure,
+            "status": self.status,
+            "sentences": self.sentences(),
             "remedies": self.remedies() if self.status == "grows" else [],
             "blocks": [b.as_dict() for b in self.blocks],
         }

@@ -159,12 +159,10 @@ class StackedMLP:
         self.act = activation.fn_inplace or activation.fn
         with torch.no_grad():
             self.weights = [
-                torch.stack([ls[i].weight for ls in layers]).requires_grad_()
-                for i in range(len(layers[0]))
+                torch.stack([ls[i].weight for ls in layers]).requires_grad_() for i in range(len(layers[0]))
             ]
             self.biases = [
-                torch.stack([ls[i].bias for ls in layers]).unsqueeze(1).requires_grad_()
-                for i in range(len(layers[0]))
+                torch.stack([ls[i].bias for ls in layers]).unsqueeze(1).requires_grad_() for i in range(len(layers[0]))
             ]
 
     def parameters(self) -> list[torch.Tensor]:

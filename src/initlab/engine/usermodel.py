@@ -53,7 +53,8 @@ def load_factory(spec: str) -> Callable[[], object]:
     factory = getattr(module, name, None)
     if not callable(factory):
         found = sorted(
-            n for n, v in vars(module).items()
+            n
+            for n, v in vars(module).items()
             if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name
         )
         listing = ", ".join(found) if found else "none"

@@ -23,6 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+import matplotlib.text as mtext  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -30,15 +31,40 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from initlab.report import answers, stats, style  # noqa: E402
-from initlab.report.answers import fragility, runs  # noqa: E402
+from initlab.report.answers import ablation, claims, fragility, runs  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
+from initlab.report.answers.exercise2 import EX2_RIVAL  # noqa: E402
+from initlab.report.answers.tables import memoised  # noqa: E402
+from initlab.report.answers.text import display  # noqa: E402
 
-#: Resolution of every PNG: readable when embedded at page width, small in base64.
-DPI = 100
+#: Resolution of every PNG: twice the report's 96 px per inch, so a figure drawn at the width it
+#: is shown at (its inches x 96 CSS px) is sharp on a 2x screen. The report shows each PNG at half
+#: its pixel width, so a font of ``pt`` points appears ``pt * 4 / 3`` CSS px tall.
+DPI = 192
+#: CSS px per inch of a figure in the report (the report shows a PNG at ``width / (DPI / SCREEN_PPI)``).
+SCREEN_PPI = 96
+#: Width of a figure that spans the text column (about 1,000 CSS px at 1280 px), and of one of a pair.
+FULL_WIDTH_IN = 10.0
+HALF_WIDTH_IN = 5.0
+#: The smallest font drawn (annotations, captions): 9 pt shows as 12 CSS px, above the 11 px a
+#: reader can still read comfortably.
+SMALL_FONT = 9
+#: A log axis of a signal std is drawn over this window around the failure thresholds (factor
+#: beyond each): the thresholds stay decades apart on screen; a series beyond is marked at the edge.
+STD_WINDOW = 1e3
 #: Seed of the strip-plot jitter, fixed so that figures are reproducible.
 JITTER_SEED = 0
 #: Colour per optimizer / activation for two-way comparisons.
 PAIR_COLOURS = {"adam": "#4C72B0", "sgd": "#DD8452", "relu": "#4C72B0", "tanh": "#55A868"}
+#: Horizontal offset (in category widths) of theory's cross from the measured diamond in Exercise
+#: 1's figure: where theory is right they share a depth, and drawn on one spot the cross hides it.
+THEORY_OFFSET = 0.28
+
+
+def pair_colour(name: str) -> str | None:
+    """:data:`PAIR_COLOURS` by table key or by display name (figures label with display names)."""
+    by_display = {display(k): v for k, v in PAIR_COLOURS.items()}
+    return PAIR_COLOURS.get(name, by_display.get(name))
 
 
 def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -49,7 +75,7 @@ def init_palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
 
 def _placeholder(message: str) -> Figure:
     """A figure that states which data is missing (keeps the output file set fixed)."""
-    fig, ax = plt.subplots(figsize=(6, 1.5))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 1.5))
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
     return fig
@@ -93,10 +119,17 @@ def _keep_visible_range(ax) -> None:
 
 
 def _per_layer_lines(
-    data: pd.DataFrame, metrics: list[str], log: bool, title: str, thresholds: dict[str, list[float]] | None = None,
+    data: pd.DataFrame,
+    metrics: list[str],
+    log: bool,
+    title: str,
+    thresholds: dict[str, list[float]] | None = None,
     predicted: pd.DataFrame | None = None,
+    window: tuple[float, float] | None = None,
 ) -> Figure:
     """Median over seeds per (activation, init, layer) with a min–max band; rows = metrics, columns = activations.
+
+    ``window``: (bottom, top) of every log panel, series beyond it marked at the edge.
 
     ``predicted``: theory's rows (``theory.csv``) for the same networks, drawn dashed in the init's colour
     (the title then says so).
@@ -106,8 +139,11 @@ def _per_layer_lines(
     activations = sorted(data["activation"].unique())
     styles = style.init_styles(data["init"].unique())
     fig, axes = plt.subplots(
-        len(metrics), len(activations), figsize=(4.2 * len(activations), 3.2 * len(metrics)),
-        squeeze=False, sharex=True,
+        len(metrics),
+        len(activations),
+        figsize=((FULL_WIDTH_IN - 1.6), 2.6 * len(metrics) + 0.6),
+        squeeze=False,
+        sharex=True,
     )
     for r, metric in enumerate(metrics):
         raw = pd.to_numeric(data[metric], errors="coerce")
@@ -125,8 +161,12 @@ def _per_layer_lines(
                     theory = predicted[(predicted["activation"] == activation) & (predicted["init"] == init)]
                     values = pd.to_numeric(theory[metric], errors="coerce")
                     ax.plot(
-                        theory["layer"], _positive_finite(values) if log else values,
-                        color=styles[init].color, ls="--", lw=1.0, alpha=0.85,
+                        theory["layer"],
+                        _positive_finite(values) if log else values,
+                        color=styles[init].color,
+                        ls="--",
+                        lw=1.0,
+                        alpha=0.85,
                     )
             for level in (thresholds or {}).get(metric, []):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
@@ -134,20 +174,34 @@ def _per_layer_lines(
                 ax.set_yscale("log")
             else:
                 _keep_visible_range(ax)
-            ax.set_title(f"{activation}" if r == 0 else "")
-            ax.set_ylabel(metric if c == 0 else "")
+            ax.set_title(f"{display(activation)}" if r == 0 else "")
+            ax.set_ylabel(AXIS_WORDS.get(metric, metric) if c == 0 else "")
             ax.set_xlabel("layer" if r == len(metrics) - 1 else "")
-    # each panel has its own y range; a vanished init dominates a log range as much as an exploded one
-    clipping = style.Clipping.merge(style.clip_exploding([ax], low=True) for ax in axes.flat)
-    style.legend_outside(fig, axes, answers.init_order(data["init"]))
+    if window is not None:  # thresholds visible: a fixed window around them, off-scale series marked
+        clipping = style.clip_to_window(axes.flat, *window, label=display)
+    else:  # each panel its own range; a vanished init dominates a log range as much as an exploded one
+        clipping = style.Clipping.merge(style.clip_exploding([ax], low=True) for ax in axes.flat)
+    style.legend_outside(fig, axes, answers.init_order(data["init"]), labels=display)
     fig.suptitle(title)
     fig.tight_layout()
-    style.add_caption(fig, clipping.caption())
+    style.add_caption(fig, clipping.caption(), fontsize=SMALL_FONT)
     return fig
 
 
+#: Axis labels in words, for the tables' column names.
+AXIS_WORDS: dict[str, str] = {
+    "std": "std of the layer's output",
+    "zero_ratio": "share of outputs at 0",
+    "saturated_ratio": "share saturated (|x| > 0.98)",
+    "grad_norm": "weight-gradient norm",
+    "act_grad_norm": "gradient norm at the layer",
+    "end_loss": "end loss",
+    "val_acc": "validation accuracy",
+}
+
+
 #: Appended to a per-layer figure's title when theory's prediction is drawn in it.
-_THEORY_NOTE = "\ndashed in the init's colour: mean-field theory's prediction"
+_THEORY_NOTE = " (thin dashed: theory)"
 
 
 def fig_signal_std(tables: answers.Tables) -> Figure:
@@ -157,10 +211,13 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
         return _placeholder("no signal-probe rows")
     depth = data["depth"].iloc[0]
     return _per_layer_lines(
-        data, ["std"], log=True,
-        title=f"Post-activation std per layer, depth-{depth} probe (median and min–max over seeds)",
+        data,
+        ["std"],
+        log=True,
+        title=f"Output std per layer, depth-{depth} probe",
         thresholds={"std": [answers.VANISHED_STD, answers.EXPLODED_STD]},
         predicted=_deepest_theory(tables, data),
+        window=(answers.VANISHED_STD / STD_WINDOW, answers.EXPLODED_STD * STD_WINDOW),
     )
 
 
@@ -170,8 +227,10 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
-        data, ["zero_ratio", "saturated_ratio"], log=False,
-        title=f"Zero and saturated (|x|>0.98) fraction per layer, depth-{data['depth'].iloc[0]} probe",
+        data,
+        ["zero_ratio", "saturated_ratio"],
+        log=False,
+        title=f"Zero and saturated outputs per layer, depth-{data['depth'].iloc[0]} probe",
         thresholds={"saturated_ratio": [answers.SATURATED_FRACTION]},
         predicted=_deepest_theory(tables, data),
     )
@@ -183,14 +242,17 @@ def fig_gradient_norms(tables: answers.Tables) -> Figure:
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
-        data, ["grad_norm", "act_grad_norm"], log=True,
-        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe (non-finite dropped)",
+        data,
+        ["grad_norm", "act_grad_norm"],
+        log=True,
+        title=f"Gradient norms per layer, depth-{data['depth'].iloc[0]} probe",
         predicted=_deepest_theory(tables, data),
     )
 
 
 def fig_exercise_1(tables: answers.Tables) -> Figure:
-    """Per-seed failure depth of each init (every seed a dot; 'never' on top), one panel per activation."""
+    """Per-seed failure depth of each init (every seed a dot; 'never' on top), one panel per activation,
+    with theory's predicted failure depth (a cross) where there is a theory table."""
     if tables.signal_probe.empty:
         return _placeholder("no signal-probe rows")
     per_seed = answers.probe_failure_depths(tables.signal_probe)
@@ -198,27 +260,52 @@ def fig_exercise_1(tables: answers.Tables) -> Figure:
     never = per_seed["max_depth"].max() * 1.6
     per_seed = per_seed.assign(shown=per_seed["failure_depth"].replace(np.inf, never))
     summary = summary.assign(shown=summary["failure_depth"].replace(np.inf, never))
+    comparison = _theory_comparison(tables)
     order = answers.init_order(per_seed["init"])
     activations = sorted(per_seed["activation"].unique())
-    fig, axes = plt.subplots(1, len(activations), figsize=(4.5 * len(activations), 3.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(activations), figsize=(FULL_WIDTH_IN - 1.8, 3.4), squeeze=False, sharey=True)
     depths = sorted(tables.signal_probe["depth"].unique())
     for ax, activation in zip(axes[0], activations, strict=True):
         sub = per_seed[per_seed["activation"] == activation]
-        sns.stripplot(data=sub, x="init", y="shown", order=order, ax=ax, color="#4C72B0", alpha=0.5, jitter=0.2, size=4)
+        sns.stripplot(
+            data=sub,
+            x="init",
+            y="shown",
+            order=order,
+            ax=ax,
+            color="#4C72B0",
+            alpha=0.5,
+            jitter=0.2,
+            size=4,
+            legend=False,
+        )
         majority = summary[summary["activation"] == activation].set_index("init").reindex(order)
-        ax.scatter(range(len(order)), majority["shown"], marker="D", color="black", s=30, zorder=3,
-                   label="majority failure depth")
+        ax.scatter(
+            range(len(order)), majority["shown"], marker="D", color="black", s=26, zorder=3, label="majority of seeds"
+        )
+        if not comparison.empty:
+            predicted = comparison[comparison["activation"] == activation].set_index("init").reindex(order)
+            ax.scatter(
+                np.arange(len(order)) + THEORY_OFFSET,
+                predicted["predicted_depth"].astype(float).replace(np.inf, never),
+                marker="x",
+                color="#C44E52",
+                s=40,
+                zorder=4,
+                label="theory's prediction",
+            )
         for level in (answers.EX1_FROM_DEPTH, answers.EX1_TO_DEPTH):
             ax.axhline(level, color="grey", ls="--", lw=0.8)
         ax.set_yscale("log", base=2)
         ax.set_yticks([*depths, never], [*(str(d) for d in depths), "never"])
         ax.minorticks_off()
-        ax.set_title(activation)
+        ax.set_title(display(activation))
         ax.set_xlabel("")
+        ax.set_xticks(range(len(order)), [display(i) for i in order], rotation=60, ha="right")
         ax.set_ylabel("first failing depth" if ax is axes[0][0] else "")
-        ax.tick_params(axis="x", rotation=60)
-    style.legend_outside(fig, axes[:, :1])
-    fig.suptitle("Exercise 1: depth at which each init's probe network first fails (dashed: depth 8 and 20)")
+    seed = plt.Line2D([], [], ls="none", marker="o", color="#4C72B0", alpha=0.5, markersize=5)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend([seed, *handles], ["one seed", *labels], loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -229,13 +316,39 @@ def _strip_with_median(ax, data: pd.DataFrame, x: str, y: str, order: list[str],
     Dodging needs two hue levels (seaborn divides by levels - 1), so a
     single level is drawn undodged.
     """
-    palette = {k: PAIR_COLOURS.get(k, "#4C72B0") for k in data[hue].unique()} if hue else None
+    palette = {k: pair_colour(k) or "#4C72B0" for k in data[hue].unique()} if hue else None
     dodge = hue is not None and data[hue].nunique() > 1
-    sns.stripplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=dodge, alpha=0.55, size=3.5,
-                  palette=palette, color=None if hue else "#4C72B0", legend=hue is not None)
-    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, ax=ax, dodge=0.4 if dodge else False,
-                  estimator="median", errorbar=None, linestyle="none", markers="_", markersize=14,
-                  palette=palette, color=None if hue else "black", legend=False)
+    sns.stripplot(
+        data=data,
+        x=x,
+        y=y,
+        hue=hue,
+        order=order,
+        ax=ax,
+        dodge=dodge,
+        alpha=0.55,
+        size=3.5,
+        palette=palette,
+        color=None if hue else "#4C72B0",
+        legend=hue is not None,
+    )
+    sns.pointplot(
+        data=data,
+        x=x,
+        y=y,
+        hue=hue,
+        order=order,
+        ax=ax,
+        dodge=0.4 if dodge else False,
+        estimator="median",
+        errorbar=None,
+        linestyle="none",
+        markers="_",
+        markersize=14,
+        palette=palette,
+        color=None if hue else "black",
+        legend=False,
+    )
     if ax.get_legend() is not None:  # legends never cover data
         sns.move_legend(ax, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
 
@@ -246,8 +359,9 @@ def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
     if rows.empty:
         return _placeholder("no training rows for the lesson's cell")
     order = answers.init_order(rows["init"])
-    plotted = rows.assign(end_loss=_positive_finite(rows["end_loss"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    plotted = rows.assign(end_loss=_positive_finite(rows["end_loss"]), init=rows["init"].map(display))
+    order = [display(i) for i in order]
+    fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN, 3.4))
     _strip_with_median(axes[0], plotted, "init", "end_loss", order)
     axes[0].set_yscale("log")
     _strip_with_median(axes[1], plotted, "init", "val_acc", order)
@@ -255,18 +369,26 @@ def fig_training_lesson_cell(tables: answers.Tables) -> Figure:
     nonfinite = rows.groupby("init")["end_loss"].apply(lambda s: int((~np.isfinite(s.astype(float))).sum()))
     for i, init in enumerate(order):
         if nonfinite.get(init, 0):
-            axes[0].annotate(f"{nonfinite[init]} non-finite", (i, 1), xycoords=("data", "axes fraction"),
-                             ha="center", va="bottom", fontsize=7, color="firebrick")
+            axes[0].annotate(
+                f"{nonfinite[init]} non-finite",
+                (i, 1),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="bottom",
+                fontsize=SMALL_FONT,
+                color="firebrick",
+            )
     for ax in axes:
-        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="x", rotation=60)
         ax.set_xlabel("")
-    fig.suptitle(f"Lesson cell ({answers.cell_text(rows)}): per seed, bar = median")
+    axes[0].set_ylabel(AXIS_WORDS["end_loss"])
+    axes[1].set_ylabel(AXIS_WORDS["val_acc"])
     fig.tight_layout()
     return fig
 
 
 def _cell_label(row: pd.Series) -> str:
-    return f"d{row['depth']} {row['activation']} {row['optimizer']}"
+    return f"{display(row['activation'])}, {display(row['optimizer'])}, {row['depth']} layers"
 
 
 def fig_training_cells(tables: answers.Tables) -> Figure:
@@ -278,22 +400,33 @@ def fig_training_cells(tables: answers.Tables) -> Figure:
         score=stats.as_worst_if_nonfinite(training["end_loss"]), cell=training.apply(_cell_label, axis=1)
     )
     cells = scored.sort_values(["activation", "optimizer", "depth"])["cell"].unique()
-    table = scored.pivot_table(index="init", columns="cell", values="score", aggfunc="median")
-    table = table.reindex(index=answers.init_order(table.index), columns=cells)
+    table = scored.pivot_table(index="cell", columns="init", values="score", aggfunc="median")
+    inits = answers.init_order(table.columns)
+    table = table.reindex(index=cells, columns=inits)
+    table.columns = [display(i) for i in inits]
     shown = table.where(np.isfinite(table))
-    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * len(cells), 1.4 + 0.42 * len(table)))
+    fig, ax = plt.subplots(figsize=(min(FULL_WIDTH_IN - 1, 2.4 + 0.68 * table.shape[1]), 1.2 + 0.3 * len(table)))
     positive = shown.to_numpy()[np.isfinite(shown.to_numpy()) & (shown.to_numpy() > 0)]
     spans = positive.size and positive.min() < positive.max()
     norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if spans else None
-    sns.heatmap(shown, ax=ax, norm=norm, cmap="rocket_r", annot=True, fmt=".2g", annot_kws={"fontsize": 6},
-                cbar_kws={"label": "median end loss"}, mask=shown.isna())
-    for (i, j) in zip(*np.where(~np.isfinite(table.to_numpy())), strict=True):
-        ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=6, color="firebrick")
+    sns.heatmap(
+        shown,
+        ax=ax,
+        norm=norm,
+        cmap="rocket_r",
+        annot=True,
+        fmt=".2g",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "median end loss"},
+        mask=shown.isna(),
+    )
+    for i, j in zip(*np.where(~np.isfinite(table.to_numpy())), strict=True):
+        ax.text(j + 0.5, i + 0.5, "div", ha="center", va="center", fontsize=SMALL_FONT, color="firebrick")
     ax.tick_params(axis="y", rotation=0)
+    ax.tick_params(axis="x", rotation=60)
     ax.grid(False)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Median end loss per cell ('div': median run non-finite)")
     fig.tight_layout()
     return fig
 
@@ -308,96 +441,196 @@ def fig_loss_curves(tables: answers.Tables) -> Figure:
     panels = summary[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     depths = sorted(summary["depth"].unique())
     styles = style.init_styles(summary["init"].unique())
-    fig, axes = plt.subplots(len(panels), len(depths), figsize=(3.1 * len(depths), 2.4 * len(panels)),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(panels),
+        len(depths),
+        figsize=(FULL_WIDTH_IN - 1.8, 1.9 * len(panels) + 0.6),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     for r, (activation, optimizer) in enumerate(panels.itertuples(index=False)):
         for c, depth in enumerate(depths):
             ax = axes[r][c]
-            cell = summary[(summary["activation"] == activation) & (summary["optimizer"] == optimizer)
-                           & (summary["depth"] == depth)]
+            cell = summary[
+                (summary["activation"] == activation)
+                & (summary["optimizer"] == optimizer)
+                & (summary["depth"] == depth)
+            ]
             for init, line in cell.groupby("init", sort=False):
                 ax.plot(line["step"], line["loss"], label=init, lw=1.2, **styles[init].line_kwargs(len(line)))
             ax.set_yscale("log")
-            ax.set_title(f"{activation} {optimizer} depth {depth}", fontsize=8)
+            ax.set_title(f"{display(activation)}, {display(optimizer)}, {depth} layers", fontsize=SMALL_FONT)
     # the panels share one y range: one diverging init (large at depth 16) would set it for all
     clipping = style.clip_exploding(axes)
-    style.legend_outside(fig, axes, answers.init_order(summary["init"]))
-    fig.supxlabel("step")
+    style.legend_outside(fig, axes, answers.init_order(summary["init"]), labels=display)
+    fig.supxlabel("training step")
     fig.supylabel("training loss (median over seeds)")
     fig.tight_layout()
-    style.add_caption(fig, clipping.caption())
+    style.add_caption(fig, clipping.caption(), fontsize=SMALL_FONT)
     return fig
 
 
 def fig_exercise_2(tables: answers.Tables) -> Figure:
     """Xavier's per-seed end loss relative to that seed's best init, ReLU vs Tanh, per depth."""
-    rows = pd.concat([answers.select_runs(tables.training, act, answers.LESSON_OPTIMIZER, all_depths=True)
-                      for act in (answers.EX2_BASELINE, answers.EX2_CHANGED)])
+    rows = pd.concat(
+        [
+            answers.select_runs(tables.training, act, answers.LESSON_OPTIMIZER, all_depths=True)
+            for act in (answers.EX2_BASELINE, answers.EX2_CHANGED)
+        ]
+    )
     gaps = answers.xavier_gaps(rows) if len(rows) else pd.DataFrame()
     if gaps.empty:
         return _placeholder(f"no {answers.EX2_INIT} runs under {answers.EX2_BASELINE}/{answers.EX2_CHANGED}")
-    gaps = gaps.assign(ratio=_positive_finite(np.exp(gaps["log_gap"])), depth=gaps["depth"].astype(str))
+    gaps = gaps.assign(
+        ratio=_positive_finite(np.exp(gaps["log_gap"])),
+        depth=gaps["depth"].astype(str),
+        activation=gaps["activation"].map(display),
+    )
     order = [str(d) for d in sorted(rows["depth"].unique())]
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN - 0.9, 3.2))
     _strip_with_median(ax, gaps, "depth", "ratio", order, hue="activation")
     ax.set_yscale("log")
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set_ylabel("Xavier end loss / best init's (per seed)")
-    ax.set_title(f"Exercise 2: Xavier's distance from the best init ({answers.LESSON_OPTIMIZER}; 1 = best)")
+    ax.set_xlabel("hidden layers")
+    ax.set_ylabel(f"{display(answers.EX2_INIT)}'s end loss / best init's")
+    fig.tight_layout()
+    return fig
+
+
+def exercise2_ablation(tables: answers.Tables) -> tuple[pd.DataFrame, int] | None:
+    """Per seed: end loss of all-Xavier, Xavier with only the carrying layer from He, and all-He, in
+    Exercise 2's cell (Tanh, the lesson's net), read from the ablation table; with the carrying layer.
+    None without that ablation."""
+    pair = claims.exercise2_pair(tables, "")
+    if pair is None:
+        return None
+    found = ablation.find_ablation(tables.ablation, pair, answers.EX2_INIT, EX2_RIVAL)
+    if found.empty:
+        return None
+    result = ablation.ablation_answer(found)
+    numbers = result.numbers
+    if numbers.empty:
+        return None
+    layer = result.carriers[0] if result.carriers else int(numbers.sort_values("share_of_gap").iloc[-1]["layer"])
+    a, b = str(found["init_a"].iloc[0]), str(found["init_b"].iloc[0])
+    keep = (found["variant"].isin(["all_a", "all_b"])) | ((found["variant"] == "swap") & (found["layer"] == layer))
+    rows = found[keep].assign(
+        run=lambda d: d["variant"].map(
+            {
+                "all_a": f"all {display(a)}",
+                "swap": f"{display(a)}, layer {layer} from {display(b)}",
+                "all_b": f"all {display(b)}",
+            }
+        )
+    )
+    return rows, layer
+
+
+def ablation_cell_title(cell: pd.Series) -> str:
+    """'Tanh, 2 hidden layers of 64, Adam' — the cell an ablation ran in, from its rows."""
+    return (
+        f"{display(cell['activation'])}, {int(cell['depth'])} hidden layers of {int(cell['width'])}, "
+        f"{display(cell['optimizer'])}"
+    )
+
+
+def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
+    """Exercise 2's layer-swap ablation: one line per seed through all-Xavier, Xavier with only the
+    carrying layer from He, and all-He (end loss, log)."""
+    read = exercise2_ablation(tables)
+    if read is None:
+        return _placeholder(
+            f"no layer-swap ablation of {answers.EX2_INIT} vs he under {answers.EX2_CHANGED} "
+            "(add it under ablations: in the config)"
+        )
+    rows, _ = read
+    cell = rows.iloc[0]
+    order = list(
+        dict.fromkeys(rows.sort_values("variant", key=lambda v: v.map({"all_a": 0, "swap": 1, "all_b": 2}))["run"])
+    )
+    wide = rows.pivot_table(index="seed", columns="run", values="end_loss", aggfunc="first").reindex(columns=order)
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN - 0.3, 3.2))
+    x = np.arange(len(order))
+    for _, line in wide.iterrows():
+        ax.plot(x, _positive_finite(line), color="#4C72B0", alpha=0.45, lw=1, marker="o", ms=3.5)
+    ax.plot(x, wide.median().to_numpy(), color="black", lw=2.2, marker="_", ms=16, label="median")
+    ax.set_xticks(x, [o.replace(", ", ",\n") for o in order])
+    ax.set_yscale("log")
+    ax.set_ylabel("end loss (one line per seed)")
+    ax.set_title(ablation_cell_title(cell), fontsize=SMALL_FONT + 1)
+    ax.legend(loc="upper right", frameon=False)
     fig.tight_layout()
     return fig
 
 
 def fig_exercise_3(tables: answers.Tables) -> Figure:
     """Failure rate and per-seed end loss per init, Adam vs SGD, in the lesson's cell."""
-    rows = pd.concat([answers.select_runs(tables.training, answers.LESSON_ACTIVATION, opt)
-                      for opt in (answers.EX3_BASELINE, answers.EX3_CHANGED)])
+    rows = pd.concat(
+        [
+            answers.select_runs(tables.training, answers.LESSON_ACTIVATION, opt)
+            for opt in (answers.EX3_BASELINE, answers.EX3_CHANGED)
+        ]
+    )
     if rows["optimizer"].nunique() < 2:
         return _placeholder(f"no {answers.EX3_BASELINE} and {answers.EX3_CHANGED} runs of the lesson's cell")
     rows = answers.with_run_failure(rows)
-    order = answers.init_order(rows["init"])
-    palette = {k: PAIR_COLOURS[k] for k in rows["optimizer"].unique() if k in PAIR_COLOURS}
+    order = [display(i) for i in answers.init_order(rows["init"])]
+    palette = {display(k): pair_colour(k) for k in rows["optimizer"].unique() if pair_colour(k)}
+    rows = rows.assign(init=rows["init"].map(display), optimizer=rows["optimizer"].map(display))
     rates = rows.groupby(["init", "optimizer"])["failed"].mean().reset_index()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    sns.barplot(data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette,
-                errorbar=None)
-    axes[0].set_ylabel("failure rate")
-    if axes[0].get_legend() is not None:  # the strip plot's legend, outside the panels, names the same hues
-        axes[0].get_legend().remove()
+    fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN - 0.8, 3.4))
+    sns.barplot(
+        data=rates, x="init", y="failed", hue="optimizer", order=order, ax=axes[0], palette=palette, errorbar=None
+    )
+    axes[0].set_ylabel("share of seeds failing")
     axes[0].set_ylim(0, 1.05)
-    _strip_with_median(axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order,
-                       hue="optimizer")
+    _strip_with_median(
+        axes[1], rows.assign(end_loss=_positive_finite(rows["end_loss"])), "init", "end_loss", order, hue="optimizer"
+    )
     axes[1].set_yscale("log")
+    axes[1].set_ylabel(AXIS_WORDS["end_loss"])
     for ax in axes:
-        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="x", rotation=60)
         ax.set_xlabel("")
-    fig.suptitle(f"Exercise 3: {answers.EX3_BASELINE} vs {answers.EX3_CHANGED} ({answers.LESSON_ACTIVATION}, "
-                 "lesson's net; non-finite end losses not drawn)")
-    fig.tight_layout()
+    # One legend for both panels (the bars and the dots share the optimizer's colour), above them.
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig
 
 
 def fig_next_probe(tables: answers.Tables) -> Figure:
-    """Failure rate per init as the lesson's net gets deeper."""
+    """Failing seeds per init and depth of the lesson's net, as a grid coloured by failure rate (a line
+    per init would stack every never-failing init at zero)."""
     rates = answers.depth_failure_rates(tables.training)
     if rates.empty:
         return _placeholder("no training rows of the lesson's activation/optimizer")
-    styles = style.init_styles(rates["init"].unique())
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for init in answers.init_order(rates["init"]):
-        line = rates[rates["init"] == init]
-        ax.plot(line["depth"], line["failure_rate"], label=init, **styles[init].line_kwargs())
-    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
-    ax.set_xscale("log", base=2)
-    depths = sorted(rates["depth"].unique())
-    ax.set_xticks(depths, [str(d) for d in depths])
-    ax.minorticks_off()
-    ax.set_ylim(-0.05, 1.05)
+    order = answers.init_order(rates["init"])
+    rate = rates.pivot(index="init", columns="depth", values="failure_rate").reindex(order)
+    text = (
+        rates.assign(label=[f"{f}/{n}" for f, n in zip(rates["failures"], rates["seeds"], strict=True)])
+        .pivot(index="init", columns="depth", values="label")
+        .reindex(order)
+    )
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 0.9 + 0.3 * len(order)))
+    sns.heatmap(
+        rate,
+        ax=ax,
+        vmin=0,
+        vmax=1,
+        cmap="rocket_r",
+        annot=text.to_numpy(),
+        fmt="",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "share of seeds failing"},
+    )
+    ax.set_yticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=0)
     ax.set_xlabel("hidden layers")
-    ax.set_ylabel("failure rate over seeds")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    ax.set_title(f"Next probe: failure rate vs depth ({answers.LESSON_ACTIVATION}, {answers.LESSON_OPTIMIZER}; "
-                 "dashed: majority)")
+    ax.set_ylabel("")
     fig.tight_layout()
     return fig
 
@@ -410,14 +643,23 @@ def fig_seed_beat_probability(tables: answers.Tables) -> Figure:
     beats = stats.beat_probability(rows, list(answers.TRAINING_CELL), "end_loss")
     order = answers.init_order(rows["init"])
     matrix = beats.pivot(index="a", columns="b", values="p_a_beats_b").reindex(index=order, columns=order)
-    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * len(order), 1.2 + 0.45 * len(order)))
-    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="vlag_r", annot=True, fmt=".2f",
-                annot_kws={"fontsize": 7}, cbar_kws={"label": "P(row beats column)"})
-    ax.tick_params(axis="y", rotation=0)
+    fig, ax = plt.subplots(figsize=(min(FULL_WIDTH_IN - 2, 2.2 + 0.6 * len(order)), 1.4 + 0.42 * len(order)))
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        vmin=0,
+        vmax=1,
+        cmap="vlag_r",
+        annot=True,
+        fmt=".2f",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "share of seeds where the row wins"},
+    )
+    ax.set_xticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=60, ha="right")
+    ax.set_yticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=0)
     ax.grid(False)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(f"Lower end loss in the same seed ({rows['seed'].nunique()} seeds; ties count ½)")
     fig.tight_layout()
     return fig
 
@@ -433,37 +675,6 @@ def _theory_comparison(tables: answers.Tables) -> pd.DataFrame:
     return _THEORY_COMPARISON[0][1]
 
 
-def fig_theory_failure_depth(tables: answers.Tables) -> Figure:
-    """Predicted vs measured failure depth per (activation, init); 'never' drawn above the deepest probe."""
-    comparison = _theory_comparison(tables)
-    if comparison.empty:
-        return _placeholder("no theory table (theory.csv) or no signal-probe rows")
-    deepest = float(tables.signal_probe["depth"].max())
-    never = deepest * 1.4
-    activations = sorted(comparison["activation"].unique())
-    fig, axes = plt.subplots(1, len(activations), figsize=(4.6 * len(activations), 3.6), squeeze=False, sharey=True)
-    for ax, activation in zip(axes[0], activations, strict=True):
-        rows = comparison[comparison["activation"] == activation].reset_index(drop=True)
-        x = np.arange(len(rows))
-        measured = rows["measured_depth"].astype(float).replace(np.inf, never)
-        predicted = rows["predicted_depth"].astype(float).replace(np.inf, never)
-        ax.scatter(x, measured, s=60, color="#4C72B0", label="measured (majority of seeds)", zorder=2)
-        ax.scatter(x, predicted, s=70, marker="x", color="#C44E52", label="theory", zorder=3)
-        ax.axhline(never, color="grey", ls=":", lw=0.8)
-        ax.set_yscale("log")
-        ticks = sorted(tables.signal_probe["depth"].unique())
-        ax.set_yticks([*ticks, never], [f"{d:g}" for d in ticks] + ["never"])
-        ax.minorticks_off()
-        ax.set_xticks(x, rows["init"], rotation=60, ha="right")
-        ax.set_title(activation)
-    axes[0][0].set_ylabel(f"failure depth (top line: healthy to depth {deepest:g})")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.08), ncol=2, frameon=False)
-    fig.suptitle("Failure depth: theory (x) against the probe (dot)", y=1.12)
-    fig.tight_layout()
-    return fig
-
-
 def fig_theory_agreement(tables: answers.Tables) -> Figure:
     """Median relative error of the predicted post-activation std per (init, activation)."""
     comparison = _theory_comparison(tables)
@@ -471,13 +682,22 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
         return _placeholder("no theory table (theory.csv) or no signal-probe rows")
     matrix = comparison.pivot(index="init", columns="activation", values="median_rel_error")
     matrix = matrix.reindex(answers.init_order(matrix.index))
-    fig, ax = plt.subplots(figsize=(1.8 + 1.1 * matrix.shape[1], 1.0 + 0.4 * matrix.shape[0]))
-    sns.heatmap(matrix.astype(float), ax=ax, vmin=0, vmax=2 * theory_answers.AGREEMENT_TOLERANCE, cmap="rocket_r",
-                annot=True, fmt=".0%", annot_kws={"fontsize": 7}, cbar_kws={"label": "median relative error"})
-    ax.tick_params(axis="y", rotation=0)
+    fig, ax = plt.subplots(figsize=(2.6 + 1.0 * matrix.shape[1], 0.9 + 0.32 * matrix.shape[0]))
+    sns.heatmap(
+        matrix.astype(float),
+        ax=ax,
+        vmin=0,
+        vmax=2 * theory_answers.AGREEMENT_TOLERANCE,
+        cmap="rocket_r",
+        annot=True,
+        fmt=".0%",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": "theory's error on the std"},
+    )
+    ax.set_yticks(np.arange(matrix.shape[0]) + 0.5, [display(i) for i in matrix.index], rotation=0)
+    ax.set_xticks(np.arange(matrix.shape[1]) + 0.5, [display(a) for a in matrix.columns])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Post-activation std: theory vs probe\n(median over layers, depths and seeds)")
     fig.tight_layout()
     return fig
 
@@ -492,10 +712,10 @@ FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "training_cells.png": fig_training_cells,
     "loss_curves.png": fig_loss_curves,
     "exercise2_xavier.png": fig_exercise_2,
+    "exercise2_ablation.png": fig_exercise2_ablation,
     "exercise3_fragility.png": fig_exercise_3,
     "next_probe_depth.png": fig_next_probe,
     "seed_beat_probability.png": fig_seed_beat_probability,
-    "theory_failure_depth.png": fig_theory_failure_depth,
     "theory_agreement.png": fig_theory_agreement,
 }
 
@@ -549,12 +769,33 @@ def _draw_forked(job: tuple[str, Path]) -> Path:
 
 def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     """Draw figure ``name`` into ``out_dir``, in the report's style, with the jitter fixed."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8), _fixed_jitter():
+    with (
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook", font_scale=FONT_SCALE),
+        _fixed_jitter(),
+        memoised(),
+    ):
         fig = FIGURES[name](tables)
         path = out_dir / name
-        fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(
+            path,
+            dpi=DPI,
+            bbox_inches="tight",
+            metadata={"Software": None, "min_font_pt": f"{smallest_font(fig):g}", "dpi": str(DPI)},
+        )
         plt.close(fig)
     return path
+
+
+#: Seaborn's "notebook" sizes scaled so that tick labels are 9.35 pt (12.5 CSS px in the report).
+FONT_SCALE = 0.85
+
+
+def smallest_font(fig: Figure) -> float:
+    """The smallest font size (pt) of any visible, non-empty text in ``fig``: stored in the PNG, so the
+    report (and its layout test) knows how large the smallest text appears on screen."""
+    sizes = [t.get_fontsize() for t in fig.findobj(mtext.Text) if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes)) if sizes else 0.0
 
 
 # --------------------------------------------------------------------------
@@ -573,8 +814,12 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
     activations = sorted(table["activation"].unique())
     optimizers = sorted(table["optimizer"].unique())
     n_inits = table["init"].nunique()
-    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False,
-                             figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)))
+    fig, axes = plt.subplots(
+        len(activations),
+        len(optimizers),
+        squeeze=False,
+        figsize=(3.2 + 1.0 * table["lr"].nunique() * len(optimizers), 1.2 + 0.36 * n_inits * len(activations)),
+    )
     for r, activation in enumerate(activations):
         for c, optimizer in enumerate(optimizers):
             ax = axes[r][c]
@@ -584,13 +829,30 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
                 continue
             order = answers.init_order(part["init"])
             rate = part.pivot(index="init", columns="lr", values="failure_rate").reindex(order)
-            text = part.assign(label=[
-                f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
-                for f, n, loss in zip(part["failing"], part["seeds"], part["median_end_loss"].astype(float), strict=True)
-            ]).pivot(index="init", columns="lr", values="label").reindex(order)
-            sns.heatmap(rate, ax=ax, vmin=0, vmax=1, cmap="rocket_r", annot=text.to_numpy(), fmt="",
-                        annot_kws={"fontsize": 6}, cbar=c == len(optimizers) - 1,
-                        cbar_kws={"label": "failure rate over seeds"})
+            text = (
+                part.assign(
+                    label=[
+                        f"{f}/{n}\n" + ("div" if not np.isfinite(loss) else f"{loss:.2g}")
+                        for f, n, loss in zip(
+                            part["failing"], part["seeds"], part["median_end_loss"].astype(float), strict=True
+                        )
+                    ]
+                )
+                .pivot(index="init", columns="lr", values="label")
+                .reindex(order)
+            )
+            sns.heatmap(
+                rate,
+                ax=ax,
+                vmin=0,
+                vmax=1,
+                cmap="rocket_r",
+                annot=text.to_numpy(),
+                fmt="",
+                annot_kws={"fontsize": SMALL_FONT},
+                cbar=c == len(optimizers) - 1,
+                cbar_kws={"label": "failure rate over seeds"},
+            )
             lesson = part["lesson_lr"].iloc[0]
             ax.set_xticklabels([f"{lr:g}" + (" ★" if lr == lesson else "") for lr in rate.columns], rotation=0)
             if lesson in list(rate.columns):
@@ -600,7 +862,10 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
             ax.set_xlabel("learning rate (★ the lesson's)")
             ax.set_ylabel(activation if c == 0 else "")
             first = part.iloc[0]
-            ax.set_title(f"{activation}, {optimizer} (depth {first['depth']}, width {first['width']})", fontsize=9)
+            ax.set_title(
+                f"{display(activation)}, {display(optimizer)} (depth {first['depth']}, width {first['width']})",
+                fontsize=SMALL_FONT,
+            )
     fig.suptitle("Fragility map: failing seeds / seeds and median end loss per init and learning rate")
     fig.tight_layout()
     return fig
@@ -648,21 +913,31 @@ def fig_width_training(tables: answers.Tables) -> Figure:
     pairs = training[["activation", "optimizer"]].drop_duplicates().sort_values(["activation", "optimizer"])
     activations, optimizers = sorted(pairs["activation"].unique()), sorted(pairs["optimizer"].unique())
     palette = init_palette(list(training["init"].unique()))
-    fig, axes = plt.subplots(len(activations), len(optimizers), squeeze=False, sharex=True,
-                             figsize=(4.2 * len(optimizers), 3.0 * len(activations)))
+    fig, axes = plt.subplots(
+        len(activations),
+        len(optimizers),
+        squeeze=False,
+        sharex=True,
+        figsize=(4.2 * len(optimizers), 3.0 * len(activations)),
+    )
     for r, activation in enumerate(activations):
         for c, optimizer in enumerate(optimizers):
             ax = axes[r][c]
             rows = training[(training["activation"] == activation) & (training["optimizer"] == optimizer)]
-            for col, target in (("depth", runs.LESSON_DEPTH), ("steps", runs.LESSON_STEPS),
-                                ("lr", runs.LESSON_LR.get(optimizer, float("nan")))):
+            for col, target in (
+                ("depth", runs.LESSON_DEPTH),
+                ("steps", runs.LESSON_STEPS),
+                ("lr", runs.LESSON_LR.get(optimizer, float("nan"))),
+            ):
                 if len(rows) and np.isfinite(target):
                     rows = rows[rows[col] == answers.closest(rows[col].unique(), target)]
             if rows.empty:
                 ax.axis("off")
                 continue
             scored = answers.with_run_failure(rows).assign(loss=_positive_finite(rows["end_loss"]))
-            summary = scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            summary = (
+                scored.groupby(["init", "width"]).agg(loss=("loss", "median"), failed=("failed", "any")).reset_index()
+            )
             for init in answers.init_order(summary["init"]):
                 line = summary[summary["init"] == init]
                 ax.plot(line["width"], line["loss"], color=palette[init], label=init, lw=1.2, marker="o", ms=3)
@@ -673,7 +948,7 @@ def fig_width_training(tables: answers.Tables) -> Figure:
             ax.set_yscale("log")
             widths = sorted(summary["width"].unique())
             ax.set_xticks(widths, [str(w) for w in widths])
-            ax.set_title(f"{activation}, {optimizer} lr {first['lr']:g}, depth {first['depth']}", fontsize=9)
+            ax.set_title(f"{activation}, {optimizer} lr {first['lr']:g}, depth {first['depth']}", fontsize=SMALL_FONT)
     handles = {}
     for ax in axes.flat:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from initlab.engine.health import EXPLODED_STD, VANISHED_STD  # noqa: E402
 from initlab.engine import attention  # noqa: E402
+from initlab.engine.health import EXPLODED_STD, VANISHED_STD  # noqa: E402
 from initlab.engine.inspect import LAYER_COLUMNS, Inspection, describe, grouped  # noqa: E402
 from initlab.report.inspect_text import criteria_text  # noqa: E402
 from initlab.report.render import find_templates_dir, html_table  # noqa: E402
@@ -58,7 +58,14 @@ def _axis(ax: plt.Axes, df: pd.DataFrame, column: str, failing: pd.Series, label
     x = range(len(df))
     ax.plot(x, y, color=OK_COLOUR, lw=1, marker="o", ms=3)
     bad = failing & y.notna()
-    ax.scatter([i for i, b in zip(x, bad, strict=True) if b], y[bad], color=FAIL_COLOUR, zorder=3, s=22, label="fails a criterion")
+    ax.scatter(
+        [i for i, b in zip(x, bad, strict=True) if b],
+        y[bad],
+        color=FAIL_COLOUR,
+        zorder=3,
+        s=22,
+        label="fails a criterion",
+    )
     if y.notna().any():
         ax.set_yscale("log")
     ax.set_ylabel(label)
@@ -96,8 +103,19 @@ def _xticks(ax: plt.Axes, df: pd.DataFrame) -> None:
 
 
 #: Columns of the residual table on the page, in order (``ResidualBlock.as_dict`` keys).
-RESIDUAL_COLUMNS = ["name", "shortcut", "after", "stream_std", "branch_std", "output_std", "scale", "growth",
-                    "zero_branch", "normalized", "branch_last"]
+RESIDUAL_COLUMNS = [
+    "name",
+    "shortcut",
+    "after",
+    "stream_std",
+    "branch_std",
+    "output_std",
+    "scale",
+    "growth",
+    "zero_branch",
+    "normalized",
+    "branch_last",
+]
 
 
 def residual_frame(inspection: Inspection) -> pd.DataFrame:
@@ -124,7 +142,9 @@ def fig_residual(df: pd.DataFrame) -> Figure:
     scale = pd.to_numeric(df["scale"], errors="coerce")
     zero = df["zero_branch"].astype(bool)
     bottom.bar(x, scale.fillna(0), color="#55A868")
-    bottom.scatter([i for i, z in zip(x, zero) if z], [0] * int(zero.sum()), color=FAIL_COLOUR, zorder=3, s=22)
+    bottom.scatter(
+        [i for i, z in zip(x, zero, strict=True) if z], [0] * int(zero.sum()), color=FAIL_COLOUR, zorder=3, s=22
+    )
     bottom.set_ylabel("std(branch) / std(shortcut)")
     bottom.set_title("Branch-to-stream scale per block (red: a branch that is 0 at init)")
     bottom.grid(alpha=0.3)
@@ -154,8 +174,19 @@ def render_page(inspection: Inspection, title: str, templates_dir: str | Path | 
     df = layers_frame(inspection)
     checks = pd.DataFrame(
         [c.as_dict() for c in inspection.checks],
-        columns=["path", "type", "fan_in", "fan_out", "next_type", "sigma_w2", "critical", "gain", "gain_at_q",
-                 "status", "suggestion"],
+        columns=[
+            "path",
+            "type",
+            "fan_in",
+            "fan_out",
+            "next_type",
+            "sigma_w2",
+            "critical",
+            "gain",
+            "gain_at_q",
+            "status",
+            "suggestion",
+        ],
     )
     context = {
         "title": title,
@@ -166,20 +197,26 @@ def render_page(inspection: Inspection, title: str, templates_dir: str | Path | 
         "loss": inspection.loss,
         "failing": [{"path": r.path, "type": r.type, "verdict": r.verdict} for r in inspection.failing_rows],
         "messages": [describe(group) for group in grouped(inspection.checks)],
-        "residual": None if inspection.residual is None else {
+        "residual": None
+        if inspection.residual is None
+        else {
             "sentences": inspection.residual.sentences(),
             "table": html_table(residual_frame(inspection)),
             "figures": [{"name": "residual_stream.png", "src": png_uri(fig_residual(residual_frame(inspection)))}],
         },
         "attention": [attention.describe(group) for group in attention.grouped(inspection.attention)],
-        "attention_table": html_table(pd.DataFrame(
-            [{k: v for k, v in a.as_dict().items() if k != "message"} for a in inspection.attention])),
+        "attention_table": html_table(
+            pd.DataFrame([{k: v for k, v in a.as_dict().items() if k != "message"} for a in inspection.attention])
+        ),
         "checks": html_table(checks),
         "layers": html_table(df),
-        "containers": html_table(pd.DataFrame([c.as_dict() for c in inspection.containers],
-                                              columns=["path", "type", "shape", "mean", "std"])),
-        "figures": [{"name": "layer_std.png", "src": png_uri(fig_std(df))},
-                    {"name": "layer_gradients.png", "src": png_uri(fig_gradients(df))}],
+        "containers": html_table(
+            pd.DataFrame([c.as_dict() for c in inspection.containers], columns=["path", "type", "shape", "mean", "std"])
+        ),
+        "figures": [
+            {"name": "layer_std.png", "src": png_uri(fig_std(df))},
+            {"name": "layer_gradients.png", "src": png_uri(fig_gradients(df))},
+        ],
         "notes": inspection.notes,
         "criteria": criteria_text(),
     }

@@ -35,6 +35,7 @@ from initlab.study.tables import write_csv
 #: The terminal's width the output is laid out for.
 WIDTH = 100
 
+
 def _num(value: float) -> str:
     if math.isnan(value):
         return "-"
@@ -47,18 +48,31 @@ def _pct(value: float) -> str:
 
 def _left(text: str, width: int) -> str:
     """``text`` in ``width`` columns, shortened from the left with an ellipsis."""
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 #: Short failure names for the table's verdict column (the full ones follow the table).
-SHORT = {"non-finite": "nonfin", "exploded": "explod", "vanished": "vanish", "saturated": "satur",
-         "gradient vanished": "grad↓"}
+SHORT = {
+    "non-finite": "nonfin",
+    "exploded": "explod",
+    "vanished": "vanish",
+    "saturated": "satur",
+    "gradient vanished": "grad↓",
+}
 
 #: Terminal table: (header, width, alignment); 0 = sized to the data (layer, type, shape share
 #: what the others leave). "sat" is shown for tanh/sigmoid only, where it is a criterion.
 COLUMNS: list[tuple[str, int, str]] = [
-    ("#", 3, ">"), ("layer", 0, "<"), ("type", 0, "<"), ("shape", 0, "<"), ("mean", 8, ">"),
-    ("std", 8, ">"), ("zero", 4, ">"), ("sat", 4, ">"), ("|dL/dW|", 7, ">"), ("|dL/dh|", 7, ">"),
+    ("#", 3, ">"),
+    ("layer", 0, "<"),
+    ("type", 0, "<"),
+    ("shape", 0, "<"),
+    ("mean", 8, ">"),
+    ("std", 8, ">"),
+    ("zero", 4, ">"),
+    ("sat", 4, ">"),
+    ("|dL/dW|", 7, ">"),
+    ("|dL/dh|", 7, ">"),
     ("verdict", 0, "<"),
 ]
 #: Columns kept for the verdict ("ok", or a short failure name).
@@ -81,10 +95,17 @@ def column_widths(rows: list) -> list[int]:
 def _cells(row, widths: list[int]) -> list[str]:
     verdict = ",".join(SHORT.get(f, f) for f in row.failures) if row.failures else "ok"
     return [
-        str(row.call), _left(row.path, widths[1]), _left(row.type, widths[2]), _left(row.shape, widths[3]),
-        _num(row.mean), _num(row.std), _pct(row.zero_ratio),
-        _pct(row.saturated_ratio) if row.activation in BOUNDED_ACTIVATIONS else "", _num(row.grad_norm),
-        _num(row.act_grad_norm), verdict,
+        str(row.call),
+        _left(row.path, widths[1]),
+        _left(row.type, widths[2]),
+        _left(row.shape, widths[3]),
+        _num(row.mean),
+        _num(row.std),
+        _pct(row.zero_ratio),
+        _pct(row.saturated_ratio) if row.activation in BOUNDED_ACTIVATIONS else "",
+        _num(row.grad_norm),
+        _num(row.act_grad_norm),
+        verdict,
     ]
 
 
@@ -123,8 +144,11 @@ def failing_lines(inspection: Inspection) -> list[str]:
     for (kind, verdict), rows in groups.items():
         stds = [r.std for r in rows]
         std = f"{min(stds):.2g}" if len(rows) == 1 else f"{min(stds):.2g}–{max(stds):.2g}"
-        label = f"{rows[0].path} ({kind})" if len(rows) == 1 else (
-            f"layers {rows[0].path}–{rows[-1].path} ({len(rows)} × {kind})")
+        label = (
+            f"{rows[0].path} ({kind})"
+            if len(rows) == 1
+            else (f"layers {rows[0].path}–{rows[-1].path} ({len(rows)} × {kind})")
+        )
         lines.append(f"  {label}: {verdict}; std {std}")
     return lines
 
@@ -145,14 +169,18 @@ def format_terminal(inspection: Inspection, title: str = "", layers: bool = Fals
     lines.append(_wrap(f"Verdict: {inspection.verdict}: {inspection.summary()}"))
     for out in inspection.outputs:
         flag = f" -> {', '.join(out.failures)}" if out.failures else ""
-        lines.append(_wrap(
-            f"Output probe {out.name} ({out.shape}): mean {out.mean:.4g}, std {out.std:.4g}, "
-            f"all finite {out.all_finite}{flag}"
-        ))
-    lines.append(_wrap(
-        f"Gradient: the first layer receives {inspection.gradient_ratio:.2g} of the last layer's ||dL/dh||; "
-        f"loss: {inspection.loss}"
-    ))
+        lines.append(
+            _wrap(
+                f"Output probe {out.name} ({out.shape}): mean {out.mean:.4g}, std {out.std:.4g}, "
+                f"all finite {out.all_finite}{flag}"
+            )
+        )
+    lines.append(
+        _wrap(
+            f"Gradient: the first layer receives {inspection.gradient_ratio:.2g} of the last layer's ||dL/dh||; "
+            f"loss: {inspection.loss}"
+        )
+    )
     bad = failing_lines(inspection)
     if bad:
         lines.append("Failing layers:")

@@ -14,12 +14,9 @@ CLI (wired into ``initlab.cli``)::
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import json
 import math
-import os
 import platform
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -29,24 +26,30 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from initlab.report import answers, figures, seedtables, stats
-from initlab.report.answers import claims, fragility, theory_start
+from initlab.report import answers, captions, figures, seedtables, stats
+from initlab.report.answers import ablation as ablation_answers
+from initlab.report.answers import claims, findings, fragility, theory_start
 from initlab.report.answers import theory as theory_answers
+from initlab.report.answers.tables import memoised
+from initlab.report.answers.text import DISPLAY_NAMES, display, sig
+from initlab.study import fingerprint
 from initlab.study.fingerprint import template_candidates
 from initlab.study.frames import read_frame
-from initlab.study.provenance import PROVENANCE_NAME, load_provenance
+from initlab.study.provenance import PACKAGES, PROVENANCE_NAME, git_state, load_provenance, machine
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATES_DIRNAME = "report_templates"
 
-#: Report sections in page order: (HTML id, title). The ids are stable anchors.
+#: Report sections in page order: (HTML id, title). The ids are stable anchors. The reading path
+#: (the four exercises) comes first, the reference after it.
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("lesson-claims", "The lesson's claims, checked"),
-    ("lesson-reproduced", "Lesson reproduced"),
     ("exercise-1", "Exercise 1: deeper probe"),
     ("exercise-2", "Exercise 2: Tanh and Xavier"),
     ("exercise-3", "Exercise 3: SGD with lr = 0.1"),
     ("next-probe", "Next probe: deeper MoonMLP"),
+    ("criteria", "Criteria"),
+    ("lesson-claims", "The lesson's claims, checked"),
+    ("lesson-reproduced", "Lesson reproduced"),
     ("signal-through-depth", "Signal through depth"),
     ("theory", "Theory beside measurement"),
     ("training", "Training"),
@@ -58,20 +61,14 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 #: Section id -> figure files (keys of :data:`figures.FIGURES`) shown in it.
 SECTION_FIGURES: dict[str, tuple[str, ...]] = {
     "exercise-1": ("exercise1_failure_depth.png",),
-    "exercise-2": ("exercise2_xavier.png",),
+    "exercise-2": ("exercise2_xavier.png", "exercise2_ablation.png"),
     "exercise-3": ("exercise3_fragility.png",),
     "next-probe": ("next_probe_depth.png",),
     "signal-through-depth": ("signal_std.png", "signal_ratios.png", "gradient_norms.png"),
-    "theory": ("theory_failure_depth.png", "theory_agreement.png"),
+    "theory": ("theory_agreement.png",),
     "training": ("training_lesson_cell.png", "training_cells.png", "loss_curves.png"),
     "comparing-seeds": ("seed_beat_probability.png",),
 }
-
-#: Distributions whose versions identify the software stack of a run.
-PACKAGES = (
-    "initlab", "torch", "numpy", "scikit-learn", "pandas", "scipy", "seaborn", "matplotlib", "jinja2",
-    "pyyaml", "snakemake",
-)
 
 
 # --------------------------------------------------------------------------
@@ -80,21 +77,31 @@ PACKAGES = (
 
 
 def format_number(value: float) -> str:
-    """4 significant digits; inf shown as ∞ (in failure depths it means 'never within the probed range')."""
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return f"{value:.4g}"
+    """3 significant digits (:func:`text.sig`); inf shown as ∞ (in failure depths: 'never within the probed range')."""
+    return sig(value)
+
+
+def header(column: object) -> str:
+    """A column name as a reader writes it: words, each init/activation/optimizer key by its display
+    name ('p_xavier_beats_he_relu' -> 'p Xavier beats He ReLU')."""
+    return " ".join(display(word) for word in str(column).split("_"))
+
+
+def display_cell(value: object) -> object:
+    """A table cell that is an init/activation/optimizer key, by its display name ('relu' -> 'ReLU');
+    any other value as it is."""
+    return display(value) if isinstance(value, str) and value in DISPLAY_NAMES else value
 
 
 def html_table(df: pd.DataFrame) -> Markup:
     """A DataFrame as an escaped HTML table with the report's classes and readable headers."""
     if df.empty:
         return Markup('<p class="empty">No rows.</p>')
-    shown = df.rename(columns=lambda c: str(c).replace("_", " "))
+    shown = df.rename(columns=header).apply(
+        lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(display_cell)
+    )
     return Markup(
-        shown.to_html(
-            classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True
-        )
+        shown.to_html(classes="data", index=False, na_rep="—", float_format=format_number, border=0, escape=True)
     )
 
 
@@ -128,7 +135,15 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
         wide = wide.rename_axis(index="row", columns=None).reset_index()
         labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
     mismatch_cols = [
-        "lab", "row", "metric", "lesson_value", "measured_value", "steps_off", "resolution", "unit", "difference",
+        "lab",
+        "row",
+        "metric",
+        "lesson_value",
+        "measured_value",
+        "steps_off",
+        "resolution",
+        "unit",
+        "difference",
     ]
     return {
         "sentence": reproduction.sentence,
@@ -142,7 +157,7 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
 def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     """Failing seeds per (activation, init) and depth: where each network stops carrying signal."""
     if signal_probe.empty:
-        return {"failing": html_table(pd.DataFrame()), "criterion": answers.EX1_CRITERION}
+        return {"failing": html_table(pd.DataFrame())}
     last = answers.probe_last_layers(signal_probe)
     last["fails"] = last["failure"] != ""
     counts = last.groupby(["activation", "init", "depth"]).agg(failing=("fails", "sum"), seeds=("seed", "nunique"))
@@ -151,7 +166,7 @@ def signal_section(signal_probe: pd.DataFrame) -> dict[str, object]:
     wide.columns = [c if isinstance(c, str) else f"depth {c}" for c in wide.columns]
     order = {name: i for i, name in enumerate(answers.init_order(wide["init"]))}
     wide = wide.sort_values(["activation", "init"], key=lambda s: s.map(order) if s.name == "init" else s)
-    return {"failing": html_table(wide), "criterion": answers.EX1_CRITERION}
+    return {"failing": html_table(wide)}
 
 
 def theory_section(tables: answers.Tables) -> dict[str, object]:
@@ -163,11 +178,6 @@ def theory_section(tables: answers.Tables) -> dict[str, object]:
         "start_sentence": theory_start.start_loss_sentence(start),
         "start": html_table(start),
         "sentence": theory_answers.theory_sentence(comparison),
-        "criterion": (
-            f"Theory and probe part where the median relative error of the post-activation std exceeds "
-            f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
-            f"{theory_answers.CAUSES_TEXT}."
-        ),
         "comparison": html_table(shown),
     }
 
@@ -194,9 +204,16 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     lesson = answers.select_runs(training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
     if lesson.empty:
         empty = html_table(pd.DataFrame())
-        return {"sentence": "No training rows.", "per_seed": empty, "per_seed_detail": empty, "spread": empty,
-                "stability": empty,
-                "flips": empty, "holds": empty, "stability_sentence": ""}
+        return {
+            "sentence": "No training rows.",
+            "per_seed": empty,
+            "per_seed_detail": empty,
+            "spread": empty,
+            "stability": empty,
+            "flips": empty,
+            "holds": empty,
+            "stability_sentence": "",
+        }
     # Summary first, every seed on demand (seeds down the rows): readable at any seed count.
     per_seed = seedtables.seed_summary(lesson, "end_loss")
     per_seed_detail = seedtables.seed_detail(lesson, "end_loss")
@@ -234,9 +251,65 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def answer_context(answer: answers.Answer) -> dict[str, object]:
-    """An :class:`answers.Answer` as template fields."""
+#: The criteria the report defines, once each, in the Criteria section: (anchor, title, text).
+def criteria_list() -> list[dict[str, str]]:
+    from initlab.report.answers.deeper import NEXT_CRITERION
+    from initlab.report.answers.exercise2 import EX2_CRITERION
+    from initlab.report.answers.exercise3 import EX3_CRITERION
+    from initlab.report.answers.runs import RUN_FAILURE_CRITERION
+
+    return [
+        {"id": "crit-probe-failure", "title": "Probe failure (Exercise 1, signal)", "text": answers.EX1_CRITERION},
+        {"id": "crit-run-failure", "title": "Run failure (training)", "text": RUN_FAILURE_CRITERION},
+        {"id": "crit-exercise-2", "title": "Xavier more competitive (Exercise 2)", "text": EX2_CRITERION},
+        {"id": "crit-exercise-3", "title": "Fragile under SGD (Exercise 3)", "text": EX3_CRITERION},
+        {"id": "crit-next-probe", "title": "Fragile with depth (Next probe)", "text": NEXT_CRITERION},
+        {
+            "id": "crit-claims",
+            "title": "A lesson claim's verdict",
+            "text": (
+                "A cell of the study supports a claim when the claim holds in a strict majority of its seeds; "
+                "a claim holds when every cell tested supports it, holds in part when some do, and does not hold "
+                "here when none does. The count shown per cell is the seeds in which the claim itself holds."
+            ),
+        },
+        {
+            "id": "crit-ablation",
+            "title": "Layer-swap ablation",
+            "text": (
+                "Per seed, the gap between two inits is log(end loss of all-B / end loss of all-A); swapping one layer "
+                "of A to B moves the loss by its effect, and a layer's share is its mean effect over the mean gap. A "
+                f"layer carries the gap when its share is at least {claims.CARRIES_SHARE:.0%}. Single-layer shares "
+                "need not add up: 100 % minus their sum is the layers' interaction, shown with them."
+            ),
+        },
+        {
+            "id": "crit-theory",
+            "title": "Theory agrees (Theory beside measurement)",
+            "text": (
+                f"Theory and probe part where the median relative error of the post-activation std exceeds "
+                f"{theory_answers.AGREEMENT_TOLERANCE:.0%} or the failure depths differ. Causes, first that applies: "
+                f"{theory_answers.CAUSES_TEXT}."
+            ),
+        },
+    ]
+
+
+#: Exercise -> the criteria its answer uses (anchors of :func:`criteria_list`).
+ANSWER_CRITERIA: dict[str, tuple[str, ...]] = {
+    "exercise-1": ("crit-probe-failure",),
+    "exercise-2": ("crit-exercise-2",),
+    "exercise-3": ("crit-exercise-3", "crit-run-failure"),
+    "next-probe": ("crit-next-probe", "crit-run-failure"),
+}
+
+
+def answer_context(answer: answers.Answer, criteria: Sequence[dict[str, str]] = ()) -> dict[str, object]:
+    """An :class:`answers.Answer` as template fields; ``criteria``: the definitions it links to."""
     return {
+        "headline": answer.headline or answer.sentence,
+        "summary": answer.summary or answer.sentence,
+        "criteria": list(criteria),
         "question": answer.question,
         "criterion": answer.criterion,
         "verdict": answer.verdict,
@@ -248,10 +321,26 @@ def answer_context(answer: answers.Answer) -> dict[str, object]:
 
 
 def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
-    """The lesson's claims with their verdicts, ablation answers, and the reference answer per exercise."""
+    """The lesson's claims with their verdicts, ablation answers, and the reference answer per exercise.
+
+    An ablation read by two claims is written out under the first only; the second links to it."""
     items = []
+    first_seen: dict[str, tuple[str, str]] = {}
     for c in checks:
         pairwise = c.claim.pair is not None
+        ablations = []
+        for a in c.ablations:
+            key = json.dumps({k: str(v) for k, v in a.cell.items()}, sort_keys=True)
+            seen = first_seen.setdefault(key, (c.claim.key, c.claim.paraphrase))
+            ablations.append(
+                {
+                    "sentence": a.sentence,
+                    "numbers": html_table(_ablation_table(a)),
+                    "first": seen[0] == c.claim.key,
+                    "first_key": seen[0],
+                    "first_title": seen[1],
+                }
+            )
         items.append(
             {
                 "key": c.claim.key,
@@ -265,7 +354,8 @@ def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
                 "numbers": html_table(c.numbers),
                 "seeds_agreeing": c.seeds_agreeing,
                 "seeds_total": c.seeds_total,
-                "ablations": [{"sentence": a.sentence, "numbers": html_table(a.numbers)} for a in c.ablations],
+                "agreement": claims.agreement_text(c),
+                "ablations": ablations,
                 "missing": list(c.missing_ablations),
                 "no_ablation": c.verdict in (claims.IN_PART, claims.DOES_NOT_HOLD) and not pairwise,
             }
@@ -275,8 +365,109 @@ def claims_context(checks: Sequence[claims.ClaimCheck]) -> dict[str, object]:
     return {
         "items": items,
         "reference": {ex: by_key.get(key) for ex, key in claims.REFERENCE_ANSWERS.items()},
-        "summary": ", ".join(f"{n} {v}" for v, n in counts.items()),
+        "summary": ", ".join(f"{n} {v}" for v, n in counts.items()).capitalize(),
         "carries_share": claims.CARRIES_SHARE,
+    }
+
+
+def _ablation_table(result: ablation_answers.AblationResult) -> pd.DataFrame:
+    """Each layer's share of the gap, plus the interaction row, so that the shares add up to 100 %."""
+    numbers = result.numbers
+    if numbers.empty:
+        return numbers
+    shares = numbers[["layer", "fan_in", "fan_out", "weight_std_a", "weight_std_b", "share_of_gap", "seeds_toward_b"]]
+    shares = shares.assign(
+        layer=shares["layer"].astype(str), share_of_gap=(shares["share_of_gap"] * 100).map(lambda v: f"{v:.0f} %")
+    )
+    interaction = numbers.attrs.get("interaction_share", math.nan)
+    extra = pd.DataFrame(
+        [
+            {
+                "layer": "interaction (100 % − the layers' sum)",
+                "share_of_gap": f"{interaction * 100:.0f} %" if math.isfinite(interaction) else "—",
+            }
+        ]
+    )
+    return pd.concat([shares, extra], ignore_index=True)
+
+
+def exercise1_grid(summary: pd.DataFrame) -> Markup:
+    """Exercise 1's numbers as a grid: activation (rows) × init (columns), each cell the majority failure
+    depth ('never' within the probed depths), coloured by the failure mode, with a legend."""
+    if summary.empty:
+        return Markup("")
+    order = answers.init_order(summary["init"])
+    modes = [m for m in answers.probe.PROBE_FAILURES if m in set(summary["failure"])]
+    head = "".join(f"<th>{escape_text(display(i))}</th>" for i in order)
+    rows = []
+    for activation, group in summary.groupby("activation", sort=True):
+        by_init = group.set_index("init")
+        cells = []
+        for init in order:
+            if init not in by_init.index:
+                cells.append("<td>—</td>")
+                continue
+            r = by_init.loc[init]
+            mode = r["failure"] or "healthy"
+            depth = "never" if math.isinf(r["failure_depth"]) else f"{r['failure_depth']:g}"
+            spread = (
+                ""
+                if r["earliest_seed"] == r["latest_seed"]
+                else (f" (seeds {sig(r['earliest_seed'])}–{sig(r['latest_seed'])})")
+            )
+            cells.append(f'<td class="mode-{mode.replace(" ", "-")}" title="{escape_text(mode)}{spread}">{depth}</td>')
+        rows.append(f"<tr><td>{escape_text(display(activation))}</td>{''.join(cells)}</tr>")
+    legend = "".join(
+        f'<li style="--swatch: var(--mode-{m.replace(" ", "-")})">{escape_text(m)}</li>' for m in [*modes, "healthy"]
+    )
+    return Markup(
+        '<p class="grid-title">Failure depth (most seeds), coloured by how the probe fails; '
+        "'never': healthy to the deepest probe.</p>"
+        f'<ul class="legend">{legend}</ul>'
+        f'<div class="scroll"><table class="data grid"><thead><tr><th>activation</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def escape_text(text: object) -> str:
+    return str(Markup.escape(str(text)))
+
+
+def png_facts(path: Path) -> dict[str, object]:
+    """Pixel size of a PNG and the text chunks :func:`figures._draw` stored (smallest font, dpi)."""
+    data = path.read_bytes()
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    texts, at = {}, 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
+        if kind == b"tEXt":
+            key, _, value = data[at + 8 : at + 8 + length].partition(b"\0")
+            texts[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IDAT":
+            break
+        at += 12 + length
+    return {"width": width, "height": height, "min_pt": texts.get("min_font_pt", ""), "dpi": texts.get("dpi", "")}
+
+
+def figure_context(name: str, number: int, figures_dir: Path, tables: answers.Tables) -> dict[str, object]:
+    """One figure for the template: embedded PNG shown at the width it was drawn for (its pixels over
+    the density), its number, the generated caption and the alt text (caption in full)."""
+    facts = png_facts(figures_dir / name)
+    density = (float(facts["dpi"]) / figures.SCREEN_PPI) if facts["dpi"] else 1.0
+    takeaway, how = captions.caption(name, tables)
+    return {
+        "name": name,
+        "id": "fig-" + name.removesuffix(".png").replace("_", "-"),
+        "number": number,
+        "src": embed_png(figures_dir / name),
+        "width": round(int(facts["width"]) / density),
+        "height": round(int(facts["height"]) / density),
+        "min_pt": facts["min_pt"],
+        "dpi": facts["dpi"],
+        "takeaway": takeaway,
+        "how": how,
+        "alt": f"{takeaway} {how}".strip(),
     }
 
 
@@ -309,10 +500,10 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
             "first_failure": html_table(fragility.first_failure_table(cells)),
             "numbers": html_table(fragility.fragility_table(tables.training)),
             "criterion": fragility.FRAGILITY_CRITERION,
-            "figure": {"name": "fragility_map.png", "src": embed_png(figures_dir / "fragility_map.png")},
+            "figure": figure_context("fragility_map.png", 0, figures_dir, tables),
         }
     width_figs = [
-        {"name": name, "src": embed_png(figures_dir / name)}
+        figure_context(name, 0, figures_dir, tables)
         for name, table in (("width_signal.png", tables.signal_probe), ("width_training.png", tables.training))
         if table["width"].nunique() > 1
     ]
@@ -323,7 +514,9 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
             "figures": width_figs,
             "probe_widths": ", ".join(map(str, sorted(tables.signal_probe["width"].unique()))),
             "training_widths": ", ".join(map(str, sorted(tables.training["width"].unique()))),
-        } if width_figs else None,
+        }
+        if width_figs
+        else None,
         "custom_inits": [
             {"name": name, "definition": json.dumps(s.as_dict(), sort_keys=True), "meaning": describe(s)}
             for name, s in custom.items()
@@ -336,45 +529,13 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
 # --------------------------------------------------------------------------
 
 
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
-    """Installed version of each distribution ('not installed' when absent)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """The commit of the code that made the numbers, ``-dirty`` if it had uncommitted changes,
-    or why it is unavailable.
-
-    Asked of the folder holding this package (the checkout, for an editable install), not of
-    the working directory: a study usually runs somewhere else than its code lives.
-    """
-    folder = cwd if cwd is not None else Path(__file__).resolve().parent
-    try:
-        result = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=folder, capture_output=True, text=True, timeout=10, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"unavailable ({error.__class__.__name__})"
-    if result.returncode != 0:
-        return f"unavailable ({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'git failed'})"
-    return result.stdout.strip()
-
-
-def machine() -> dict[str, str]:
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "python": platform.python_version(),
-        "cpu count": str(os.cpu_count()),
-    }
+def commit_text(folder: Path = fingerprint.PACKAGE_DIR) -> str:
+    """The commit of the code as one line (``-dirty`` with uncommitted changes), or why there is none:
+    the Provenance section's fallback when no provenance.json was given."""
+    state = git_state(folder)
+    if state["commit"] is None:
+        return f"unavailable ({state['note']})"
+    return state["commit"] + ("-dirty" if state["dirty"] else "")
 
 
 def run_time(timings: pd.DataFrame | None) -> dict[str, object] | None:
@@ -412,9 +573,9 @@ def provenance(
         "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True) if config else "(empty)",
         "seeds": ", ".join(str(s) for s in seeds),
         "n_seeds": len(seeds),
-        "packages": package_versions(),
-        "git_commit": git_commit(),
-        "machine": machine(),
+        "packages": {name: fingerprint.package_version(name) for name in PACKAGES},
+        "git_commit": commit_text(),
+        "machine": {**machine(), "python": platform.python_version()},
         "run_time": run_time(timings),
         "extra": dict(extra or {}),
     }
@@ -488,22 +649,51 @@ def build_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    with memoised():  # one build reads tables nobody changes: each derived table is computed once
+        return _build(
+            environment, tables_dir, figures_dir, out_html, config, timings_path, extra_provenance, provenance_path
+        )
+
+
+def _build(
+    environment: jinja2.Environment,
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    out_html: str | Path,
+    config: Mapping[str, object],
+    timings_path: str | Path | None,
+    extra_provenance: Mapping[str, str] | None,
+    provenance_path: str | Path | None,
+) -> Path:
     tables = answers.load_tables(tables_dir)
     timings = (
         answers.normalise_table("timings", read_frame(timings_path, "timings"))
-        if timings_path is not None else tables.timings
+        if timings_path is not None
+        else tables.timings
     )
     figures_dir = Path(figures_dir)
     missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
-    computed = {key: answer_context(compute(tables)) for key, compute in answers.ANSWERS.items()}
+    raw = {key: compute(tables) for key, compute in answers.ANSWERS.items()}
+    criteria = criteria_list()
+    by_id = {c["id"]: c for c in criteria}
+    computed = {key: answer_context(a, [by_id[c] for c in ANSWER_CRITERIA.get(key, ())]) for key, a in raw.items()}
+    checks = claims.check_claims(tables, config.get("ablations"))  # type: ignore[arg-type]
+    titles = dict(SECTIONS)
+    numbered, number = {}, 0
+    for section, names in SECTION_FIGURES.items():  # numbered in page order (SECTION_FIGURES follows it)
+        numbered[section] = []
+        for name in names:
+            number += 1
+            numbered[section].append(figure_context(name, number, figures_dir, tables))
     context = {
         "sections": SECTIONS,
-        "figures": {
-            section: [{"name": name, "src": embed_png(figures_dir / name)} for name in names]
-            for section, names in SECTION_FIGURES.items()
-        },
+        "titles": titles,
+        "criteria": criteria,
+        "findings": findings.findings(raw, titles, checks),
+        "exercise1_grid": exercise1_grid(raw["exercise-1"].numbers),
+        "figures": numbered,
         "answers": computed,
         "lesson": lesson_section(tables.lab_reproduction),
         "signal": signal_section(tables.signal_probe),
@@ -511,7 +701,7 @@ def build_report(
         "training": training_section(tables.training),
         "seeds": seeds_section(tables.training),
         "evidence": evidence_context(answers.evidence_to_keep(tables.training)),
-        "claims": claims_context(claims.check_claims(tables, config.get("ablations"))),  # type: ignore[arg-type]
+        "claims": claims_context(checks),
         "provenance": provenance(tables, config, timings, extra_provenance),
         "sweeps": sweeps_section(tables, config, figures_dir),
         "thresholds": thresholds(),
@@ -581,7 +771,12 @@ def report_command(
 ) -> Path:
     """``initlab report``: render the report, reading the config from its file."""
     out = build_report(
-        tables_dir, figures_dir, out_html, load_config(config_path), timings_path=timings_path,
-        templates_dir=templates_dir, provenance_path=provenance_path,
+        tables_dir,
+        figures_dir,
+        out_html,
+        load_config(config_path),
+        timings_path=timings_path,
+        templates_dir=templates_dir,
+        provenance_path=provenance_path,
     )
     return out

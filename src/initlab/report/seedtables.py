@@ -17,8 +17,9 @@ from initlab.report import stats
 from initlab.report.answers import init_order
 
 
-def seed_summary(runs: pd.DataFrame, value_col: str, contender_col: str = "init",
-                 seed_col: str = "seed") -> pd.DataFrame:
+def seed_summary(
+    runs: pd.DataFrame, value_col: str, contender_col: str = "init", seed_col: str = "seed"
+) -> pd.DataFrame:
     """Per contender: mean and 95 % bootstrap CI, median, min, max, seeds best (ties shared) and seeds.
 
     ``seeds_best`` counts the seeds in which the contender has the lowest value (a non-finite value
@@ -38,8 +39,9 @@ def seed_summary(runs: pd.DataFrame, value_col: str, contender_col: str = "init"
     return summary[columns]
 
 
-def seed_detail(runs: pd.DataFrame, value_col: str, contender_col: str = "init",
-                seed_col: str = "seed") -> pd.DataFrame:
+def seed_detail(
+    runs: pd.DataFrame, value_col: str, contender_col: str = "init", seed_col: str = "seed"
+) -> pd.DataFrame:
     """Every value: one row per seed, one column per contender (display order), seed first."""
     if runs.empty:
         return pd.DataFrame(columns=[seed_col])

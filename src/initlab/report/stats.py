@@ -70,42 +70,52 @@ METHODS: dict[str, Method] = {
         Method(
             "mean over seeds",
             "95 % t-interval of the mean over seeds (finite values): mean ± t(0.975, n−1)·sd/√n.",
-            ("covers the mean in 90.4 % of cells at 5 seeds, 90.9 % at 10, 92.7 % at 20, 95.0 % at 50 and at 100 "
-            "(the BCa bootstrap used before: 79.8 %, 87.2 %, 91.4 %, 94.4 %, 95.4 %; bootstrap-t: 89.0 %, 91.7 %, "
-            "93.9 %, 95.6 %, 95.7 %); 95 % on normal samples at 5 to 30 seeds. Skewed losses make every interval "
-            "undercover below 20 seeds; t the least at 5."),
+            (
+                "covers the mean in 90.4 % of cells at 5 seeds, 90.9 % at 10, 92.7 % at 20, 95.0 % at 50 and at 100 "
+                "(the BCa bootstrap used before: 79.8 %, 87.2 %, 91.4 %, 94.4 %, 95.4 %; bootstrap-t: 89.0 %, 91.7 %, "
+                "93.9 %, 95.6 %, 95.7 %); 95 % on normal samples at 5 to 30 seeds. Skewed losses make every interval "
+                "undercover below 20 seeds; t the least at 5."
+            ),
         ),
         Method(
             "difference, different seeds",
             "mean(B) − mean(A) tested by a permutation test (scipy.stats.permutation_test, seeds relabelled "
             "between A and B); its 95 % interval is every shift the same test does not reject.",
-            ("false alarm 4.4 % at the 5 % level on 6456 random 10/10 splits of 538 real cells (the BCa bootstrap "
-            "interval used before: 9.8 %; Welch's t-test 3.8 %); within 3-7 % and its interval's coverage within "
-            "93-97 % on normal, lognormal and heavy-tailed samples at 5, 10 and 30 seeds."),
+            (
+                "false alarm 4.4 % at the 5 % level on 6456 random 10/10 splits of 538 real cells (the BCa bootstrap "
+                "interval used before: 9.8 %; Welch's t-test 3.8 %); within 3-7 % and its interval's coverage within "
+                "93-97 % on normal, lognormal and heavy-tailed samples at 5, 10 and 30 seeds."
+            ),
         ),
         Method(
             "difference, same seeds",
             "mean of the per-seed differences B − A tested by the paired sign-flip permutation test; its "
             "95 % interval is every shift the same test does not reject.",
-            ("false alarm 4.1 % on the same splits paired at random (the paired BCa interval used before: 11.4 %); "
-            "within 3-7 % and 93-97 % on synthetic samples at 10 and 30 seeds. At 5 seeds no sign pattern reaches "
-            "p 0.05, so it never rejects and its interval is infinite."),
+            (
+                "false alarm 4.1 % on the same splits paired at random (the paired BCa interval used before: 11.4 %); "
+                "within 3-7 % and 93-97 % on synthetic samples at 10 and 30 seeds. At 5 seeds no sign pattern reaches "
+                "p 0.05, so it never rejects and its interval is infinite."
+            ),
         ),
         Method(
             "A beats B",
             "P(A beats B) is the share of seeds in which A has the lower value (ties count ½), tested against "
             "a coin flip by the exact sign test (ties dropped), with its 95 % Clopper–Pearson interval.",
-            ("false alarm 2.0 % on real seeds paired at random, where P is ½ (exact, so conservative at 10 seeds), "
-            "interval covering ½ in 98.0 %; reading P ≥ 0.6 or ≤ 0.4 as a preference was wrong in 33.7 %."),
+            (
+                "false alarm 2.0 % on real seeds paired at random, where P is ½ (exact, so conservative at 10 seeds), "
+                "interval covering ½ in 98.0 %; reading P ≥ 0.6 or ≤ 0.4 as a preference was wrong in 33.7 %."
+            ),
         ),
         Method(
             "many cells",
             "where many cells are tested at once, a cell is called different when its Benjamini–Hochberg "
             "adjusted p-value (scipy.stats.false_discovery_control) is below 0.05: at most 5 % of the cells "
             "called different are expected to be false alarms.",
-            ("over the 538 real cells split at random (nothing differs), 23.8 cells per study pair have p ≤ 0.05 "
-            "(26.9 expected by chance) and none of 12 study pairs calls any cell different (the old rule, a BCa "
-            "interval excluding 0: 52.8 cells per study)."),
+            (
+                "over the 538 real cells split at random (nothing differs), 23.8 cells per study pair have p ≤ 0.05 "
+                "(26.9 expected by chance) and none of 12 study pairs calls any cell different (the old rule, a BCa "
+                "interval excluding 0: 52.8 cells per study)."
+            ),
         ),
     )
 }
@@ -113,8 +123,9 @@ METHODS: dict[str, Method] = {
 
 def methods_text() -> str:
     """Every method in one paragraph, for a criteria definition or a page's method note."""
-    return " ".join(f"{m.name[0].upper()}{m.name[1:]}: {m.description} Measured: {m.measured}" for m in
-                    METHODS.values())
+    return " ".join(
+        f"{m.name[0].upper()}{m.name[1:]}: {m.description} Measured: {m.measured}" for m in METHODS.values()
+    )
 
 
 def as_worst_if_nonfinite(values: pd.Series, lower_is_better: bool = True) -> pd.Series:
@@ -144,9 +155,7 @@ def majority(outcomes: Sequence[object] | pd.Series) -> tuple[object, int, int]:
     return winner, int(best), int(series.size)
 
 
-def spread_by_cell(
-    df: pd.DataFrame, cell_cols: Sequence[str], value_col: str, seed_col: str = "seed"
-) -> pd.DataFrame:
+def spread_by_cell(df: pd.DataFrame, cell_cols: Sequence[str], value_col: str, seed_col: str = "seed") -> pd.DataFrame:
     """Per cell: number of seeds, how many finished (finite), mean/sd/min/median/max.
 
     Summary statistics use finite values only; ``n_nonfinite`` keeps the
@@ -225,8 +234,15 @@ def bca_interval(rows: np.ndarray, confidence: float = CONFIDENCE, seed: int = B
     with warnings.catch_warnings():
         # Tiny samples make BCa warn about instability; the interval is still returned.
         warnings.simplefilter("ignore")
-        result = scipy_stats.bootstrap((rows,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, axis=-1,
-                                       confidence_level=confidence, method="BCa", rng=np.random.default_rng(seed))
+        result = scipy_stats.bootstrap(
+            (rows,),
+            np.mean,
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            axis=-1,
+            confidence_level=confidence,
+            method="BCa",
+            rng=np.random.default_rng(seed),
+        )
     return result.confidence_interval.low, result.confidence_interval.high
 
 
@@ -242,8 +258,9 @@ def finite_values(values: Sequence[float] | pd.Series | np.ndarray) -> np.ndarra
     return array[np.isfinite(array)]
 
 
-def mean_ci(values: Sequence[float] | pd.Series, confidence: float = CONFIDENCE,
-            method: str = MEAN_INTERVAL) -> BootstrapCI:
+def mean_ci(
+    values: Sequence[float] | pd.Series, confidence: float = CONFIDENCE, method: str = MEAN_INTERVAL
+) -> BootstrapCI:
     """95 % interval of the mean over seeds (non-finite values excluded), by :data:`MEAN_INTERVAL`.
 
     One seed has no spread and identical seeds a zero one, so both return an
@@ -346,9 +363,13 @@ def _inverted(t: np.ndarray, u: np.ndarray, w: np.ndarray, exact: bool, confiden
     return roots[needed - 1], roots[n_roots - needed]
 
 
-def shift_tests(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], paired: bool,
-                confidence: float = CONFIDENCE, n_resamples: int = PERMUTATIONS,
-                seed: int = BOOTSTRAP_SEED) -> list[ShiftTest]:
+def shift_tests(
+    pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
+    paired: bool,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = PERMUTATIONS,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[ShiftTest]:
     """:class:`ShiftTest` of B against A for every (a, b) pair, one scipy call per sample size.
 
     Unpaired (different seeds): ``scipy.stats.permutation_test`` of mean(B) − mean(A),
@@ -368,12 +389,12 @@ def shift_tests(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], paired
         else:
             a, b = a[np.isfinite(a)], b[np.isfinite(b)]
         if len(a) == 0 or len(b) == 0:
-            results[i] = ShiftTest(math.nan, math.nan, math.nan, math.nan, len(a), len(b),
-                                   "no finite value on one side")
+            results[i] = ShiftTest(
+                math.nan, math.nan, math.nan, math.nan, len(a), len(b), "no finite value on one side"
+            )
         elif len(a) < 2 or len(b) < 2:
             diff = float(np.mean(b - a) if paired else b.mean() - a.mean())
-            results[i] = ShiftTest(diff, math.nan, math.nan, math.nan, len(a), len(b),
-                                   "one seed on a side: no test")
+            results[i] = ShiftTest(diff, math.nan, math.nan, math.nan, len(a), len(b), "one seed on a side: no test")
         else:
             groups.setdefault((len(a), len(b)), []).append((i, a, b))
     for (n_a, n_b), members in groups.items():
@@ -384,15 +405,28 @@ def shift_tests(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], paired
             if paired:
                 data = (np.vstack([b_rows - a_rows, np.ones(n_a)]),)
                 result = scipy_stats.permutation_test(
-                    data, _mean, permutation_type="samples", vectorized=True, n_resamples=n_resamples,
-                    batch=max(1, 2_000_000 // (data[0].size)), axis=-1, rng=np.random.default_rng(seed))
-                arrangements = 2 ** n_a
+                    data,
+                    _mean,
+                    permutation_type="samples",
+                    vectorized=True,
+                    n_resamples=n_resamples,
+                    batch=max(1, 2_000_000 // (data[0].size)),
+                    axis=-1,
+                    rng=np.random.default_rng(seed),
+                )
+                arrangements = 2**n_a
             else:
                 data = (np.vstack([a_rows, np.zeros(n_a)]), np.vstack([b_rows, np.ones(n_b)]))
                 result = scipy_stats.permutation_test(
-                    data, _mean_difference, permutation_type="independent", vectorized=True,
-                    n_resamples=n_resamples, batch=max(1, 2_000_000 // (data[0].size + data[1].size)), axis=-1,
-                    rng=np.random.default_rng(seed))
+                    data,
+                    _mean_difference,
+                    permutation_type="independent",
+                    vectorized=True,
+                    n_resamples=n_resamples,
+                    batch=max(1, 2_000_000 // (data[0].size + data[1].size)),
+                    axis=-1,
+                    rng=np.random.default_rng(seed),
+                )
                 arrangements = math.comb(n_a + n_b, n_a)
         observed = np.asarray(result.statistic)[:-1]
         null = np.asarray(result.null_distribution)
@@ -400,8 +434,7 @@ def shift_tests(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], paired
         pvalues = np.asarray(result.pvalue)[:-1]
         for k, (i, _, _) in enumerate(members):
             note = "too few seeds for a 95 % interval" if np.isinf(low[k]) else ""
-            results[i] = ShiftTest(float(observed[k]), float(low[k]), float(high[k]), float(pvalues[k]),
-                                   n_a, n_b, note)
+            results[i] = ShiftTest(float(observed[k]), float(low[k]), float(high[k]), float(pvalues[k]), n_a, n_b, note)
     return results  # type: ignore[return-value]
 
 
@@ -478,8 +511,21 @@ def beat_probability(
     the sign test calls a preference with the false discovery rate held at 5 % over
     the cell's pairs (:func:`called_different`; each unordered pair counted once).
     """
-    columns = [*cell_cols, "a", "b", "n_pairs", "wins", "ties", "losses", "p_a_beats_b", "p_low", "p_high",
-               "sign_p", "prefers", "holds_every_seed"]
+    columns = [
+        *cell_cols,
+        "a",
+        "b",
+        "n_pairs",
+        "wins",
+        "ties",
+        "losses",
+        "p_a_beats_b",
+        "p_low",
+        "p_high",
+        "sign_p",
+        "prefers",
+        "holds_every_seed",
+    ]
     rows = []
     for key, group in df.groupby(list(cell_cols), sort=True, dropna=False):
         scores = group.assign(_score=as_worst_if_nonfinite(group[value_col], lower_is_better))
@@ -508,12 +554,17 @@ def beat_probability(
             )
         if cell_rows:
             tested = sign_tests(*(np.array([r[k] for r in cell_rows]) for k in ("wins", "losses", "ties")))
-            for r, sign_p, low, high in zip(cell_rows, *tested):
+            for r, sign_p, low, high in zip(cell_rows, *tested, strict=True):
                 r.update(sign_p=float(sign_p), p_low=float(low), p_high=float(high))
         order = {name: i for i, name in enumerate(wide.columns)}
         once = [i for i, r in enumerate(cell_rows) if order[r["a"]] < order[r["b"]]]
-        called = dict(zip(((cell_rows[i]["a"], cell_rows[i]["b"]) for i in once),
-                          called_different([cell_rows[i]["sign_p"] for i in once])))
+        called = dict(
+            zip(
+                ((cell_rows[i]["a"], cell_rows[i]["b"]) for i in once),
+                called_different([cell_rows[i]["sign_p"] for i in once]),
+                strict=True,
+            )
+        )
         for r in cell_rows:
             r["prefers"] = bool(called.get((r["a"], r["b"]), called.get((r["b"], r["a"]), False)))
         rows += cell_rows

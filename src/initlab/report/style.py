@@ -16,7 +16,7 @@ log axis until every other init is one flat line. Three reusable pieces, for any
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import matplotlib.transforms as mtransforms
@@ -24,6 +24,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 #: Init families: members share a hue, told apart by line style and marker. Ordered as the
 #: lesson introduces them; the first member of a family is drawn solid with a circle.
@@ -79,8 +80,13 @@ class SeriesStyle:
         """Keyword arguments for ``ax.plot``; with ``n_points`` about :data:`MARKERS_PER_LINE`
         markers spread along the line instead of one on every point."""
         every = max(1, n_points // MARKERS_PER_LINE) if n_points else None
-        return {"color": self.color, "linestyle": self.linestyle, "marker": self.marker,
-                "markevery": every, "markersize": 3.5}
+        return {
+            "color": self.color,
+            "linestyle": self.linestyle,
+            "marker": self.marker,
+            "markevery": every,
+            "markersize": 3.5,
+        }
 
 
 def family_of(name: str) -> str | None:
@@ -101,9 +107,11 @@ def init_styles(names: Iterable[str]) -> dict[str, SeriesStyle]:
     styles: dict[str, SeriesStyle] = {}
     for f, members in enumerate(INIT_FAMILIES.values()):
         for m, member in enumerate(members):
-            styles[member] = SeriesStyle(family_colours[f % len(family_colours)],
-                                         MEMBER_LINESTYLES[m % len(MEMBER_LINESTYLES)],
-                                         MEMBER_MARKERS[m % len(MEMBER_MARKERS)])
+            styles[member] = SeriesStyle(
+                family_colours[f % len(family_colours)],
+                MEMBER_LINESTYLES[m % len(MEMBER_LINESTYLES)],
+                MEMBER_MARKERS[m % len(MEMBER_MARKERS)],
+            )
     custom = sorted(set(names) - set(styles))
     if custom:
         dark = sns.color_palette(CUSTOM_PALETTE, 8)
@@ -136,6 +144,8 @@ class Clipping:
 
     above: tuple[str, ...] = ()
     below: tuple[str, ...] = ()
+    #: Why the axis is clipped (the caption's first words).
+    reason: str = "Y axis clipped to the range of the other inits, which an off-scale init would flatten"
 
     def __bool__(self) -> bool:
         return bool(self.above or self.below)
@@ -144,8 +154,10 @@ class Clipping:
     def merge(cls, clippings: Iterable[Clipping]) -> Clipping:
         """One record for several separately clipped panels (names in first-seen order, once)."""
         clippings = list(clippings)
-        return cls(tuple(dict.fromkeys(n for c in clippings for n in c.above)),
-                   tuple(dict.fromkeys(n for c in clippings for n in c.below)))
+        return cls(
+            tuple(dict.fromkeys(n for c in clippings for n in c.above)),
+            tuple(dict.fromkeys(n for c in clippings for n in c.below)),
+        )
 
     def caption(self) -> str:
         """The sentence the figure's caption needs ("" when nothing was clipped)."""
@@ -156,8 +168,7 @@ class Clipping:
             parts.append(f"{', '.join(self.below)} below the bottom (▼ at the lower edge)")
         if not parts:
             return ""
-        return ("Y axis clipped to the range of the other inits, which an off-scale init would flatten; "
-                "off-scale: " + "; ".join(parts) + ".")
+        return f"{self.reason}; off-scale: " + "; ".join(parts) + "."
 
 
 def clip_exploding(axes: Sequence[Axes] | np.ndarray, low: bool = False) -> Clipping:
@@ -208,32 +219,77 @@ def clip_exploding(axes: Sequence[Axes] | np.ndarray, low: bool = False) -> Clip
     for ax in axes:
         ax.set_ylim(bottom if bottom > minima.min() else None, top if top < maxima.max() else None)
     for ax, line, _ in series:
-        x = np.asarray(line.get_xdata(), dtype=float)
-        y = np.asarray(line.get_ydata(), dtype=float)
-        for beyond, edge, marker, names in ((y > top, 0.97, "^", above), (y < bottom, 0.03, "v", below)):
-            if not beyond.any():
-                continue
-            xs = x[beyond]
-            xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
-            transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-            ax.plot(xs, np.full(xs.size, edge), transform=transform, linestyle="none", marker=marker,
-                    color=line.get_color(), markersize=6, clip_on=False, label="_clipped")
-            names.append(str(line.get_label()))
+        _mark_beyond(ax, line, bottom, top, above, below, str(line.get_label()))
     return Clipping(tuple(dict.fromkeys(above)), tuple(dict.fromkeys(below)))
 
 
-def add_caption(fig: Figure, text: str) -> None:
+def _mark_beyond(
+    ax: Axes, line: Line2D, bottom: float, top: float, above: list[str], below: list[str], name: str
+) -> None:
+    """Mark ``line``'s points above ``top`` (▲) or below ``bottom`` (▼) at the axes' edge, at most
+    ``EDGE_MARKERS`` each, and note ``name`` in ``above`` / ``below``."""
+    x = np.asarray(line.get_xdata(), dtype=float)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    for beyond, edge, marker, names in ((y > top, 0.97, "^", above), (y < bottom, 0.03, "v", below)):
+        if not beyond.any():
+            continue
+        xs = x[beyond]
+        xs = xs[np.linspace(0, xs.size - 1, min(EDGE_MARKERS, xs.size)).round().astype(int)]
+        transform = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(
+            xs,
+            np.full(xs.size, edge),
+            transform=transform,
+            linestyle="none",
+            marker=marker,
+            color=line.get_color(),
+            markersize=6,
+            clip_on=False,
+            label="_clipped",
+        )
+        names.append(name)
+
+
+def add_caption(fig: Figure, text: str, fontsize: float = 9) -> None:
     """A caption line under the figure (kept by ``savefig(bbox_inches='tight')``); nothing for ''."""
     if text:
-        fig.text(0.5, 0.0, text, ha="center", va="top", fontsize=8, color="#57606a", wrap=True)
+        fig.text(0.5, 0.0, text, ha="center", va="top", fontsize=fontsize, color="#57606a", wrap=True)
 
 
-def legend_outside(fig: Figure, axes: Sequence[Axes] | np.ndarray, order: Sequence[str] | None = None) -> None:
-    """One legend for every panel, right of the panels (never over the data), in ``order`` if given."""
+def legend_outside(
+    fig: Figure,
+    axes: Sequence[Axes] | np.ndarray,
+    order: Sequence[str] | None = None,
+    labels: Callable[[str], str] | None = None,
+) -> None:
+    """One legend for every panel, right of the panels (never over the data), in ``order`` if given;
+    ``labels`` turns a series' name into the text shown (a display name)."""
     handles: dict[str, object] = {}
     for ax in np.ravel(axes):
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    labels = [name for name in (order or handles) if name in handles]
-    fig.legend([handles[name] for name in labels], labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
-               frameon=False)
+    names = [name for name in (order or handles) if name in handles]
+    fig.legend(
+        [handles[name] for name in names],
+        [labels(n) if labels else n for n in names],
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        frameon=False,
+    )
+
+
+def clip_to_window(axes: Iterable[Axes], bottom: float, top: float, label: Callable[[str], str] = str) -> Clipping:
+    """Draw every log axes over [bottom, top] (e.g. a few decades around the failure thresholds, so
+    they stay apart on screen) and mark each labelled series beyond it at the edge (▲ / ▼)."""
+    above, below = [], []
+    for ax in axes:
+        if ax.get_yscale() != "log":
+            continue
+        ax.set_ylim(bottom, top)
+        for line in _labelled_lines(ax):
+            _mark_beyond(ax, line, bottom, top, above, below, label(str(line.get_label())))
+    return Clipping(
+        tuple(dict.fromkeys(above)),
+        tuple(dict.fromkeys(below)),
+        reason=f"Y axis drawn from {bottom:.0e} to {top:.0e}, so the thresholds stay apart",
+    )

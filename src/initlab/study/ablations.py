@@ -36,6 +36,9 @@ def check_ablations(entries: Sequence[Mapping[str, object]]) -> None:
 
 def config_line(entry: Mapping[str, object]) -> str:
     """The YAML line (under ``ablations:``) that configures ``entry``, fields in their usual order."""
-    fields = ", ".join(f"{k}: {entry[k]:g}" if isinstance(entry[k], float) else f"{k}: {entry[k]}"
-                       for k in ABLATION_FIELDS if k in entry)
+    fields = ", ".join(
+        f"{k}: {entry[k]:g}" if isinstance(entry[k], float) else f"{k}: {entry[k]}"
+        for k in ABLATION_FIELDS
+        if k in entry
+    )
     return f"  - {{{fields}}}"

@@ -117,8 +117,11 @@ def ablation_cells(config: Config) -> list[tuple[str, AblationCell]]:
     return [
         (
             ablation_name(e),
-            AblationCell(TrainSpec(e["depth"], e["width"], e["activation"], e["optimizer"], e["lr"], e["steps"]),
-                         e["init_a"], e["init_b"]),
+            AblationCell(
+                TrainSpec(e["depth"], e["width"], e["activation"], e["optimizer"], e["lr"], e["steps"]),
+                e["init_a"],
+                e["init_b"],
+            ),
         )
         for e in config.get("ablations", [])
     ]
@@ -139,8 +142,16 @@ def model_cells(config: Config) -> list[tuple[str, ModelCell]]:
         cells += [
             (
                 f"{name}/{opt}{lr_dir(lrs, lr)}",
-                ModelCell(name, entry["factory"], entry["dataset"], opt, lr, steps=entry.get("steps", tr["steps"]),
-                          curve_stride=entry.get("curve_stride", tr["curve_stride"]), **options),
+                ModelCell(
+                    name,
+                    entry["factory"],
+                    entry["dataset"],
+                    opt,
+                    lr,
+                    steps=entry.get("steps", tr["steps"]),
+                    curve_stride=entry.get("curve_stride", tr["curve_stride"]),
+                    **options,
+                ),
             )
             for opt, lrs in lrs_of.items()
             for lr in lrs
@@ -264,9 +275,16 @@ class Job:
     def to_json(self, custom_inits: Mapping[str, Any] | None = None) -> str:
         """The job as its compute command receives it, with the config's ``custom_inits``."""
         return json.dumps(
-            {"kind": self.kind, "path": self.path, "cell": self.cell.to_dict(), "inits": list(self.inits),
-             "seeds": self.seeds_name, "custom_inits": dict(custom_inits or {})},
-            sort_keys=True, separators=(",", ":"),
+            {
+                "kind": self.kind,
+                "path": self.path,
+                "cell": self.cell.to_dict(),
+                "inits": list(self.inits),
+                "seeds": self.seeds_name,
+                "custom_inits": dict(custom_inits or {}),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
         )
 
     @classmethod
@@ -275,11 +293,18 @@ class Job:
         try:
             data = json.loads(text)
             kind = KINDS[data["kind"]]
-            job = cls(data["kind"], data["path"], kind.cell_type.from_dict(data["cell"]),
-                      tuple(data["inits"]), tuple(parse_seeds(data["seeds"])))
+            job = cls(
+                data["kind"],
+                data["path"],
+                kind.cell_type.from_dict(data["cell"]),
+                tuple(data["inits"]),
+                tuple(parse_seeds(data["seeds"])),
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"not a job description ({type(err).__name__}: {err}); "
-                             f"jobs are written by initlab.study.axes.Job.to_json") from None
+            raise ValueError(
+                f"not a job description ({type(err).__name__}: {err}); "
+                f"jobs are written by initlab.study.axes.Job.to_json"
+            ) from None
         return job, dict(data.get("custom_inits") or {})
 
 
@@ -304,7 +329,9 @@ def theory_grid(config: Config, section: str) -> dict[str, Any]:
     widths, every init, and the custom inits' definitions (JSON for ``initlab theory``)."""
     part = config[section]
     return {
-        "activations": list(part["activations"]), "inits": list(config["inits"]),
-        "depths": list(part["depths"]), "widths": widths(part),
+        "activations": list(part["activations"]),
+        "inits": list(config["inits"]),
+        "depths": list(part["depths"]),
+        "widths": widths(part),
         "custom_inits": dict(config.get("custom_inits") or {}),
     }

@@ -79,7 +79,9 @@ def read_table(path: str | Path, name: str, rule: str | None = None) -> TableFil
     found = TableFile(str(path), name)
     for line, row in enumerate(reader, start=2):
         if len(row) != len(columns):
-            raise _fail(path, f"line {line} has {len(row)} fields, not {len(columns)}: the file is truncated or damaged", rule)
+            raise _fail(
+                path, f"line {line} has {len(row)} fields, not {len(columns)}: the file is truncated or damaged", rule
+            )
         for at, column in required_at:
             if row[at] == "":
                 raise _fail(path, f"line {line} has an empty {column!r}, a value every row needs", rule)

@@ -26,8 +26,9 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     v = error.validator
     rules: dict[str, Callable[[], str]] = {
         "enum": lambda: "one of " + ", ".join(map(str, schema["enum"])),
-        "type": lambda: "a value of type " + (
-            " or ".join(schema["type"]) if isinstance(schema["type"], list) else str(schema["type"])
+        "type": lambda: (
+            "a value of type "
+            + (" or ".join(schema["type"]) if isinstance(schema["type"], list) else str(schema["type"]))
         ),
         "minimum": lambda: f"a number >= {schema['minimum']}",
         "exclusiveMinimum": lambda: f"a number > {schema['exclusiveMinimum']}",

@@ -108,10 +108,15 @@ def probe_estimates(config: Mapping[str, Any]) -> list[Estimate]:
         flops = networks * sum(
             FLOPS_PER_WEIGHT_AND_SAMPLE * PROBE_BATCH * width * width * d + 2 * width**3 * d for d in depths
         )
-        out.append(Estimate(
-            "probe", f"probe.width = {width} with probe.depths up to {deepest}", BASE_MB + _mb(values), (STARTUP_SECONDS + flops / FLOPS_PER_SECOND) / 60,
-            f"width, depth, the {PROBE_BATCH}-input batch and {networks} networks per job",
-        ))
+        out.append(
+            Estimate(
+                "probe",
+                f"probe.width = {width} with probe.depths up to {deepest}",
+                BASE_MB + _mb(values),
+                (STARTUP_SECONDS + flops / FLOPS_PER_SECOND) / 60,
+                f"width, depth, the {PROBE_BATCH}-input batch and {networks} networks per job",
+            )
+        )
     return out
 
 
@@ -136,12 +141,15 @@ def train_estimates(config: Mapping[str, Any]) -> list[Estimate]:
         params = 2 * width + width + (deepest - 1) * (width * width + width) + 2 * width + 2
         per_model = TRAIN_VALUES_PER_PARAMETER * params + TRAIN_TENSORS_PER_LAYER * samples * width * deepest
         flops = FLOPS_PER_WEIGHT_AND_SAMPLE * samples * params * models * (steps + 1)
-        out.append(Estimate(
-            "train", f"training.width = {width} with training.depths up to {deepest} and training.steps = {steps}",
-            BASE_MB + _mb(stack * per_model),
-            (STARTUP_SECONDS + flops / FLOPS_PER_SECOND) / 60,
-            f"width, depth, {samples} samples, {steps} steps, {stack} models per stack and {models} per job",
-        ))
+        out.append(
+            Estimate(
+                "train",
+                f"training.width = {width} with training.depths up to {deepest} and training.steps = {steps}",
+                BASE_MB + _mb(stack * per_model),
+                (STARTUP_SECONDS + flops / FLOPS_PER_SECOND) / 60,
+                f"width, depth, {samples} samples, {steps} steps, {stack} models per stack and {models} per job",
+            )
+        )
     return out
 
 

@@ -42,8 +42,9 @@ def jobs(name: str, config: Config) -> list[axes.Job]:
     """Every job whose output makes up table ``name``, for ``config`` (validated, defaults filled in)."""
     kind = table(name).kind
     if kind is None:
-        raise ValueError(f"no jobs write table {name!r} piecewise; "
-                         f"such tables: {', '.join(t for t, r in TABLE.items() if r.kind)}")
+        raise ValueError(
+            f"no jobs write table {name!r} piecewise; such tables: {', '.join(t for t, r in TABLE.items() if r.kind)}"
+        )
     return axes.jobs(config, kind)
 
 
@@ -58,7 +59,8 @@ def expected_keys(name: str, config: Config) -> list[Key]:
 
         return [
             key_of({"lab": lab, "row": c.row, "metric": c.metric}, TABLE[name].keys)
-            for lab in LABS for c in parse_table(lab, lesson_text(lab))
+            for lab in LABS
+            for c in parse_table(lab, lesson_text(lab))
         ]
     return [k for job in jobs(name, config) for k in job_keys(job, name)]
 

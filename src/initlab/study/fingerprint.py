@@ -25,9 +25,9 @@ import hashlib
 import importlib.metadata
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import initlab
 from initlab.study.tables import TABLES, Table
@@ -55,8 +55,15 @@ class Step:
 
 
 #: What a compute job (``initlab job``) runs besides its kind's engine module (``initlab.cli.cmd_job``).
-_JOB = ("initlab.study.axes", "initlab.study.tables", "initlab.study.completeness", "initlab.study.expected",
-        "initlab.engine.inits", "initlab.engine.data", "initlab.engine.allocator")
+_JOB = (
+    "initlab.study.axes",
+    "initlab.study.tables",
+    "initlab.study.completeness",
+    "initlab.study.expected",
+    "initlab.engine.inits",
+    "initlab.engine.data",
+    "initlab.engine.allocator",
+)
 #: What every timed compute command runs (``initlab.cli._timed``): thread settings, the timings writer.
 _TIMED = ("initlab.engine.allocator", "initlab.study.tables")
 
@@ -121,8 +128,9 @@ def _module_file(package_dir: Path, module: str) -> Path | None:
 #: An ``import a.b`` or ``from a.b import c, d`` statement (parenthesised lists across lines too). A
 #: regular expression, not ``ast``: ten times faster, and an ``import`` line quoted in a docstring
 #: can only add a module, never lose one.
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))",
-                     re.MULTILINE)
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))", re.MULTILINE
+)
 
 
 @functools.cache
@@ -134,8 +142,9 @@ def _imports(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if source:
             if source.startswith("."):
                 continue  # the package uses absolute imports only
-            names = [source] + [f"{source}.{n.split()[0]}" for n in listed.strip("()").replace("\\", " ").split(",")
-                                if n.strip()]
+            names = [source] + [
+                f"{source}.{n.split()[0]}" for n in listed.strip("()").replace("\\", " ").split(",") if n.strip()
+            ]
         else:
             names = [n.split()[0] for n in plain.split(",") if n.strip()]
         for name in names:
@@ -235,7 +244,8 @@ def step_fingerprint(step: Step, package_dir: Path = PACKAGE_DIR, templates_dir:
             raise ValueError(f"the report's templates folder {templates_dir} does not exist")
         files |= {
             f"templates/{p.relative_to(templates_dir).as_posix()}": file_hash(p)
-            for p in sorted(templates_dir.rglob("*")) if p.is_file()
+            for p in sorted(templates_dir.rglob("*"))
+            if p.is_file()
         }
     packages = {DISTRIBUTIONS.get(n, n): package_version(n) for n in imported} | {"python": python_version()}
     parts = {f"file {name}": value for name, value in files.items()} | {f"package {k}": v for k, v in packages.items()}

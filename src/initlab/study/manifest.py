@@ -31,6 +31,8 @@ CONFIG_NAME = "config.json"
 def manifest_tables(config: Mapping[str, Any]) -> list[str]:
     """The checked tables a config's report is made from: reproducible, with rows the config promises."""
     return [t.name for t in made_tables(config) if t.reproducible and t.checked]
+
+
 #: A changed SHA-256 is shown by this many leading hex digits: enough to tell two files apart.
 SHOWN_HEX = 12
 
@@ -97,7 +99,9 @@ def verify(results_dir: str | Path) -> list[str]:
     recorded = manifest.get("config", {}).get("sha256")
     now = sha256_of(config_path)
     if now != recorded:
-        differences.append(f"{config_path}: SHA-256 {now[:SHOWN_HEX]}… is not the manifest's {str(recorded)[:SHOWN_HEX]}…")
+        differences.append(
+            f"{config_path}: SHA-256 {now[:SHOWN_HEX]}… is not the manifest's {str(recorded)[:SHOWN_HEX]}…"
+        )
     for table in manifest_tables(config):
         path = tables_dir / f"{table}.csv"
         entry = manifest.get("tables", {}).get(table)
@@ -151,14 +155,18 @@ def stale_differences(results_dir: str | Path) -> list[str]:
     except ValueError as err:
         return [str(err)]
     if record is None:
-        return [f"{path}: missing, so which code made the tables is unknown; remake them with "
-                "`snakemake --cores 8 --forceall` in the study folder"]
+        return [
+            f"{path}: missing, so which code made the tables is unknown; remake them with "
+            "`snakemake --cores 8 --forceall` in the study folder"
+        ]
     stale = stale_tables(record)
     if not stale:
         return []
     rules = sorted({r for rs in stale.values() for r in rs})
     files = changed_files(record, rules)
-    shown = ", ".join(files[:SHOWN_FILES]) + (f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else "")
+    shown = ", ".join(files[:SHOWN_FILES]) + (
+        f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""
+    )
     tables = ", ".join(f"{name}.csv" for name in stale)
     return [
         f"{tables} {'was' if len(stale) == 1 else 'were'} made by other code than the installed one "

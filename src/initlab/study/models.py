@@ -67,14 +67,20 @@ def check_models(config: Config) -> None:
     for name, entry in models.items():
         if entry["dataset"] not in datasets:
             known = ", ".join(datasets) or "none defined"
-            raise ValueError(f"invalid config: models.{name}.dataset = {entry['dataset']!r} is not allowed; "
-                             f"expected a name defined in datasets ({known})")
+            raise ValueError(
+                f"invalid config: models.{name}.dataset = {entry['dataset']!r} is not allowed; "
+                f"expected a name defined in datasets ({known})"
+            )
     if not models:
         return
     from initlab.engine.datasets import describe
 
     try:
-        infos = {name: describe(name, d) for name, d in datasets.items() if any(m["dataset"] == name for m in models.values())}
+        infos = {
+            name: describe(name, d)
+            for name, d in datasets.items()
+            if any(m["dataset"] == name for m in models.values())
+        }
     except ValueError as err:
         raise ValueError(f"invalid config: {err}") from None
     for name, entry in models.items():
@@ -104,9 +110,13 @@ def _check_model(name: str, entry: Mapping[str, Any], dataset: str, info: Any) -
             out = model.eval()(x)
     except Exception as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ValueError(f"invalid config: models.{name}: the model rejected dataset {dataset!r} inputs of shape "
-                         f"{shape}: {type(err).__name__}: {text}") from None
+        raise ValueError(
+            f"invalid config: models.{name}: the model rejected dataset {dataset!r} inputs of shape "
+            f"{shape}: {type(err).__name__}: {text}"
+        ) from None
     got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
     if got != expected:
-        raise ValueError(f"invalid config: models.{name}: output {got} for dataset {dataset!r} inputs of shape {shape}; "
-                         f"expected a tensor of shape {expected} (N, classes): one logit per class of {dataset!r}")
+        raise ValueError(
+            f"invalid config: models.{name}: output {got} for dataset {dataset!r} inputs of shape {shape}; "
+            f"expected a tensor of shape {expected} (N, classes): one logit per class of {dataset!r}"
+        )

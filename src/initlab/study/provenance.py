@@ -19,8 +19,9 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from initlab.study import fingerprint
 from initlab.study.expected import made_tables
@@ -29,8 +30,17 @@ from initlab.study.tables import TABLE
 PROVENANCE_NAME = "provenance.json"
 #: Distributions whose versions identify a run's software stack (beyond each rule's own).
 PACKAGES = (
-    "initlab", "torch", "numpy", "scikit-learn", "pandas", "scipy", "seaborn", "matplotlib", "jinja2",
-    "pyyaml", "snakemake",
+    "initlab",
+    "torch",
+    "numpy",
+    "scikit-learn",
+    "pandas",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "jinja2",
+    "pyyaml",
+    "snakemake",
 )
 #: How long git may take to say the commit: a hung network file system must not hang the run.
 GIT_TIMEOUT_S = 10
@@ -38,8 +48,9 @@ GIT_TIMEOUT_S = 10
 
 def _git(folder: Path, *args: str) -> str | None:
     try:
-        run = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
-                             check=False)
+        run = subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return run.stdout.strip() if run.returncode == 0 else None
@@ -81,7 +92,9 @@ def timings_summary(path: str | Path | None) -> dict[str, Any] | None:
         step["work_seconds"] += float(row["work_seconds"])
     return {
         "jobs": len(rows),
-        "elapsed_seconds": round(max(float(r["finished_at"]) for r in rows) - min(float(r["started_at"]) for r in rows), 3),
+        "elapsed_seconds": round(
+            max(float(r["finished_at"]) for r in rows) - min(float(r["started_at"]) for r in rows), 3
+        ),
         "work_seconds": round(sum(s["work_seconds"] for s in steps.values()), 3),
         "import_seconds": round(sum(s["import_seconds"] for s in steps.values()), 3),
         "per_step": {name: {k: round(v, 3) for k, v in s.items()} for name, s in sorted(steps.items())},
@@ -105,7 +118,8 @@ def build_provenance(
             "rules": fingerprint.table_rules(t),
             "fingerprint": fingerprint.table_fingerprint(t, prints),
         }
-        for t in made_tables(config) if t.reproducible and all(r in prints for r in fingerprint.table_rules(t))
+        for t in made_tables(config)
+        if t.reproducible and all(r in prints for r in fingerprint.table_rules(t))
     }
     return {
         "git": git_state(),

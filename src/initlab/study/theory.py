@@ -83,9 +83,7 @@ def theory_grid(activations: list[str], inits: list[str], depths: list[int], wid
     ]
 
 
-def moon_start(
-    activation: str, init: str, depth: int, width: int, input_second_moment: float
-) -> dict[str, object]:
+def moon_start(activation: str, init: str, depth: int, width: int, input_second_moment: float) -> dict[str, object]:
     """Theory's MoonMLP at initialisation: logit std and expected start loss (``THEORY_START_COLUMNS``).
 
     The hidden stack as for the probe, then the output Linear (width -> classes), which the init

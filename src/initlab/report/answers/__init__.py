@@ -39,8 +39,9 @@ from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_STD
 from initlab.report.answers.criteria import Answer
 from initlab.report.answers.deeper import depth_failure_rates, next_probe
 from initlab.report.answers.evidence import WARNING_START_LOSS, Evidence, evidence_to_keep
-from initlab.report.answers.exercise2 import EX2_BASELINE, EX2_CHANGED, EX2_INIT, exercise_2, xavier_gaps
+from initlab.report.answers.exercise2 import EX2_BASELINE, EX2_CHANGED, EX2_INIT, exercise_2, with_cause, xavier_gaps
 from initlab.report.answers.exercise3 import EX3_BASELINE, EX3_CHANGED, exercise_3
+from initlab.report.answers.findings import exercise2_cause
 from initlab.report.answers.lab import LAB2_VAL_EXAMPLES, lab_reproduction
 from initlab.report.answers.probe import (
     EX1_CRITERION,
@@ -114,7 +115,7 @@ __all__ = [
 #: Section id of the report -> the answer computed for it.
 ANSWERS: dict[str, Callable[[Tables], Answer]] = {
     "exercise-1": lambda t: exercise_1(t.signal_probe, t.theory),
-    "exercise-2": lambda t: exercise_2(t.training),
+    "exercise-2": lambda t: with_cause(exercise_2(t.training), exercise2_cause(t)),
     "exercise-3": lambda t: exercise_3(t.training),
     "next-probe": lambda t: next_probe(t.training),
 }

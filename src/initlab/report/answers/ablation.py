@@ -18,6 +18,7 @@ import pandas as pd
 
 from initlab.engine.cells import AblationCell, TrainSpec
 from initlab.report import stats
+from initlab.report.answers.text import display, sig
 
 #: A layer *carries* the gap when swapping it alone moves the end loss at least half of the way
 #: from A to B: then it accounts for more of the gap than every other layer together could
@@ -60,9 +61,7 @@ def configured_only(ablation: pd.DataFrame | None, entries: list[dict[str, objec
     return ablation[mine.isin(keys)] if len(ablation) else ablation
 
 
-def find_ablation(
-    ablation: pd.DataFrame | None, cell: dict[str, object], init_a: str, init_b: str
-) -> pd.DataFrame:
+def find_ablation(ablation: pd.DataFrame | None, cell: dict[str, object], init_a: str, init_b: str) -> pd.DataFrame:
     """Rows of the ablation of ``cell`` between ``init_a`` and ``init_b`` (either way round)."""
     if ablation is None or ablation.empty:
         return pd.DataFrame()
@@ -106,6 +105,9 @@ def layer_shares(rows: pd.DataFrame) -> pd.DataFrame:
             }
         )
     numbers = pd.DataFrame(out)
+    # Single-layer effects need not add up to the gap: what they leave over (or overshoot) is the
+    # layers' interaction, named so that the shares plus it make 100 %.
+    numbers.attrs["interaction_share"] = 1.0 - float(numbers["share_of_gap"].sum()) if len(numbers) else math.nan
     numbers.attrs["mean_log_gap"] = mean_gap
     numbers.attrs["seeds_b_worse"] = int((gap > 0).sum())
     numbers.attrs["seeds"] = int(gap.notna().sum())
@@ -121,24 +123,25 @@ def _layer_name(layer: int, depth: int) -> str:
 def ablation_answer(rows: pd.DataFrame) -> AblationResult:
     """The sentence: which layer(s) carry the A-vs-B gap, its share, and what the layer is."""
     first = rows.iloc[0]
-    a, b, depth = str(first["init_a"]), str(first["init_b"]), int(first["depth"])
+    a, b, depth = display(first["init_a"]), display(first["init_b"]), int(first["depth"])
     cell = {col: first[col] for col in ABLATION_CELL}
     numbers = layer_shares(rows)
     n = numbers.attrs["seeds"]
     gap = numbers.attrs["mean_log_gap"]
     where = (
-        f"{first['activation']}, depth {depth}, width {first['width']}, {first['optimizer']} lr "
+        f"{display(first['activation'])}, depth {depth}, width {first['width']}, {display(first['optimizer'])} lr "
         f"{first['lr']:g}, {first['steps']} steps"
     )
     head = (
         f"Layer-swap ablation ({where}; {n} seeds, paired): {a} ends at a median loss of "
         f"{numbers.attrs['median_end_loss_a']:.3g}, {b} at {numbers.attrs['median_end_loss_b']:.3g} "
-        f"({b} worse in {numbers.attrs['seeds_b_worse']}/{n} seeds; mean log gap {gap:+.2f})."
+        f"({b} worse in {numbers.attrs['seeds_b_worse']}/{n} seeds; mean log gap {sig(gap)})."
     )
     if numbers.empty or not math.isfinite(gap) or gap == 0:
         return AblationResult(cell, head + " There is no gap to share out.", numbers, (), n)
     carriers = numbers[numbers["share_of_gap"] >= CARRIES_SHARE].sort_values("share_of_gap", ascending=False)
     shares = ", ".join(f"layer {r.layer} {r.share_of_gap:.0%}" for r in numbers.itertuples())
+    shares += f"; interaction {interaction_text(numbers.attrs['interaction_share'])}"
     if carriers.empty:
         top = numbers.sort_values("share_of_gap", ascending=False).iloc[0]
         body = (
@@ -150,12 +153,32 @@ def ablation_answer(rows: pd.DataFrame) -> AblationResult:
             f"{_layer_name(r.layer, depth)} (fan-in {r.fan_in}, fan-out {r.fan_out}), which accounts for "
             f"{r.share_of_gap:.0%} of it: swapping it alone to {b} moves the loss toward {b}'s in "
             f"{r.seeds_toward_b}/{r.seeds} seeds. There {a} draws weights with std {r.weight_std_a:.3g} and {b} "
-            f"{r.weight_std_b:.3g} (×{r.std_ratio_b_over_a:.2f})"
+            f"{r.weight_std_b:.3g} (×{sig(r.std_ratio_b_over_a)})"
             for r in carriers.itertuples()
         )
         others = numbers[~numbers["layer"].isin(carriers["layer"])]
-        ratios = ", ".join(f"layer {r.layer} ×{r.std_ratio_b_over_a:.2f}" for r in others.itertuples())
-        body = f" The gap sits in {described}." + (
-            f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else ""
-        ) + f" Shares of every layer: {shares}."
+        ratios = ", ".join(f"layer {r.layer} ×{sig(r.std_ratio_b_over_a)}" for r in others.itertuples())
+        body = (
+            f" The gap sits in {described}."
+            + (f" Elsewhere the two schemes' weight stds differ by {ratios}." if len(others) else "")
+            + f" Shares of every layer: {shares}."
+        )
     return AblationResult(cell, head + body, numbers, tuple(int(x) for x in carriers["layer"]), n)
+
+
+#: An interaction share smaller than this (either way) is "the single-layer effects add up".
+ADDITIVE_WITHIN = 0.1
+
+
+def interaction_text(share: float) -> str:
+    """The interaction share in words: what the single-layer shares leave over, and what it means."""
+    if not math.isfinite(share):
+        return "n/a"
+    if abs(share) < ADDITIVE_WITHIN:
+        return f"{share:.0%} (the single-layer effects add up to the gap)"
+    if share < 0:
+        return (
+            f"{share:.0%} (the single-layer effects overlap: each swap alone already moves much of the "
+            "way, so their shares add up to more than the whole gap)"
+        )
+    return f"{share:+.0%} (the layers act together: the gap needs more than one layer swapped)"

@@ -47,10 +47,12 @@ from initlab.report.answers.runs import (
     NO_CLEAR_IMPROVEMENT,
     TRAINING_CELL,
     cell_text,
+    seed_counts,
     select_runs,
     with_run_failure,
 )
 from initlab.report.answers.tables import Tables, closest
+from initlab.report.answers.text import display, sig
 from initlab.study.ablations import config_line
 
 HOLDS, IN_PART, DOES_NOT_HOLD, UNTESTED = "holds", "holds in part", "does not hold here", "not testable here"
@@ -68,11 +70,12 @@ POOR_SCALE_INITS = frozenset({"zeros", "tiny", "large"})
 EX1_NAIVE, EX1_HE = "large", "he"
 
 #: A test's rows: one per (cell, seed) with columns cell (text), seed, holds (bool), value (float)
-#: and note (what the seed showed, e.g. the probe's failure mode; '' for nothing to add).
+#: note (what the seed showed, e.g. the probe's failure mode; '' for nothing to add) and label (the
+#: cell in a reader's words, e.g. 'Tanh', for the per-cell seed counts the report shows).
 ClaimTest = Callable[[Tables], pd.DataFrame]
 #: The training cell and init pair a claim compares (for the ablation), or None.
 PairOf = Callable[[Tables, str], "dict[str, object] | None"]
-ROW_COLUMNS = ["cell", "seed", "holds", "value", "note"]
+ROW_COLUMNS = ["cell", "seed", "holds", "value", "note", "label"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class ClaimCheck:
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    return pd.DataFrame([{"note": ""} | r for r in rows], columns=ROW_COLUMNS)
+    return pd.DataFrame([{"note": "", "label": ""} | r for r in rows], columns=ROW_COLUMNS)
 
 
 def _lesson_runs(training: pd.DataFrame, optimizer: str = LESSON_OPTIMIZER) -> dict[str, pd.DataFrame]:
@@ -124,17 +127,20 @@ def _lesson_runs(training: pd.DataFrame, optimizer: str = LESSON_OPTIMIZER) -> d
 
 
 def _per_init_rows(
-    training: pd.DataFrame, init: str, holds: Callable[[pd.DataFrame], pd.Series], value: Callable[[pd.DataFrame], pd.Series]
+    training: pd.DataFrame,
+    init: str,
+    holds: Callable[[pd.DataFrame], pd.Series],
+    value: Callable[[pd.DataFrame], pd.Series],
 ) -> pd.DataFrame:
     """One row per (activation at the lesson's net with Adam, seed) for one init's runs."""
     rows = []
-    for rows_of in _lesson_runs(training).values():
+    for activation, rows_of in _lesson_runs(training).items():
         mine = with_run_failure(rows_of[rows_of["init"] == init])
         if mine.empty:
             continue
         cell = cell_text(mine)
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v)}
+            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "label": display(activation)}
             for s, h, v in zip(mine["seed"], holds(mine), value(mine), strict=True)
         ]
     return _frame(rows)
@@ -155,9 +161,16 @@ def _probe_rows(
         if mine.empty:
             continue
         first = mine.iloc[0]
-        cell = f"probe {init} + {activation}, depth {first['depth']}, width {first['width']}"
+        cell = f"probe {display(init)} + {display(activation)}, depth {first['depth']}, width {first['width']}"
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "note": f or "healthy"}
+            {
+                "cell": cell,
+                "seed": s,
+                "holds": bool(h),
+                "value": float(v),
+                "note": f or "healthy",
+                "label": display(activation),
+            }
             for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"], strict=True)
         ]
     return _frame(rows)
@@ -170,7 +183,8 @@ def _probe_rows(
 
 def zeros_stuck(t: Tables) -> pd.DataFrame:
     return _per_init_rows(
-        t.training, "zeros",
+        t.training,
+        "zeros",
         NO_CLEAR_IMPROVEMENT.test,
         lambda d: d["end_loss"] / d["start_loss"],
     )
@@ -187,7 +201,9 @@ def large_saturates_or_explodes(t: Tables) -> pd.DataFrame:
 
 
 def large_huge_start_loss(t: Tables) -> pd.DataFrame:
-    return _per_init_rows(t.training, "large", lambda d: d["start_loss"] > WARNING_START_LOSS, lambda d: d["start_loss"])
+    return _per_init_rows(
+        t.training, "large", lambda d: d["start_loss"] > WARNING_START_LOSS, lambda d: d["start_loss"]
+    )
 
 
 def matched_keeps_signal(t: Tables) -> pd.DataFrame:
@@ -204,10 +220,16 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
         )
         if good not in wide.columns or bad not in wide.columns:
             continue
-        cell = f"{good} vs {bad}, {cell_text(runs)}"
+        cell = f"{display(good)} vs {display(bad)}, {cell_text(runs)}"
         paired = wide[[good, bad]].dropna()
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(g < b), "value": float(g / b) if b > 0 else math.nan}
+            {
+                "cell": cell,
+                "seed": s,
+                "holds": bool(g < b),
+                "value": float(g / b) if b > 0 else math.nan,
+                "label": display(activation),
+            }
             for s, g, b in zip(paired.index, paired[good], paired[bad], strict=True)
         ]
     return _frame(rows)
@@ -216,7 +238,7 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
 def matched_pair(t: Tables, cell: str) -> dict[str, object] | None:
     for activation, runs in _lesson_runs(t.training).items():
         good, bad = MATCHED_INIT.get(activation), MISMATCHED_INIT.get(activation)
-        if good and cell == f"{good} vs {bad}, {cell_text(runs)}":
+        if good and cell == f"{display(good)} vs {display(bad)}, {cell_text(runs)}":
             return {**{c: runs.iloc[0][c] for c in TRAINING_CELL}, "init_a": good, "init_b": bad}
     return None
 
@@ -227,10 +249,15 @@ def usable_starts(t: Tables) -> pd.DataFrame:
     runs = runs[runs["init"].isin(USABLE_INITS)]
     if runs.empty:
         return _frame([])
-    cell = f"{', '.join(USABLE_INITS)}, {cell_text(runs)}"
+    cell = f"{', '.join(map(display, USABLE_INITS))}, {cell_text(runs)}"
     rows = [
-        {"cell": cell, "seed": seed, "holds": not bool(g["failed"].any()),
-         "value": float(stats.as_worst_if_nonfinite(g["end_loss"]).max())}
+        {
+            "cell": cell,
+            "seed": seed,
+            "holds": not bool(g["failed"].any()),
+            "value": float(stats.as_worst_if_nonfinite(g["end_loss"]).max()),
+            "label": display(LESSON_ACTIVATION),
+        }
         for seed, g in runs.groupby("seed", sort=True)
     ]
     return _frame(rows)
@@ -246,9 +273,12 @@ def naive_fails_before_he(t: Tables) -> pd.DataFrame:
         wide = group.pivot_table(index="seed", columns="init", values="failure_depth", aggfunc="first")
         if EX1_NAIVE not in wide.columns or EX1_HE not in wide.columns:
             continue
-        cell = f"probe {EX1_NAIVE} vs {EX1_HE} + {activation}, depths up to {group['max_depth'].max():g}"
+        cell = (
+            f"probe {display(EX1_NAIVE)} vs {display(EX1_HE)} + {display(activation)}, "
+            f"depths up to {group['max_depth'].max():g}"
+        )
         rows += [
-            {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n)}
+            {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n), "label": display(activation)}
             for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE], strict=True)
         ]
     return _frame(rows)
@@ -263,11 +293,14 @@ def xavier_more_competitive(t: Tables) -> pd.DataFrame:
     gaps = xavier_gaps(both).pivot_table(index="seed", columns="activation", values="log_gap").dropna()
     if EX2_CHANGED not in gaps.columns or EX2_BASELINE not in gaps.columns:
         return _frame([])
-    cell = f"{EX2_INIT} vs {EX2_RIVAL}, {cell_text(select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER))}"
-    return _frame([
-        {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c))}
-        for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE], strict=True)
-    ])
+    runs = select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER)
+    cell = f"{display(EX2_INIT)} vs {display(EX2_RIVAL)}, {cell_text(runs)}"
+    return _frame(
+        [
+            {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c)), "label": display(EX2_CHANGED)}
+            for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE], strict=True)
+        ]
+    )
 
 
 def exercise2_pair(t: Tables, cell: str) -> dict[str, object] | None:
@@ -283,88 +316,134 @@ def sgd_fragile_are_poor_scale(t: Tables) -> pd.DataFrame:
     base, changed = _lesson_runs(t.training, EX3_BASELINE), _lesson_runs(t.training, EX3_CHANGED)
     rows = []
     for activation in sorted(set(base) & set(changed)):
-        b = with_run_failure(base[activation]).pivot_table(index="seed", columns="init", values="failed", aggfunc="first")
-        c = with_run_failure(changed[activation]).pivot_table(index="seed", columns="init", values="failed", aggfunc="first")
+        b = with_run_failure(base[activation]).pivot_table(
+            index="seed", columns="init", values="failed", aggfunc="first"
+        )
+        c = with_run_failure(changed[activation]).pivot_table(
+            index="seed", columns="init", values="failed", aggfunc="first"
+        )
         inits = b.columns.intersection(c.columns)
         seeds = b.index.intersection(c.index)
-        cell = cell_text(changed[activation]) + f" vs {EX3_BASELINE}"
+        cell = cell_text(changed[activation]) + f" vs {display(EX3_BASELINE)}"
         for seed in seeds:
             newly = [i for i in inits if bool(c.loc[seed, i]) and not bool(b.loc[seed, i])]
             failing = [i for i in inits if bool(c.loc[seed, i])]
             others = [i for i in newly if i not in POOR_SCALE_INITS]
-            rows.append({"cell": cell, "seed": seed, "holds": bool(failing) and not others, "value": float(len(others))})
+            rows.append(
+                {
+                    "cell": cell,
+                    "seed": seed,
+                    "holds": bool(failing) and not others,
+                    "value": float(len(others)),
+                    "label": display(activation),
+                }
+            )
     return _frame(rows)
 
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
-        "claim-zeros", "The Minimal Idea (bad starts: all zeros); Lab 2",
+        "claim-zeros",
+        "The Minimal Idea (bad starts: all zeros); Lab 2",
         "All-zero weights keep the neurons identical, so the loss does not improve.",
         f"zeros' {NO_CLEAR_IMPROVEMENT.description} (the run-failure '{NO_CLEAR_IMPROVEMENT.name}'), "
         "at the lesson's net with Adam, every trained activation",
-        "end/start loss", "evidence-to-keep", zeros_stuck,
+        "end/start loss",
+        "evidence-to-keep",
+        zeros_stuck,
     ),
     Claim(
-        "claim-tiny", "The Minimal Idea (bad starts: too small); Lab 1",
+        "claim-tiny",
+        "The Minimal Idea (bad starts: too small); Lab 1",
         "Too-small weights shrink the signal through depth: deep layers become almost zero.",
         "tiny's last probe layer fails as 'vanished' (Exercise 1's criterion) "
         "at Lab 1's depth, every probed activation",
-        "last-layer std", "signal-through-depth", tiny_vanishes,
+        "last-layer std",
+        "signal-through-depth",
+        tiny_vanishes,
     ),
     Claim(
-        "claim-large-signal", "The Minimal Idea (bad starts: too large); Lab 1",
+        "claim-large-signal",
+        "The Minimal Idea (bad starts: too large); Lab 1",
         "Too-large weights make activations saturate or explode.",
         "large's last probe layer fails as 'saturated', 'exploded' or 'non-finite' "
         "at Lab 1's depth, every probed activation",
-        "last-layer std", "signal-through-depth", large_saturates_or_explodes,
+        "last-layer std",
+        "signal-through-depth",
+        large_saturates_or_explodes,
     ),
     Claim(
-        "claim-large-loss", "The Minimal Idea (bad starts: too large); Lab 2",
+        "claim-large-loss",
+        "The Minimal Idea (bad starts: too large); Lab 2",
         "Too-large weights start with a huge loss.",
-        f"large's start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f} (the Warning Start rule), at the lesson's net "
+        f"large's start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)} (the Warning Start rule), at the lesson's net "
         "with Adam, every trained activation",
-        "start loss", "evidence-to-keep", large_huge_start_loss,
+        "start loss",
+        "evidence-to-keep",
+        large_huge_start_loss,
     ),
     Claim(
-        "claim-match-signal", "Xavier and He in One Table; Lab 1",
+        "claim-match-signal",
+        "Xavier and He in One Table; Lab 1",
         "The matched init keeps the signal's scale: Xavier for Tanh/Sigmoid, He for ReLU.",
         "the matched init's last probe layer passes every probe-failure criterion at Lab 1's depth",
-        "last-layer std", "signal-through-depth", matched_keeps_signal,
+        "last-layer std",
+        "signal-through-depth",
+        matched_keeps_signal,
     ),
     Claim(
-        "claim-match-training", "Xavier and He in One Table; bad starts (mismatched init); Key Takeaways",
+        "claim-match-training",
+        "Xavier and He in One Table; bad starts (mismatched init); Key Takeaways",
         "The matched init trains better than the mismatched one (a mismatch means slow or fragile training).",
         "per seed, the matched init's end loss is below the mismatched init's (Xavier vs He under Tanh, He vs "
         "Xavier under ReLU), at the lesson's net with Adam",
-        "end loss matched / mismatched", "comparing-seeds", matched_trains_better, pair=matched_pair,
+        "end loss matched / mismatched",
+        "comparing-seeds",
+        matched_trains_better,
+        pair=matched_pair,
     ),
     Claim(
-        "claim-usable", "Lab 2 (What matters); Evidence to Keep",
+        "claim-usable",
+        "Lab 2 (What matters); Evidence to Keep",
         "Default, Xavier and He all train normally on the lesson's task.",
-        "none of default, xavier, he fails the run-failure criterion in the seed (Lab 2's cell)",
-        "worst end loss of the three", "evidence-to-keep", usable_starts,
+        f"none of {', '.join(map(display, USABLE_INITS))} fails the run-failure criterion in the seed (Lab 2's cell)",
+        "worst end loss of the three",
+        "evidence-to-keep",
+        usable_starts,
     ),
     Claim(
-        "claim-exercise-1", "Exercises: reference answer 1",
+        "claim-exercise-1",
+        "Exercises: reference answer 1",
         "A deeper probe exposes naive random (too-large) init before He.",
-        f"per seed, {EX1_NAIVE} fails at a shallower probe depth than {EX1_HE} "
+        f"per seed, {display(EX1_NAIVE)} fails at a shallower probe depth than {display(EX1_HE)} "
         "(never failing within the probed depths counts as depth ∞)",
-        f"{EX1_NAIVE}'s first failing depth", "exercise-1", naive_fails_before_he, exercise="exercise-1",
+        f"{EX1_NAIVE}'s first failing depth",
+        "exercise-1",
+        naive_fails_before_he,
+        exercise="exercise-1",
     ),
     Claim(
-        "claim-exercise-2", "Exercises: reference answer 2",
+        "claim-exercise-2",
+        "Exercises: reference answer 2",
         "With Tanh, Xavier becomes more competitive.",
         "per seed, Xavier's distance from the seed's best init is smaller under Tanh than under ReLU (Exercise 2's "
         "criterion), at the lesson's net with Adam",
-        "Xavier's end loss / best, Tanh", "exercise-2", xavier_more_competitive, exercise="exercise-2",
+        "Xavier's end loss / best, Tanh",
+        "exercise-2",
+        xavier_more_competitive,
+        exercise="exercise-2",
         pair=exercise2_pair,
     ),
     Claim(
-        "claim-exercise-3", "Exercises: reference answer 3",
+        "claim-exercise-3",
+        "Exercises: reference answer 3",
         "With SGD at lr 0.1, the fragile inits are those with poor activation and gradient scale.",
         f"per seed at the lesson's net, some init fails under SGD, and every init failing under SGD but not Adam is "
         f"one of the lesson's bad starts ({', '.join(sorted(POOR_SCALE_INITS))})",
-        "fragile inits that are not bad starts", "exercise-3", sgd_fragile_are_poor_scale, exercise="exercise-3",
+        "fragile inits that are not bad starts",
+        "exercise-3",
+        sgd_fragile_are_poor_scale,
+        exercise="exercise-3",
     ),
 )
 
@@ -377,11 +456,14 @@ CLAIMS: tuple[Claim, ...] = (
 def cell_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per cell: seeds where the claim holds, seeds, whether a strict majority holds, median value."""
     grouped = rows.groupby("cell", sort=False)
-    out = grouped.agg(seeds_holding=("holds", "sum"), seeds=("seed", "nunique"), median_value=("value", "median"))
-    out["seeds_holding"] = out["seeds_holding"].astype(int)
-    out["seeds_showed"] = grouped["note"].agg(
-        lambda notes: ", ".join(f"{k} ×{n}" for k, n in notes[notes != ""].value_counts().items())
+    out = grouped.agg(
+        seeds_holding=("holds", "sum"),
+        seeds=("seed", "nunique"),
+        median_value=("value", "median"),
+        label=("label", "first"),
     )
+    out["seeds_holding"] = out["seeds_holding"].astype(int)
+    out["seeds_showed"] = grouped["note"].agg(seed_counts)
     out["supports"] = out["seeds_holding"] > out["seeds"] / 2
     return out.reset_index()
 
@@ -396,8 +478,12 @@ def verdict_of(summary: pd.DataFrame) -> str:
 def check_claim(claim: Claim, tables: Tables) -> ClaimCheck:
     """Run one claim's test and judge it; where it fails in a training cell, read that cell's ablation."""
     rows = claim.test(tables)
-    summary = cell_summary(rows) if len(rows) else pd.DataFrame(
-        columns=["cell", "seeds_holding", "seeds", "median_value", "seeds_showed", "supports"]
+    summary = (
+        cell_summary(rows)
+        if len(rows)
+        else pd.DataFrame(
+            columns=["cell", "seeds_holding", "seeds", "median_value", "label", "seeds_showed", "supports"]
+        )
     )
     verdict = verdict_of(summary)
     if verdict == UNTESTED:
@@ -422,8 +508,14 @@ def check_claim(claim: Claim, tables: Tables) -> ClaimCheck:
                 missing.append(config_line(_entry(pair)))
     numbers = summary.rename(columns={"median_value": f"median {claim.measure}"})
     return ClaimCheck(
-        claim, verdict, sentence, numbers, int(agreeing.min()), int(summary["seeds"].min()),
-        tuple(ablations), tuple(missing),
+        claim,
+        verdict,
+        sentence,
+        numbers,
+        int(agreeing.min()),
+        int(summary["seeds"].min()),
+        tuple(ablations),
+        tuple(missing),
     )
 
 
@@ -446,3 +538,14 @@ def check_claims(tables: Tables, ablations: list[dict[str, object]] | None = Non
 
 #: Exercise answer key (``ANSWERS``) -> the claim holding the lesson's reference answer to it.
 REFERENCE_ANSWERS: dict[str, str] = {c.exercise: c.key for c in CLAIMS if c.exercise}
+
+
+def agreement_text(check: ClaimCheck) -> str:
+    """Seeds where the claim holds, per cell in a reader's words ('ReLU 10/10, Tanh 6/10'): one count
+    per cell, so it never reads as the count of another statement on the page."""
+    summary = check.numbers
+    if summary.empty:
+        return "no cells tested"
+    return ", ".join(
+        f"{r['label'] or r['cell']} {int(r['seeds_holding'])}/{int(r['seeds'])}" for _, r in summary.iterrows()
+    )

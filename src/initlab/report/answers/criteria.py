@@ -26,6 +26,10 @@ class Answer:
     numbers: pd.DataFrame
     seeds_agreeing: int
     seeds_total: int
+    #: The answer in one plain sentence, with the names a reader writes (the first screen's line).
+    summary: str = ""
+    #: What the section says first: ``summary`` and at most two more sentences (<= 60 words).
+    headline: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,4 +69,6 @@ def unanswerable(question: str, criterion: str, missing: str) -> Answer:
         numbers=pd.DataFrame(),
         seeds_agreeing=0,
         seeds_total=0,
+        summary=f"Not answerable: {missing}.",
+        headline=f"Not answerable: {missing}.",
     )

@@ -7,15 +7,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from initlab.report.answers.criteria import Answer, criteria_text, unanswerable
-from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_OPTIMIZER, RUN_FAILURES, select_runs, with_run_failure
+from initlab.report.answers.criteria import Answer, unanswerable
+from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_OPTIMIZER, select_runs, with_run_failure
 from initlab.report.answers.tables import init_order
-from initlab.report.answers.text import names, verb
+from initlab.report.answers.text import capitalised, display, displays, names, verb
 
 NEXT_QUESTION = "Make the network deeper and compare which strategy becomes fragile."
 NEXT_CRITERION = (
-    f"Runs of the lesson's net ({LESSON_ACTIVATION}, {LESSON_OPTIMIZER}) at every trained depth, judged by the "
-    f"run-failure criterion ({criteria_text(RUN_FAILURES)}). An init becomes fragile at the smallest depth "
+    f"Runs of the lesson's net ({display(LESSON_ACTIVATION)}, {display(LESSON_OPTIMIZER)}) at every trained depth, "
+    "judged by the "
+    "run-failure criterion. An init becomes fragile at the smallest depth "
     "where it fails in a strict majority of seeds; inits already failing that way at the shallowest depth are "
     "bad starts, not depth effects, and are excluded. Rise = failure rate at the deepest minus the shallowest depth."
 )
@@ -61,6 +62,12 @@ def next_probe(training: pd.DataFrame) -> Answer:
             f"{', '.join(f'{v:+.0%}' for v in rise)} over {span}."
         )
         verdict = f"{names(named)} (from depth {depth:g})"
+        summary = (
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} fragile first: "
+            f"{verb(named, 'it trains', 'they train')} at depth {depths[0]:g} but {verb(named)} in most seeds "
+            f"from depth {depth:g}."
+        )
+        headline = summary + f" {agree}/{total} seeds fail there."
     else:
         riser = candidates.sort_values("rise", ascending=False).iloc[0] if len(candidates) else None
         total = int(rates["seeds"].min())
@@ -73,10 +80,16 @@ def next_probe(training: pd.DataFrame) -> Answer:
                 f"{agree}/{total} seeds at depth {depths[-1]:g})."
             )
             verdict = f"none in a majority; {riser['init']} rises most"
+            summary = (
+                f"No init that trains at depth {depths[0]:g} fails in most seeds up to depth {depths[-1]:g}; "
+                f"{display(riser['init'])}'s failure rate rises most ({riser['rise']:+.0%})."
+            )
+            headline = summary + f" It fails in {agree}/{total} seeds at depth {depths[-1]:g}."
         else:
             agree = total
             sentence = f"No init that trains at depth {depths[0]:g} becomes more likely to fail over {span}."
             verdict = "none"
+            summary = headline = sentence
     return Answer(
         question=NEXT_QUESTION,
         criterion=NEXT_CRITERION,
@@ -85,4 +98,6 @@ def next_probe(training: pd.DataFrame) -> Answer:
         numbers=numbers,
         seeds_agreeing=agree,
         seeds_total=total,
+        summary=summary,
+        headline=headline,
     )

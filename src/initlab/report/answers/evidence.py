@@ -19,6 +19,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import init_order
+from initlab.report.answers.text import display, sig
 
 #: Start loss above this is a Warning Start: twice the loss of a 50/50 guess
 #: (2 ln 2 ≈ 1.39), i.e. the untrained net is already confidently wrong. The
@@ -32,7 +33,7 @@ EVIDENCE_LABELS: dict[str, Criterion] = {
         Criterion("Bad Start", "the run fails (see the run-failure criterion)", lambda d: d["failed"]),
         Criterion(
             "Warning Start",
-            f"trains, but start_loss > 2 ln 2 = {WARNING_START_LOSS:.3f}",
+            f"trains, but start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)}",
             lambda d: d["start_loss"] > WARNING_START_LOSS,
         ),
         Criterion(
@@ -84,7 +85,13 @@ def evidence_to_keep(training: pd.DataFrame) -> Evidence:
     numbers = pd.DataFrame(
         per_init,
         columns=[
-            "init", "label", "seeds_agreeing", "seeds", "median_start_loss", "median_end_loss", "median_val_acc",
+            "init",
+            "label",
+            "seeds_agreeing",
+            "seeds",
+            "median_start_loss",
+            "median_end_loss",
+            "median_val_acc",
             "failures",
         ],
     )
@@ -92,8 +99,8 @@ def evidence_to_keep(training: pd.DataFrame) -> Evidence:
     for label, criterion in EVIDENCE_LABELS.items():
         members = numbers[numbers["label"] == label]
         described = "; ".join(
-            f"{r.init} ({r.seeds_agreeing}/{r.seeds} seeds; start {r.median_start_loss:.3g}, end "
-            f"{r.median_end_loss:.3g}, val_acc {r.median_val_acc:.3g}"
+            f"{display(r.init)} ({r.seeds_agreeing}/{r.seeds} seeds; start loss {sig(r.median_start_loss)}, end "
+            f"{sig(r.median_end_loss)}, validation accuracy {sig(r.median_val_acc)}"
             + (f"; {r.failures}" if r.failures != "—" else "")
             + ")"
             for r in members.itertuples()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import pandas as pd
 from initlab.report import stats
 from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import LESSON_DEPTH, LESSON_OPTIMIZER, select_runs
-from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.tables import closest, init_order, same_inputs_once
+from initlab.report.answers.text import display, sig
 
 #: The subjects of the question (not its answer): Xavier, judged under Tanh
 #: against ReLU, with He as the lesson's ReLU-side rival.
@@ -24,11 +26,12 @@ P_RIVAL = f"p_{EX2_INIT}_beats_{EX2_RIVAL}"
 
 EX2_QUESTION = "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?"
 EX2_CRITERION = (
-    f"Per seed, Xavier's distance from the best init is log(end_loss({EX2_INIT}) / min over inits of end_loss) "
+    f"Per seed, {display(EX2_INIT)}'s distance from the best init is log(end loss of {display(EX2_INIT)} / lowest "
+    "end loss of any init) "
     "(a non-finite end loss counts as worst). Xavier becomes more competitive when that distance is smaller "
-    f"under {EX2_CHANGED} than under {EX2_BASELINE} in a strict majority of seeds (paired by seed), "
-    f"with {LESSON_OPTIMIZER} at the lesson's net. Also shown: rank by mean end loss and P({EX2_INIT} beats "
-    f"{EX2_RIVAL}) per seed."
+    f"with {display(EX2_CHANGED)} than with {display(EX2_BASELINE)} in a strict majority of seeds (paired by seed), "
+    f"with {display(LESSON_OPTIMIZER)} at the lesson's net. Also shown: rank by mean end loss and the share of seeds "
+    f"where {display(EX2_INIT)} beats {display(EX2_RIVAL)}."
 )
 
 
@@ -72,8 +75,9 @@ def _standing(rows: pd.DataFrame) -> dict[str, float | str]:
     }
 
 
+@same_inputs_once
 def exercise_2(training: pd.DataFrame) -> Answer:
-    """"Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
+    """ "Replace ReLU with Tanh in MoonMLP. Does Xavier become more competitive?\""""
     both = pd.concat(
         [select_runs(training, act, LESSON_OPTIMIZER, all_depths=True) for act in (EX2_BASELINE, EX2_CHANGED)]
     )
@@ -108,20 +112,30 @@ def exercise_2(training: pd.DataFrame) -> Answer:
     more = n_closer > n_seeds / 2
     other = {d: c for d, c in closer.items() if d != lesson_depth}
     holds_elsewhere = sum(1 for k, n in other.values() if (k > n / 2) == more)
+    changed, baseline, mine, rival = (display(x) for x in (EX2_CHANGED, EX2_BASELINE, EX2_INIT, EX2_RIVAL))
     sentence = (
-        f"{'Yes' if more else 'No'}: with {LESSON_OPTIMIZER} at depth {lesson_depth:g} (the lesson's net), "
-        f"Xavier's end loss is a median ×{head[f'median_seed_gap_{EX2_BASELINE}']:.2f} of the per-seed best under "
-        f"{EX2_BASELINE} and ×{head[f'median_seed_gap_{EX2_CHANGED}']:.2f} "
-        f"under {EX2_CHANGED}; it is closer to the best "
-        f"under {EX2_CHANGED} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
-        f"under {EX2_BASELINE}, {head[f'rank_{EX2_CHANGED}']} under {EX2_CHANGED}; P({EX2_INIT} beats {EX2_RIVAL}) "
-        f"{_p(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_p(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
+        f"{'Yes' if more else 'No'}: with {display(LESSON_OPTIMIZER)} at depth {lesson_depth:g} (the lesson's net), "
+        f"{mine}'s median end loss is {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}× the per-seed best init's "
+        f"with {baseline} and {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× with {changed}; it is closer to the best "
+        f"with {changed} in {n_closer}/{n_seeds} seeds. Rank by mean end loss: {head[f'rank_{EX2_BASELINE}']} "
+        f"with {baseline}, {head[f'rank_{EX2_CHANGED}']} with {changed}; share of seeds where {mine} beats {rival}: "
+        f"{_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} → {_pct(head[f'{P_RIVAL}_{EX2_CHANGED}'])}."
     )
     if other:
         sentence += (
             f" The same verdict holds at {holds_elsewhere} of the {len(other)} other depths ({_depth_list(other)})."
         )
     agreeing = n_closer if more else n_seeds - n_closer
+    summary = (
+        f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
+        f"best init than with {baseline} in {agreeing}/{n_seeds} seeds "
+        f"(median end loss {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× the best init's, "
+        f"against {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}×)."
+    )
+    headline = summary + (
+        f" {mine} beats {rival} in {_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} of seeds with {baseline}, "
+        f"{_pct(head[f'{P_RIVAL}_{EX2_CHANGED}'])} with {changed}."
+    )
     return Answer(
         question=EX2_QUESTION,
         criterion=EX2_CRITERION,
@@ -130,12 +144,24 @@ def exercise_2(training: pd.DataFrame) -> Answer:
         numbers=numbers,
         seeds_agreeing=agreeing,
         seeds_total=n_seeds,
+        summary=summary,
+        headline=headline,
     )
+
+
+def with_cause(answer: Answer, cause: str) -> Answer:
+    """The answer whose headline gives the measured cause (the ablation's sentence, see
+    :func:`initlab.report.answers.findings.exercise2_cause`) in place of the seed-count sentence,
+    when Xavier does not become more competitive and a cause was measured."""
+    if answer.verdict != "no" or not cause:
+        return answer
+    return replace(answer, headline=f"{answer.summary} {cause}")
 
 
 def _depth_list(depths: Iterable[float]) -> str:
     return ", ".join(f"{d:g}" for d in sorted(depths))
 
 
-def _p(value: float) -> str:
-    return "n/a" if pd.isna(value) else f"{value:.2f}"
+def _pct(value: float) -> str:
+    """A probability as a share of seeds ('n/a' when there is no pair)."""
+    return "n/a" if pd.isna(value) else f"{value:.0%}"

@@ -7,26 +7,25 @@ import math
 import pandas as pd
 
 from initlab.report import stats
-from initlab.report.answers.criteria import Answer, criteria_text, unanswerable
+from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import (
     LESSON_ACTIVATION,
-    RUN_FAILURES,
     cell_text,
     failure_counts,
     select_runs,
     with_run_failure,
 )
 from initlab.report.answers.tables import init_order
-from initlab.report.answers.text import names, verb
+from initlab.report.answers.text import capitalised, display, displays, names, sig, verb
 
 EX3_BASELINE = "adam"
 EX3_CHANGED = "sgd"
 EX3_QUESTION = "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?"
 EX3_CRITERION = (
-    f"A run fails when {criteria_text(RUN_FAILURES)}. Fragility of an init = its failure rate under "
-    f"{EX3_CHANGED} minus under {EX3_BASELINE} (lesson's net, every activation shown; the verdict uses "
-    f"{LESSON_ACTIVATION}); ties broken by the ratio of median end losses. A seed agrees when the named init "
-    f"fails under {EX3_CHANGED} but not under {EX3_BASELINE} with that seed."
+    "A run fails by the run-failure criterion. Fragility of an init = its failure rate with "
+    f"{display(EX3_CHANGED)} minus with {display(EX3_BASELINE)} (lesson's net, every activation shown; the verdict "
+    f"uses {display(LESSON_ACTIVATION)}); ties broken by the ratio of median end losses. A seed agrees when the "
+    f"named init fails with {display(EX3_CHANGED)} but not with {display(EX3_BASELINE)} with that seed."
 )
 
 
@@ -69,7 +68,7 @@ def fragility(training: pd.DataFrame) -> pd.DataFrame:
 
 
 def exercise_3(training: pd.DataFrame) -> Answer:
-    """"Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
+    """ "Change Adam to SGD with lr=0.1. Which initialization becomes more fragile?\""""
     numbers = fragility(training)
     if numbers.empty or LESSON_ACTIVATION not in set(numbers["activation"]):
         missing = f"the training table has no {LESSON_ACTIVATION} runs under both {EX3_BASELINE} and {EX3_CHANGED}"
@@ -82,25 +81,40 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         named = named_rows["init"].tolist()
         agree = int(named_rows["seeds_newly_failing"].min())
         detail = "; ".join(
-            f"{r.init}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → {r[f'fail_rate_{EX3_CHANGED}']:.0%} "
+            f"{display(r.init)}: failure rate {r[f'fail_rate_{EX3_BASELINE}']:.0%} → "
+            f"{r[f'fail_rate_{EX3_CHANGED}']:.0%} "
             f"({r[f'{EX3_CHANGED}_failures']}), median end loss ×{r.end_loss_ratio:.3g}"
             for _, r in named_rows.iterrows()
         )
         sentence = (
-            f"{names(named)} {verb(named, 'becomes', 'become')} most fragile under {EX3_CHANGED} ({cell}): {detail}; "
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile with "
+            f"{display(EX3_CHANGED)} ({cell}): {detail}; "
             f"newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
         )
         verdict = names(named)
+        first = named_rows.iloc[0]
+        summary = (
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile: with "
+            f"{display(EX3_CHANGED)} it fails in {first[f'fail_rate_{EX3_CHANGED}']:.0%} of seeds "
+            f"({first[f'{EX3_CHANGED}_failures']}), against "
+            f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)}."
+        )
+        headline = summary + f" Newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
     else:
         worst = lesson.sort_values("end_loss_ratio", ascending=False).iloc[0]
         named = [worst["init"]]
         agree = int(worst["seeds_worse_end_loss"])
         sentence = (
-            f"No init fails more often under {EX3_CHANGED} than under {EX3_BASELINE} ({cell}); by median end loss "
-            f"{worst['init']} degrades most (×{worst['end_loss_ratio']:.3g}), "
+            f"No init fails more often with {display(EX3_CHANGED)} than with {display(EX3_BASELINE)} ({cell}); by "
+            f"median end loss {display(worst['init'])} degrades most (×{worst['end_loss_ratio']:.3g}), "
             f"worse in {agree}/{int(worst['seeds'])} seeds."
         )
         verdict = f"none by failure rate; {worst['init']} by end loss"
+        summary = (
+            f"No init fails more often with {display(EX3_CHANGED)} than with {display(EX3_BASELINE)}; "
+            f"{display(worst['init'])} degrades most (median end loss ×{sig(worst['end_loss_ratio'])})."
+        )
+        headline = summary + f" Worse in {agree}/{int(worst['seeds'])} seeds."
     return Answer(
         question=EX3_QUESTION,
         criterion=EX3_CRITERION,
@@ -109,4 +123,6 @@ def exercise_3(training: pd.DataFrame) -> Answer:
         numbers=numbers,
         seeds_agreeing=agree,
         seeds_total=int(lesson.loc[lesson["init"].isin(named), "seeds"].min()),
+        summary=summary,
+        headline=headline,
     )

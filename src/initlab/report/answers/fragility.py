@@ -34,8 +34,19 @@ TRAINS_MAX_FAILURE_RATE = 0.0
 MIN_LEARNING_RATES = 2
 #: Columns of :func:`fragility_table`.
 FRAGILITY_COLUMNS = [
-    "activation", "optimizer", "depth", "width", "steps", "init", "lr", "lesson_lr",
-    "failing", "seeds", "failure_rate", "median_end_loss", "mode",
+    "activation",
+    "optimizer",
+    "depth",
+    "width",
+    "steps",
+    "init",
+    "lr",
+    "lesson_lr",
+    "failing",
+    "seeds",
+    "failure_rate",
+    "median_end_loss",
+    "mode",
 ]
 
 
@@ -151,7 +162,7 @@ def init_sentence(init: str, curve: pd.DataFrame) -> tuple[str, float]:
         row = curve.loc[hi + 1]
         text = f"{init} trains in every seed {span} lr {top:g} and first fails at {failing_text(row)}"
         first = float(row["lr"])
-        again = curve.loc[hi + 2:][ok.loc[hi + 2:]]
+        again = curve.loc[hi + 2 :][ok.loc[hi + 2 :]]
         if not again.empty:
             text += "; it trains in every seed again at " + ", ".join(f"lr {v:g}" for v in again["lr"])
     below = curve.loc[: lo - 1]

@@ -11,8 +11,8 @@ from initlab.engine.health import FAILURE_RULES, FailureRule
 from initlab.report import stats
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
-from initlab.report.answers.tables import closest, init_order
-from initlab.report.answers.text import names, verb
+from initlab.report.answers.tables import closest, init_order, same_inputs_once
+from initlab.report.answers.text import display, displays, names, verb
 
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
 EX1_FROM_DEPTH = 8
@@ -40,20 +40,23 @@ PROBE_FAILURES: dict[str, Criterion] = {name: _rule_criterion(rule) for name, ru
 #: The measurement that shows each probe failure, quoted in the sentence.
 FAILURE_EVIDENCE: dict[str, tuple[str, str]] = {
     "non-finite": ("nonfinite_ratio", "{:.0%} of values non-finite"),
-    "exploded": ("std", "last-layer std {:.2g}"),
-    "vanished": ("std", "last-layer std {:.2g}"),
+    "exploded": ("std", "last-layer std {:.3g}"),
+    "vanished": ("std", "last-layer std {:.3g}"),
     "saturated": ("saturated_ratio", "{:.0%} of units at |x| > 0.98"),
-    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.2g}"),
+    "gradient vanished": ("grad_ratio", "first/last-layer gradient ratio {:.3g}"),
 }
 
 
+@same_inputs_once
 def probe_last_layers(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Last-layer row of every probe network (lesson width), with its failure mode."""
     rows = signal_probe[signal_probe["width"] == closest(signal_probe["width"].unique(), LESSON_PROBE_WIDTH)]
     network = ["seed", "activation", "init", "depth"]
     last = rows[rows["layer"] == rows.groupby(network)["layer"].transform("max")].copy()
     first = rows[rows["layer"] == 1].set_index(network)["act_grad_norm"]
-    last["grad_ratio"] = first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
+    last["grad_ratio"] = (
+        first.reindex(pd.MultiIndex.from_frame(last[network])).to_numpy() / last["act_grad_norm"].to_numpy()
+    )
     last["failure"] = first_match(last, PROBE_FAILURES)
     return last
 
@@ -68,6 +71,7 @@ def majority_depth(depths: pd.Series) -> float:
     return float(ordered[len(ordered) // 2])
 
 
+@same_inputs_once
 def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Per (activation, init, seed): smallest probed depth whose last layer fails, and how.
 
@@ -152,7 +156,7 @@ EX1_CRITERION = (
 
 
 def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -> Answer:
-    """"Change the probe depth from 8 to 20. Which initialization fails first?"
+    """ "Change the probe depth from 8 to 20. Which initialization fails first?"
 
     Answered per activation twice: which init fails first as depth grows at
     all, and — the exercise proper — which of the inits still healthy at
@@ -163,18 +167,20 @@ def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -
     per_seed = probe_failure_depths(signal_probe)
     summary = probe_failure_summary(per_seed)
     predicted = predicted_failure_depths(theory)
-    parts, verdicts, agreements = [], [], []
+    parts, verdicts, agreements, facts = [], [], [], {}
     for activation, act_seeds in per_seed.groupby("activation", sort=True):
         act_summary = summary[summary["activation"] == activation]
-        sentence, verdict, agreement = _exercise_1_part(activation, act_seeds, act_summary, predicted)
+        sentence, verdict, agreement, fact = _exercise_1_part(activation, act_seeds, act_summary, predicted)
         parts.append(sentence)
         verdicts.append(verdict)
         agreements.append(agreement)
+        facts[activation] = fact
     agree, total = min(agreements)
     widths = sorted(signal_probe["width"].unique())
     if len(widths) > 1:  # a width sweep: say which width the answer used (the others: section "Widths")
         used = closest(widths, LESSON_PROBE_WIDTH)
         parts.append(f"(Probe width {used}, the probed width closest to the lesson's {LESSON_PROBE_WIDTH}.)")
+    summary_line, headline = _exercise_1_headline(facts, agree, total)
     return Answer(
         question=EX1_QUESTION,
         criterion=EX1_CRITERION,
@@ -183,47 +189,102 @@ def exercise_1(signal_probe: pd.DataFrame, theory: pd.DataFrame | None = None) -
         numbers=summary,
         seeds_agreeing=agree,
         seeds_total=total,
+        summary=summary_line,
+        headline=headline,
     )
+
+
+def _grouped(pairs: dict[str, tuple[tuple[str, ...], float]]) -> str:
+    """'zeros with ReLU (depth 2); zeros and large with Sigmoid and Tanh (depth 2)': activations
+    that name the same inits at the same depth share one clause."""
+    groups: dict[tuple[tuple[str, ...], float], list[str]] = {}
+    for activation, key in pairs.items():
+        groups.setdefault(key, []).append(activation)
+    return "; ".join(
+        f"{_inits(inits)} with {displays(acts)} (depth {depth:g})" for (inits, depth), acts in groups.items()
+    )
+
+
+#: More inits than this failing together are counted, not named, in the headline (the grid names them).
+NAMED_AT_MOST = 2
+
+
+def _inits(inits: tuple[str, ...]) -> str:
+    return displays(list(inits)) if len(inits) <= NAMED_AT_MOST else f"{len(inits)} inits"
+
+
+def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total: int) -> tuple[str, str]:
+    """The first-screen sentence and the section's answer (that and the seeds). It leads with the
+    exercise proper, the depth effect (the first to fail by depth 20 of the inits healthy at depth
+    8), then names the inits that fail first at any depth (most of them already at the shallowest)."""
+    first = {a: (tuple(f["named"]), f["depth"]) for a, f in facts.items() if f["named"]}
+    none = [a for a, f in facts.items() if not f["named"]]
+    clauses = [_grouped(first)] if first else []
+    if none:
+        clauses.append(f"none fails with {displays(none)}")
+    any_depth = "First to fail at any depth: " + "; ".join(clauses) + "."
+    deep = {a: (tuple(f["deep"]), f["deep_depth"]) for a, f in facts.items() if f.get("deep")}
+    calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy")]
+    second = []
+    if deep:
+        second.append(_grouped(deep))
+    if calm:
+        second.append(f"none with {displays(calm)}")
+    headline = any_depth
+    if second:
+        headline = (
+            f"Of the inits healthy at depth {EX1_FROM_DEPTH}, first to fail by {EX1_TO_DEPTH}: "
+            + "; ".join(second)
+            + f". {any_depth}"
+        )
+    return headline, headline + f" {agree}/{total} seeds agree."
 
 
 def _exercise_1_part(
     activation: str, per_seed: pd.DataFrame, summary: pd.DataFrame, predicted: pd.DataFrame | None = None
-) -> tuple[str, str, tuple[int, int]]:
-    """Sentence, verdict and (agreeing, total) seeds for one activation; agreement is the weaker of the two claims."""
+) -> tuple[str, str, tuple[int, int], dict[str, object]]:
+    """Sentence, verdict, (agreeing, total) seeds for one activation (agreement is the weaker of the
+    two claims), and the facts the headline groups across activations."""
     max_depth = per_seed["max_depth"].max()
     named, depth, agree, total = _first_to_fail(per_seed, summary, init_order(summary["init"]), max_depth)
     if not named:
         return (
-            f"{activation}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
+            f"{display(activation)}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
             f"{activation}: none",
             (agree, total),
+            {"named": [], "depth": depth},
         )
     sentence = (
-        f"{activation}: {names(named)} {verb(named)} first, at depth {depth:g} "
+        f"{display(activation)}: {displays(named)} {verb(named)} first, at depth {depth:g} "
         f"({_failure_detail(summary, named, predicted)}), first in {agree}/{total} seeds."
     )
     healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
     if not healthy:
         return (
             sentence + f" Every init already fails by depth {EX1_FROM_DEPTH}.",
-            f"{activation}: {names(named)}",
+            f"{activation}: {names(named)} at {depth:g}",
             (agree, total),
+            {"named": named, "depth": depth, "healthy": []},
         )
     deep, deep_depth, deep_agree, _ = _first_to_fail(per_seed, summary, healthy, EX1_TO_DEPTH)
     if deep:
         sentence += (
-            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {names(deep)} {verb(deep)} first on the "
+            f" Of the inits still healthy at depth {EX1_FROM_DEPTH}, {displays(deep)} {verb(deep)} first on the "
             f"way to {EX1_TO_DEPTH}, at depth {deep_depth:g} ({_failure_detail(summary, deep, predicted)}), "
             f"first in {deep_agree}/{total} seeds."
         )
-        verdict = f"{activation}: {names(named)}, then {names(deep)}"
+        verdict = (
+            f"{activation}: {names(named)} at {depth:g}; of those healthy at {EX1_FROM_DEPTH}, "
+            f"{names(deep)} at {deep_depth:g}"
+        )
     else:
         sentence += (
             f" None of the {len(healthy)} inits still healthy at depth {EX1_FROM_DEPTH} fails by depth "
             f"{EX1_TO_DEPTH} in a majority of seeds ({deep_agree}/{total} seeds without any such failure)."
         )
-        verdict = f"{activation}: {names(named)}, none more by depth {EX1_TO_DEPTH}"
-    return sentence, verdict, (min(agree, deep_agree), total)
+        verdict = f"{activation}: {names(named)} at {depth:g}; none more by depth {EX1_TO_DEPTH}"
+    fact = {"named": named, "depth": depth, "healthy": healthy, "deep": deep, "deep_depth": deep_depth}
+    return sentence, verdict, (min(agree, deep_agree), total), fact
 
 
 def _failure_detail(summary: pd.DataFrame, inits: list[str], predicted: pd.DataFrame | None = None) -> str:
@@ -232,7 +293,7 @@ def _failure_detail(summary: pd.DataFrame, inits: list[str], predicted: pd.DataF
     rows = summary.set_index("init").loc[inits]
     parts = []
     for init, row in rows.iterrows():
-        text = f"{init}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
+        text = f"{display(init)}: {row['failure']}, {FAILURE_EVIDENCE[row['failure']][1].format(row['failure_value'])}"
         cite = theory_citation(predicted, row["activation"], init) if predicted is not None else ""
         parts.append(f"{text}, {cite}" if cite else text)
     return "; ".join(parts)

@@ -10,6 +10,7 @@ import pandas as pd
 from initlab.engine.cells import TrainSpec
 from initlab.report.answers.criteria import Criterion, first_match
 from initlab.report.answers.tables import closest
+from initlab.report.answers.text import display
 
 #: The lesson's MoonMLP cell: 2 hidden layers of 64, ReLU, 120 steps.
 LESSON_DEPTH = 2
@@ -58,6 +59,14 @@ RUN_FAILURES: dict[str, Criterion] = {
 }
 
 
+#: The run-failure criterion in words, defined once (the report's criteria list; the answers link to it).
+RUN_FAILURE_CRITERION = (
+    "A training run fails when "
+    + "; or ".join(f"{c.description} ({c.name})" for c in RUN_FAILURES.values())
+    + "; the first that applies names the failure."
+)
+
+
 def with_run_failure(training: pd.DataFrame) -> pd.DataFrame:
     """Training rows plus ``failure`` (first failed criterion or '') and ``failed``."""
     out = training.copy()
@@ -66,9 +75,7 @@ def with_run_failure(training: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def select_runs(
-    training: pd.DataFrame, activation: str, optimizer: str, all_depths: bool = False
-) -> pd.DataFrame:
+def select_runs(training: pd.DataFrame, activation: str, optimizer: str, all_depths: bool = False) -> pd.DataFrame:
     """Rows of one activation/optimizer at the cell closest to the lesson's net.
 
     Depth (unless ``all_depths``), width, learning rate and steps are each set
@@ -90,11 +97,17 @@ def cell_text(rows: pd.DataFrame) -> str:
     """Human description of the training cell of ``rows`` (its first row), quoted in sentences."""
     first = rows.iloc[0]
     return (
-        f"depth {first['depth']}, width {first['width']}, {first['activation']}, "
-        f"{first['optimizer']} lr {first['lr']:g}, {first['steps']} steps"
+        f"depth {first['depth']}, width {first['width']}, {display(first['activation'])}, "
+        f"{display(first['optimizer'])} lr {first['lr']:g}, {first['steps']} steps"
     )
 
 
+def seed_counts(notes: pd.Series) -> str:
+    """'diverged in 3/10 seeds, stuck in 1/10 seeds': each non-empty note with its count out of the
+    seeds (one row per seed), so a reader never has to guess what a bare count counts."""
+    counts = notes[notes != ""].value_counts()
+    return ", ".join(f"{name} in {n}/{len(notes)} seeds" for name, n in counts.items())
+
+
 def failure_counts(failures: pd.Series) -> str:
-    counts = failures[failures != ""].value_counts()
-    return ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "—"
+    return seed_counts(failures) or "—"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +16,17 @@ from initlab.study.tables import TABLE
 
 #: Display order of init schemes (figures, tables); unknown names go last.
 INIT_ORDER = (
-    "default", "zeros", "tiny", "large", "xavier", "he", "xavier_uniform", "he_uniform",
-    "lecun", "orthogonal", "lsuv",
+    "default",
+    "zeros",
+    "tiny",
+    "large",
+    "xavier",
+    "he",
+    "xavier_uniform",
+    "he_uniform",
+    "lecun",
+    "orthogonal",
+    "lsuv",
 )
 
 
@@ -42,7 +54,9 @@ def load_tables(tables_dir: str | Path) -> Tables:
     missing = [str(path) for name, path in paths.items() if not path.exists() and not TABLE[name].optional]
     if missing:
         raise FileNotFoundError(f"missing tables: {', '.join(missing)}")
-    loaded = {name: normalise_table(name, read_csv(path, name)) if path.exists() else None for name, path in paths.items()}
+    loaded = {
+        name: normalise_table(name, read_csv(path, name)) if path.exists() else None for name, path in paths.items()
+    }
     return Tables(**loaded)
 
 
@@ -82,3 +96,51 @@ def init_order(names: Iterable[str]) -> list[str]:
 def closest(values: Iterable[float], target: float) -> float:
     """The available value nearest to the lesson's (ties: the smaller one)."""
     return min(values, key=lambda v: (abs(float(v) - target), float(v)))
+
+
+_MEMOS: list[list[tuple[tuple[object, ...], object]]] = []
+_MEMOISING: list[bool] = []
+
+
+@contextmanager
+def memoised() -> Iterator[None]:
+    """Within the block, :func:`same_inputs_once` functions compute once per input; after it, forget."""
+    _MEMOISING.append(True)
+    try:
+        yield
+    finally:
+        _MEMOISING.pop()
+        if not _MEMOISING:
+            for memo in _MEMOS:
+                memo.clear()
+
+
+#: Inputs remembered per function: a few tables (a study's, a test's flipped copy), not a cache of all.
+MEMO_SIZE = 3
+
+
+def same_inputs_once(func: Callable) -> Callable:
+    """Compute ``func`` once for the same input objects (by identity, positional arguments only).
+
+    The report asks several answers, claims and captions for the same derived table (the probe's
+    failure depths, theory beside measurement); at 100 seeds each costs seconds. Only inside
+    :func:`memoised` (one report build, whose tables nobody changes); elsewhere every call computes,
+    so a caller that edits a table in place between calls sees the edit. The last inputs are held,
+    so their identity stays valid; a DataFrame result is handed out as a copy.
+    """
+    memo: list[tuple[tuple[object, ...], object]] = []
+    _MEMOS.append(memo)
+
+    @functools.wraps(func)
+    def wrapper(*args: object) -> object:
+        if not _MEMOISING:
+            return func(*args)
+        found = [r for held, r in memo if len(held) == len(args) and all(map(operator.is_, held, args))]
+        if found:
+            result = found[0]
+        else:
+            result = func(*args)
+            memo[:] = [(args, result), *memo[: MEMO_SIZE - 1]]
+        return result.copy() if isinstance(result, pd.DataFrame) else result
+
+    return wrapper

@@ -23,7 +23,7 @@ import pandas as pd
 from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRADIENT_RATIO, VANISHED_STD
 from initlab.report.answers.predicted import predicted_failure_depths
 from initlab.report.answers.probe import probe_failure_depths, probe_failure_summary
-from initlab.report.answers.tables import init_order
+from initlab.report.answers.tables import init_order, same_inputs_once
 
 #: Median relative error of the post-activation std above which theory and measurement "part":
 #: the issue's 10 %. Measured on the default study, the deterministic-variance inits with a
@@ -81,7 +81,8 @@ PREDICTED_CRITERION_VALUE: dict[str, tuple[Callable[[pd.DataFrame], float], floa
     "exploded": (lambda net: float(net["std"].iloc[-1]), EXPLODED_STD),
     "saturated": (lambda net: float(net["saturated_ratio"].iloc[-1]), SATURATED_FRACTION),
     "gradient vanished": (
-        lambda net: float(net["act_grad_norm"].iloc[0] / net["act_grad_norm"].iloc[-1]), VANISHED_GRADIENT_RATIO
+        lambda net: float(net["act_grad_norm"].iloc[0] / net["act_grad_norm"].iloc[-1]),
+        VANISHED_GRADIENT_RATIO,
     ),
 }
 
@@ -129,18 +130,28 @@ def std_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame) -> pd.DataF
     return cells.join(flags, how="outer").reset_index()
 
 
+@same_inputs_once
 def theory_comparison(signal_probe: pd.DataFrame, theory: pd.DataFrame | None) -> pd.DataFrame:
     """Per (activation, init): std agreement, predicted vs measured failure depth, whether they part, and why."""
     columns = [
-        "activation", "init", "median_rel_error", "predicted_depth", "predicted_failure", "measured_depth",
-        "measured_failure", "depth_agrees", "parts", "cause",
+        "activation",
+        "init",
+        "median_rel_error",
+        "predicted_depth",
+        "predicted_failure",
+        "measured_depth",
+        "measured_failure",
+        "depth_agrees",
+        "parts",
+        "cause",
     ]
     if theory is None or theory.empty or signal_probe.empty:
         return pd.DataFrame(columns=columns)
     cells = std_comparison(signal_probe, theory)
     predicted = predicted_failure_depths(theory).set_index(["activation", "init"])
     width = theory["width"].iloc[0]
-    measured = probe_failure_summary(probe_failure_depths(signal_probe[signal_probe["width"] == width]))
+    at_width = signal_probe["width"] == width  # the table itself when it has one width (its depths are memoised)
+    measured = probe_failure_summary(probe_failure_depths(signal_probe if at_width.all() else signal_probe[at_width]))
     measured = measured.set_index(["activation", "init"])
     rows = []
     for (activation, init), group in cells.groupby(["activation", "init"], sort=True):
@@ -198,11 +209,15 @@ def error_by_activation(comparison: pd.DataFrame) -> pd.DataFrame:
 def theory_sentence(comparison: pd.DataFrame) -> str:
     """The report's sentence: how often theory is right, and why it is not where it is not."""
     if comparison.empty:
-        return "No theory table: run the workflow's `theory` rule (initlab theory) to see predictions beside measurements."
+        return (
+            "No theory table: run the workflow's `theory` rule (initlab theory) to see predictions beside measurements."
+        )
     total = len(comparison)
     depths = int(comparison["depth_agrees"].sum())
     close = int((comparison["median_rel_error"] <= AGREEMENT_TOLERANCE).sum())
-    per_act = "; ".join(f"{r.activation} {r.median_rel_error:.0%}" for r in error_by_activation(comparison).itertuples())
+    per_act = "; ".join(
+        f"{r.activation} {r.median_rel_error:.0%}" for r in error_by_activation(comparison).itertuples()
+    )
     sentence = (
         f"Theory predicts the failure depth of {depths} of {total} (activation, init) pairs exactly, and the "
         f"post-activation std within {AGREEMENT_TOLERANCE:.0%} (median relative error over layers and seeds) for "

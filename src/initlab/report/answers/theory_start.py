@@ -32,7 +32,9 @@ def start_loss_comparison(training: pd.DataFrame, theory_start: pd.DataFrame | N
     both = measured.join(predicted, how="inner").reset_index()
     both["rel_error"] = (both["predicted"] - both["measured_median"]).abs() / both["measured_median"]
     slack = 1.0 + FLOAT32_RESOLUTION
-    both["within_seeds"] = (both["seed_min"] / slack <= both["predicted"]) & (both["predicted"] <= both["seed_max"] * slack)
+    both["within_seeds"] = (both["seed_min"] / slack <= both["predicted"]) & (
+        both["predicted"] <= both["seed_max"] * slack
+    )
     return both[columns]
 
 

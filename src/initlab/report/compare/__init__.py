@@ -31,8 +31,15 @@ from initlab.report.compare.tablediff import TableDiff, diff_table
 from initlab.report.compare.verdicts import VERDICTS, Verdict, VerdictComparison, compare_verdicts
 
 __all__ = [
-    "Comparison", "EXIT_CHANGED", "EXIT_SAME", "EXIT_UNREADABLE", "UnreadableInput", "VERDICTS", "Verdict",
-    "compare", "exit_status",
+    "Comparison",
+    "EXIT_CHANGED",
+    "EXIT_SAME",
+    "EXIT_UNREADABLE",
+    "UnreadableInput",
+    "VERDICTS",
+    "Verdict",
+    "compare",
+    "exit_status",
 ]
 
 EXIT_SAME = 0

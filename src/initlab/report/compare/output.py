@@ -76,7 +76,8 @@ def called_lines(comparison: Comparison) -> list[str]:
         for _, row in called.head(TERMINAL_CELLS).iterrows():
             out.append(
                 f"{name} differs at {_cell_text(row, metric.cell)}: {row['mean_a']:.3g} → {row['mean_b']:.3g} "
-                f"(B − A {row['diff']:.3g}, {stats.CONFIDENCE:.0%} interval [{row['ci_low']:.3g}, {row['ci_high']:.3g}], "
+                f"(B − A {row['diff']:.3g}, {stats.CONFIDENCE:.0%} interval "
+                f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}], "
                 f"p {row['p']:.2g}, adjusted {row['q']:.2g})"
             )
         if len(called) > TERMINAL_CELLS:
@@ -108,12 +109,19 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
         for c in t.columns:
             out.append(
                 f"    {c.column}: {c.cells} cells; largest |B − A| {c.max_abs:.3g} at {c.where} "
-                f"({c.a_value} → {c.b_value})" + ("" if math.isnan(c.max_ulps) else
-                                                 f"; largest relative {c.max_rel:.3g}, {c.max_ulps:.3g} float32 ulps")
+                f"({c.a_value} → {c.b_value})"
+                + (
+                    ""
+                    if math.isnan(c.max_ulps)
+                    else f"; largest relative {c.max_rel:.3g}, {c.max_ulps:.3g} float32 ulps"
+                )
             )
     changed = comparison.changed
-    out += ["", f"Verdicts: {len(comparison.verdicts) - len(changed)} same, {len(changed)} changed"
-            + ("" if comparison.same_seeds else " (different seeds: the chance of a change is given)")]
+    out += [
+        "",
+        f"Verdicts: {len(comparison.verdicts) - len(changed)} same, {len(changed)} changed"
+        + ("" if comparison.same_seeds else " (different seeds: the chance of a change is given)"),
+    ]
     for v in comparison.verdicts:
         if v.status == "same":
             line = f"  same     {v.key}: {v.a.verdict} (A {_agree(v.a)}, B {_agree(v.b)})"
@@ -127,8 +135,12 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
     out += ["", "Seeds"] + [f"  {line}" for line in seed_sentence(comparison)]
     out += [f"    {line}" for line in called_lines(comparison)]
     out += ["", "Provenance"]
-    groups = {"config": "config", "packages": "packages", "run": "run (git commit, machine)",
-              "code": "code (each rule's fingerprint)"}
+    groups = {
+        "config": "config",
+        "packages": "packages",
+        "run": "run (git commit, machine)",
+        "code": "code (each rule's fingerprint)",
+    }
     for group, title in groups.items():
         diffs = comparison.provenance.group(group)
         if not diffs:
@@ -143,9 +155,14 @@ def terminal_summary(comparison: Comparison, require_identical: bool = False) ->
 def _verdict_rows(comparison: Comparison) -> list[dict[str, object]]:
     return [
         {
-            "kind": v.kind, "key": v.key, "question": v.question, "status": v.status,
-            "a": v.a.verdict if v.a else "—", "a_agree": _agree(v.a),
-            "b": v.b.verdict if v.b else "—", "b_agree": _agree(v.b),
+            "kind": v.kind,
+            "key": v.key,
+            "question": v.question,
+            "status": v.status,
+            "a": v.a.verdict if v.a else "—",
+            "a_agree": _agree(v.a),
+            "b": v.b.verdict if v.b else "—",
+            "b_agree": _agree(v.b),
             "flip_chance": "" if math.isnan(v.flip_chance) else f"{v.flip_chance:.2g}",
             "note": v.note,
         }
@@ -160,41 +177,65 @@ def _seed_tables(comparison: Comparison) -> list[dict[str, object]]:
     for name, metric in METRICS.items():
         df = comparison.seeds.cells[name]
         notable = df[df["differs"] | ~df["consistent"]] if len(df) else df
-        out.append({
-            "name": name, "description": metric.description, "counts": comparison.seeds.counts(name),
-            "notable": html_table(notable.drop(columns=["metric"]) if len(notable) else pd.DataFrame()),
-            "all": html_table(df.drop(columns=["metric"]) if len(df) else pd.DataFrame()),
-        })
+        out.append(
+            {
+                "name": name,
+                "description": metric.description,
+                "counts": comparison.seeds.counts(name),
+                "notable": html_table(notable.drop(columns=["metric"]) if len(notable) else pd.DataFrame()),
+                "all": html_table(df.drop(columns=["metric"]) if len(df) else pd.DataFrame()),
+            }
+        )
     return out
 
 
 def render_html(
-    comparison: Comparison, out_html: str | Path, require_identical: bool = False,
+    comparison: Comparison,
+    out_html: str | Path,
+    require_identical: bool = False,
     templates_dir: str | Path | None = None,
 ) -> Path:
     """Write the comparison page (inline CSS, no external resource) to ``out_html``."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(find_templates_dir(templates_dir)),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    columns = pd.DataFrame([
-        {"table": t.name, "column": c.column, "cells": c.cells, "max_abs_diff": c.max_abs, "max_rel_diff": c.max_rel,
-         "max_float32_ulps": c.max_ulps, "where": c.where, "A": c.a_value, "B": c.b_value}
-        for t in comparison.tables for c in t.columns
-    ])
+    columns = pd.DataFrame(
+        [
+            {
+                "table": t.name,
+                "column": c.column,
+                "cells": c.cells,
+                "max_abs_diff": c.max_abs,
+                "max_rel_diff": c.max_rel,
+                "max_float32_ulps": c.max_ulps,
+                "where": c.where,
+                "A": c.a_value,
+                "B": c.b_value,
+            }
+            for t in comparison.tables
+            for c in t.columns
+        ]
+    )
     context = {
         "a": _side(comparison, comparison.a),
         "b": _side(comparison, comparison.b),
         "result": overall(comparison, require_identical),
         "changed": bool(comparison.changed),
         "same_seeds": comparison.same_seeds,
-        "tables": [{"name": t.name, "identical": t.identical, "summary": t.summary(),
-                    "rows": f"{t.rows_a} / {t.rows_b}"} for t in comparison.tables],
+        "tables": [
+            {"name": t.name, "identical": t.identical, "summary": t.summary(), "rows": f"{t.rows_a} / {t.rows_b}"}
+            for t in comparison.tables
+        ],
         "columns": html_table(columns),
         "verdicts": _verdict_rows(comparison),
         "seed_lines": seed_sentence(comparison),
-        "methods": [{"name": m.name, "description": m.description, "measured": m.measured}
-                    for m in stats.METHODS.values()],
+        "methods": [
+            {"name": m.name, "description": m.description, "measured": m.measured} for m in stats.METHODS.values()
+        ],
         "seed_tables": _seed_tables(comparison),
         "confidence": f"{stats.CONFIDENCE:.0%}",
         "provenance": [
@@ -227,26 +268,40 @@ def comparison_json(comparison: Comparison, require_identical: bool = False) -> 
     for name, metric in METRICS.items():
         df = comparison.seeds.cells[name] if comparison.seeds is not None else pd.DataFrame()
         metrics[name] = {
-            "table": metric.table, "column": metric.column, "cell": list(metric.cell),
+            "table": metric.table,
+            "column": metric.column,
+            "cell": list(metric.cell),
             "description": metric.description,
-            "counts": ({k: _number(v) for k, v in comparison.seeds.counts(name).items()}
-                       if comparison.seeds is not None else None),
-            "cells": [{k: _number(v) for k, v in record.items() if k != "metric"}
-                      for record in df.to_dict(orient="records")],
+            "counts": (
+                {k: _number(v) for k, v in comparison.seeds.counts(name).items()}
+                if comparison.seeds is not None
+                else None
+            ),
+            "cells": [
+                {k: _number(v) for k, v in record.items() if k != "metric"} for record in df.to_dict(orient="records")
+            ],
         }
     return {
         "version": JSON_VERSION,
-        "a": str(comparison.a.root), "b": str(comparison.b.root),
-        "seeds_a": [_number(s) for s in comparison.a.seeds], "seeds_b": [_number(s) for s in comparison.b.seeds],
-        "same_seeds": comparison.same_seeds, "identical": comparison.identical,
+        "a": str(comparison.a.root),
+        "b": str(comparison.b.root),
+        "seeds_a": [_number(s) for s in comparison.a.seeds],
+        "seeds_b": [_number(s) for s in comparison.b.seeds],
+        "same_seeds": comparison.same_seeds,
+        "identical": comparison.identical,
         "exit_status": exit_status(comparison, require_identical),
         "fdr_alpha": FDR_ALPHA,
-        "methods": {m.name: {"description": m.description, "measured": m.measured}
-                    for m in stats.METHODS.values()},
+        "methods": {m.name: {"description": m.description, "measured": m.measured} for m in stats.METHODS.values()},
         "verdicts": [
-            {"kind": v.kind, "key": v.key, "status": v.status, "a": v.a.verdict if v.a else None,
-             "b": v.b.verdict if v.b else None, "flip_chance": _number(v.flip_chance),
-             "support_p": _number(v.support_p)}
+            {
+                "kind": v.kind,
+                "key": v.key,
+                "status": v.status,
+                "a": v.a.verdict if v.a else None,
+                "b": v.b.verdict if v.b else None,
+                "flip_chance": _number(v.flip_chance),
+                "support_p": _number(v.support_p),
+            }
             for v in comparison.verdicts
         ],
         "metrics": metrics,
@@ -257,6 +312,7 @@ def write_json(comparison: Comparison, out_json: str | Path, require_identical: 
     """Write :func:`comparison_json` to ``out_json`` (standard JSON: no NaN, sorted as computed)."""
     out_json = Path(out_json)
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(comparison_json(comparison, require_identical), indent=1, allow_nan=False)
-                        + "\n", encoding="utf-8")
+    out_json.write_text(
+        json.dumps(comparison_json(comparison, require_identical), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
     return out_json

@@ -17,6 +17,8 @@ from initlab.report.compare.inputs import ResultSet
 #: Config keys that decide how jobs are cut, never a number (docs/cluster.md: the tables do not
 #: depend on ``seed_block_size``; the stacked trainer is bit-identical to the lone loop).
 LAYOUT_KEYS = frozenset({"seed_block_size"})
+
+
 def _packages(record: Mapping[str, object]) -> dict[str, str]:
     return {k: str(v) for k, v in dict(record.get("packages") or {}).items()}
 
@@ -25,8 +27,13 @@ def _run(record: Mapping[str, object]) -> dict[str, str]:
     git = dict(record.get("git") or {})
     threads = {f"threads of {rule}": str(n) for rule, n in dict(record.get("threads") or {}).items()}
     machine = {k.replace("_", " "): str(v) for k, v in dict(record.get("machine") or {}).items()}
-    return {"git commit": str(git.get("commit")), "uncommitted changes": str(git.get("dirty")),
-            "python": str(record.get("python")), **machine, **threads}
+    return {
+        "git commit": str(git.get("commit")),
+        "uncommitted changes": str(git.get("dirty")),
+        "python": str(record.get("python")),
+        **machine,
+        **threads,
+    }
 
 
 def _fingerprints(record: Mapping[str, object]) -> dict[str, str]:
@@ -42,7 +49,8 @@ def code_remark(a: Mapping[str, object], b: Mapping[str, object], rule: str) -> 
     """Which files and package versions make a rule's fingerprints differ."""
     sides = [dict(dict(r.get("fingerprints") or {}).get(rule) or {}) for r in (a, b)]
     changed = sorted(
-        key for group in ("files", "packages")
+        key
+        for group in ("files", "packages")
         for key in set(sides[0].get(group, {})) | set(sides[1].get(group, {}))
         if sides[0].get(group, {}).get(key) != sides[1].get(group, {}).get(key)
     )
@@ -104,12 +112,15 @@ def compare_provenance(a: ResultSet, b: ResultSet) -> ProvenanceDiff:
     if a.provenance is not None and b.provenance is not None:
         for group, read in GROUPS.items():
             rows_a, rows_b = read(a.provenance), read(b.provenance)
-            remarks = {rule: code_remark(a.provenance, b.provenance, rule) for rule in rows_a} if group == "code" else {}
+            remarks = (
+                {rule: code_remark(a.provenance, b.provenance, rule) for rule in rows_a} if group == "code" else {}
+            )
             differences += _diff(group, rows_a, rows_b, remarks)
     else:
         unavailable.append(
             "package versions, code fingerprints and git commit (provenance.json missing in "
-            + _sides(a.provenance is None, b.provenance is None) + ")"
+            + _sides(a.provenance is None, b.provenance is None)
+            + ")"
         )
     return ProvenanceDiff(differences, unavailable)
 

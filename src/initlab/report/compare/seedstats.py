@@ -56,8 +56,13 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("training", "end_loss", (*TRAINING_CELL, "init"), description="final training loss"),
         Metric("training", "val_acc", (*TRAINING_CELL, "init"), description="validation accuracy"),
-        Metric("signal_probe", "std", ("activation", "init", "depth", "width"), _last_layer,
-               "std of the last layer's output"),
+        Metric(
+            "signal_probe",
+            "std",
+            ("activation", "init", "depth", "width"),
+            _last_layer,
+            "std of the last layer's output",
+        ),
     )
 }
 
@@ -120,24 +125,33 @@ def compare_metric(name: str, metric: Metric, tables_a: Tables, tables_b: Tables
     tests: dict[int, DiffCI] = {}
     for paired in (True, False):
         which = [i for i, side in enumerate(sides) if side[2] == paired]
-        for i, test in zip(which, stats.shift_tests([sides[i][:2] for i in which], paired)):
+        for i, test in zip(which, stats.shift_tests([sides[i][:2] for i in which], paired), strict=True):
             tests[i] = _as_diff(test, paired)
     rows = []
-    for i, (key, (va, vb, paired)) in enumerate(zip(keys, sides)):
+    for i, (key, (va, vb, paired)) in enumerate(zip(keys, sides, strict=True)):
         ci = tests[i]
         fa, fb = _finite(va), _finite(vb)
-        rows.append({
-            "metric": name,
-            **dict(zip(cell, key, strict=True)),
-            "seeds_a": len(va), "seeds_b": len(vb),
-            "nonfinite_a": int(len(va) - len(fa)), "nonfinite_b": int(len(vb) - len(fb)),
-            "mean_a": fa.mean() if len(fa) else math.nan, "mean_b": fb.mean() if len(fb) else math.nan,
-            "sd_a": fa.std(ddof=1) if len(fa) > 1 else math.nan, "sd_b": fb.std(ddof=1) if len(fb) > 1 else math.nan,
-            "diff": ci.diff, "ci_low": ci.low, "ci_high": ci.high, "p": ci.p,
-            "ks_p": spreads_consistent(va, vb),
-            "paired": paired,
-            "note": ci.note,
-        })
+        rows.append(
+            {
+                "metric": name,
+                **dict(zip(cell, key, strict=True)),
+                "seeds_a": len(va),
+                "seeds_b": len(vb),
+                "nonfinite_a": int(len(va) - len(fa)),
+                "nonfinite_b": int(len(vb) - len(fb)),
+                "mean_a": fa.mean() if len(fa) else math.nan,
+                "mean_b": fb.mean() if len(fb) else math.nan,
+                "sd_a": fa.std(ddof=1) if len(fa) > 1 else math.nan,
+                "sd_b": fb.std(ddof=1) if len(fb) > 1 else math.nan,
+                "diff": ci.diff,
+                "ci_low": ci.low,
+                "ci_high": ci.high,
+                "p": ci.p,
+                "ks_p": spreads_consistent(va, vb),
+                "paired": paired,
+                "note": ci.note,
+            }
+        )
     out = pd.DataFrame(rows)
     if len(out):
         out["ci_excludes_0"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)

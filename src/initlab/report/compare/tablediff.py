@@ -77,8 +77,13 @@ class TableDiff:
 
 def format_values(values: list[object]) -> str:
     """Sorted values, integer runs as ranges: [0, 1, 2, 5] -> '0–2, 5'."""
-    values = sorted(values, key=lambda v: (not isinstance(v, (int, np.integer)), str(v) if not
-                                           isinstance(v, (int, np.integer)) else int(v)))
+    values = sorted(
+        values,
+        key=lambda v: (
+            not isinstance(v, (int, np.integer)),
+            str(v) if not isinstance(v, (int, np.integer)) else int(v),
+        ),
+    )
     if not all(isinstance(v, (int, np.integer)) for v in values):
         return ", ".join(str(v) for v in values)
     runs: list[list[int]] = []
@@ -110,8 +115,10 @@ def _row_changes(keys: list[str], a: pd.DataFrame, b: pd.DataFrame, only_a: int,
 
 def _column_diff(column: str, keys: list[str], both: pd.DataFrame) -> ColumnDiff | None:
     a, b = both[f"{column}_a"], both[f"{column}_b"]
-    numeric = pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) and not (
-        pd.api.types.is_bool_dtype(a) or pd.api.types.is_bool_dtype(b)
+    numeric = (
+        pd.api.types.is_numeric_dtype(a)
+        and pd.api.types.is_numeric_dtype(b)
+        and not (pd.api.types.is_bool_dtype(a) or pd.api.types.is_bool_dtype(b))
     )
     if numeric:
         x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
@@ -134,9 +141,14 @@ def _column_diff(column: str, keys: list[str], both: pd.DataFrame) -> ColumnDiff
         at = int(np.argmax(abs_diff))
         finite = differ & np.isfinite(rel)
         return ColumnDiff(
-            column, n, float(abs_diff[at]), float(rel[finite].max()) if finite.any() else np.inf,
+            column,
+            n,
+            float(abs_diff[at]),
+            float(rel[finite].max()) if finite.any() else np.inf,
             float(ulps[finite].max()) if finite.any() else np.inf,
-            _key_text(keys, both.iloc[at]), f"{x[at]:.9g}", f"{y[at]:.9g}",
+            _key_text(keys, both.iloc[at]),
+            f"{x[at]:.9g}",
+            f"{y[at]:.9g}",
         )
     at = int(np.flatnonzero(differ)[0])
     return ColumnDiff(
@@ -159,7 +171,14 @@ def diff_table(name: str, a: ResultSet, b: ResultSet) -> TableDiff:
     column_changes = [f"column {c} only in A" for c in frame_a.columns if c not in frame_b.columns]
     column_changes += [f"column {c} only in B" for c in frame_b.columns if c not in frame_a.columns]
     return TableDiff(
-        name, False, len(frame_a), len(frame_b), len(both), only_a, only_b,
+        name,
+        False,
+        len(frame_a),
+        len(frame_b),
+        len(both),
+        only_a,
+        only_b,
         _row_changes(keys, frame_a, frame_b, only_a, only_b) if (only_a or only_b) else [],
-        columns, column_changes,
+        columns,
+        column_changes,
     )

@@ -55,8 +55,9 @@ def evidence_verdicts(tables: Tables) -> list[Verdict]:
     """The lesson's record: each init's majority label (Bad / Warning / Usable Start) in the lesson's cell."""
     evidence = answers.evidence_to_keep(tables.training)
     return [
-        Verdict(f"evidence/{row.init}", f"Evidence label of {row.init}", row.label, int(row.seeds_agreeing),
-                int(row.seeds))
+        Verdict(
+            f"evidence/{row.init}", f"Evidence label of {row.init}", row.label, int(row.seeds_agreeing), int(row.seeds)
+        )
         for row in evidence.numbers.itertuples()
     ]
 
@@ -65,11 +66,12 @@ def lesson_verdict(tables: Tables) -> list[Verdict]:
     """Which of the lesson's printed values this run reproduces (seed-free: the labs' own seeds)."""
     table = answers.lab_reproduction(tables.lab_reproduction).table
     off = table.loc[~table["matches"]]
-    verdict = "all match" if off.empty else "mismatch: " + ", ".join(
-        f"{r.lab} {r.row} {r.metric}" for r in off.itertuples()
+    verdict = (
+        "all match" if off.empty else "mismatch: " + ", ".join(f"{r.lab} {r.row} {r.metric}" for r in off.itertuples())
     )
-    return [Verdict("lesson-reproduced", "Which printed values of the lesson does the replay reproduce?", verdict,
-                    0, 0)]
+    return [
+        Verdict("lesson-reproduced", "Which printed values of the lesson does the replay reproduce?", verdict, 0, 0)
+    ]
 
 
 def claim_verdicts(tables: Tables) -> list[Verdict]:
@@ -153,8 +155,9 @@ def compare_one(kind: str, a: Verdict | None, b: Verdict | None, same_seeds: boo
     assert head is not None
     if a is None or b is None:
         status = "only in B" if a is None else "only in A"
-        return VerdictComparison(kind, head.key, head.question, a, b, status, math.nan, math.nan,
-                                 "the other side has no such conclusion")
+        return VerdictComparison(
+            kind, head.key, head.question, a, b, status, math.nan, math.nan, "the other side has no such conclusion"
+        )
     status = "same" if a.verdict == b.verdict else "changed"
     if same_seeds or not (a.seeds_total and b.seeds_total):
         why = "the same seeds" if same_seeds else "it does not depend on seeds"
@@ -165,11 +168,15 @@ def compare_one(kind: str, a: Verdict | None, b: Verdict | None, same_seeds: boo
     if status == "same":
         note = ""  # the flip chance says it
     elif p < SUPPORT_ALPHA:
-        note = (f"the seeds' support moved (Fisher p = {p:.2g}): more than seed noise; "
-                f"at the pooled support two such seed sets disagree with probability {chance:.2g}")
+        note = (
+            f"the seeds' support moved (Fisher p = {p:.2g}): more than seed noise; "
+            f"at the pooled support two such seed sets disagree with probability {chance:.2g}"
+        )
     else:
-        note = (f"within seed noise (Fisher p = {p:.2g}): at the pooled support two such seed sets "
-                f"disagree with probability {chance:.2g}")
+        note = (
+            f"within seed noise (Fisher p = {p:.2g}): at the pooled support two such seed sets "
+            f"disagree with probability {chance:.2g}"
+        )
     return VerdictComparison(kind, a.key, a.question, a, b, status, chance, p, note)
 
 
