@@ -92,7 +92,7 @@ def one_at_a_time(split, cell: ModelCell, models: list[torch.nn.Module]) -> list
 
 def whole_job(split, cell: ModelCell, models: list[torch.nn.Module], inits: list[str]) -> None:
     """What a model job does per model: inspect's verdict, the probe, training, the evaluations."""
-    for m, init in zip(models, inits):
+    for m, init in zip(models, inits, strict=True):
         train_model(split, cell, copy.deepcopy(m), init, 0)
 
 
@@ -152,9 +152,9 @@ def main() -> None:
     vmap_s, stacked = best_cpu(lambda: together(split, cell, models), args.repeats)
     job_s, _ = best_cpu(lambda: whole_job(split, cell, models, inits), 1)
     k = len(inits)
-    diffs = [abs(a - b) for a, b in zip(lone, stacked) if math.isfinite(a) and math.isfinite(b)]
+    diffs = [abs(a - b) for a, b in zip(lone, stacked, strict=True) if math.isfinite(a) and math.isfinite(b)]
     print(f"digits CNN, {k} models, {cell.steps} Adam steps, batch {cell.batch_size}, one thread")
-    for init, a, b in zip(inits, lone, stacked):
+    for init, a, b in zip(inits, lone, stacked, strict=True):
         print(f"  {init:15s} end loss one-at-a-time {a:.9g}  vmap {b:.9g}")
     print(f"a model job's work per model (inspect, probe, training, evaluation): {job_s / k:.3f} s")
     print(

@@ -63,11 +63,13 @@ def _arrays(**changes):
         ({"y_val": None}, "dataset 'mine': missing key(s) y_val; expected arrays x_train, y_train, x_val, y_val"),
         (
             {"y_train": (np.arange(20) % 3).astype(float)},
-            "dataset 'mine': y_train has dtype float64 and shape (20,); expected a 1-D array of integer class labels 0..C-1",
+            "dataset 'mine': y_train has dtype float64 and shape (20,); "
+            "expected a 1-D array of integer class labels 0..C-1",
         ),
         (
             {"y_val": np.array([0, 1, 2, 3, 1, 0])},
-            "dataset 'mine': the training labels hold classes [0, 1, 2]; expected every class 0..C-1 (C >= 2), missing [3]",
+            "dataset 'mine': the training labels hold classes [0, 1, 2]; "
+            "expected every class 0..C-1 (C >= 2), missing [3]",
         ),
         (
             {"y_val": np.array([0, 1, -1, 2, 1, 0])},

@@ -245,7 +245,7 @@ def test_default_keeps_pytorchs_own_conv_init_and_bias_free_layers_are_fine():
     model = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
     before = [p.detach().clone() for p in model.parameters()]
     get_init("default").apply(model, get_activation("relu"), generator(0))
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     get_init("he").apply(model, get_activation("relu"), generator(0))
     assert model[0].bias is None and not torch.equal(before[0], model[0].weight)
 
@@ -282,7 +282,7 @@ def test_lsuv_on_a_nested_model_reaches_unit_variance_keeps_buffers_and_the_glob
     state = torch.get_rng_state()
     get_init("lsuv").apply(model, get_activation("relu"), generator(3), batch)
     assert torch.equal(torch.get_rng_state(), state)
-    assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers()))
+    assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers(), strict=True))
     outputs = []
     hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.var().item())) for m in weighted_layers(model)]
     with torch.no_grad(), torch.random.fork_rng(devices=[]):
@@ -306,4 +306,4 @@ def test_lsuv_walk_and_hooks_agree_to_the_bit_on_a_sequential():
     a = lsuv_rescale(walked, batch)
     b = lsuv_rescale(wrapped, batch)
     assert a == b
-    assert all(torch.equal(p, q) for p, q in zip(walked.parameters(), hooked.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(walked.parameters(), hooked.parameters(), strict=True))

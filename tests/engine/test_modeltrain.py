@@ -49,7 +49,7 @@ def test_the_default_init_is_the_seeds_pytorch_draw_as_inspect_builds_it(cell):
     ours = build_model(cell, 5)
     assert torch.equal(torch.get_rng_state(), state)  # the global RNG is put back
     theirs = inspect_build(cell.factory, 5)
-    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))
 
 
 def test_minibatches_are_seeded_and_the_same_for_every_init(moons, cell):

@@ -81,7 +81,7 @@ def test_a_change_to_the_model_trainer_or_inspect_moves_the_model_jobs(code):
     package, templates = code
     # a configured model's rows hold inspect's verdict before training
     for module in ("engine/modeltrain.py", "engine/usermodel.py", "engine/inspect.py"):
-        assert "model" in changed_rules(package, templates, lambda: append(package / module)), module
+        assert "model" in changed_rules(package, templates, lambda module=module: append(package / module)), module
     assert changed_rules(package, templates, lambda: append(package / "engine/datasets.py")) >= {"model_dataset"}
 
 

@@ -130,7 +130,8 @@ def _bad_file(tmp_path, **arrays):
         ),
         (
             "unknown dataset",
-            "invalid config: models.mlp.dataset = 'mnist' is not allowed; expected a name defined in datasets (moons, digits)",
+            "invalid config: models.mlp.dataset = 'mnist' is not allowed; "
+            "expected a name defined in datasets (moons, digits)",
         ),
         (
             "missing key",

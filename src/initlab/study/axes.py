@@ -195,7 +195,7 @@ def _ablation_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
             yield {"seed": s, "variant": v.name, "layer": v.layer}
 
 
-def _model_observations(job: "Job", table: str) -> Iterator[dict[str, object]]:
+def _model_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
     """One per trained model (``models``), one per kept loss of each model (``model_curves``)."""
     cell: ModelCell = job.cell  # type: ignore[assignment]
     steps = cell.curve_steps() if table == "model_curves" else [None]
