@@ -44,6 +44,8 @@ rule model:
     conda:
         "../../environment.yml"
     threads: 1
+    # The study's longest jobs start first (the lesson's short jobs fill the cores around them).
+    priority: 1
     resources:
         mem_mb=1500,
         runtime=60,

@@ -32,12 +32,14 @@ non-finite, ``diverged`` and ``diverged_step`` say when, training goes on, nothi
 
 One model at a time. Training the 11 inits of a seed together with
 ``torch.func.stack_module_state`` and ``vmap`` (``benchmarks/bench_models.py``, the digits CNN of
-``config/digits.yaml``, one thread, training loops alone) was 1.28x and 1.47x faster in two runs
-on the loaded 2-core machine (0.41 against 0.53, 0.31 against 0.46 s CPU a model) but not the
-same numbers: vmap's batched convolution rounds differently from the lone one, and over 120
-Adam steps the end losses moved by up to 0.009 (``large``) and in the 4th digit for two other
-inits. A row's numbers would then be the stacked run's, not those of the model trained alone,
-as a user reproduces it with the same seed; a quarter of a job's time does not buy that.
+``config/digits.yaml``, one thread, training loops alone) was 1.53x faster at the config's 100
+Adam steps of 32 images (0.155 against 0.236 s CPU a model; 1.28x and 1.47x at 120 steps of 64)
+on the loaded 2-core machine, but not the same numbers: vmap's batched convolution rounds
+differently from the lone one, and Adam carries that over the steps (end losses 0.0787 against
+0.0793 for ``xavier_uniform``, up to 0.009 for ``large`` at 120 steps of 64). A row's numbers
+would then be the stacked run's, not those of the model trained alone, as a user reproduces it
+with the same seed; a quarter of a model job's work (0.08 of its 0.33 s CPU a model) does not
+buy that.
 """
 
 from __future__ import annotations
