@@ -22,6 +22,8 @@ rule model_dataset:
     conda:
         "../../environment.yml"
     threads: 1
+    # First, as the model jobs waiting for it (rule model's priority is not passed up to it).
+    priority: 1
     resources:
         mem_mb=1000,
         runtime=10,
