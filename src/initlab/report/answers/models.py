@@ -261,9 +261,7 @@ def _standing(c: CellResult, short: str) -> str:
     text = f"with {short}, {display(c.best)} ranks first ({sig(c.best_acc)})"
     if c.tied:
         text += f", {len(c.tied)} more {'init' if len(c.tied) == 1 else 'inits'} within the seeds' noise"
-    if c.best == DEFAULT_INIT:
-        return text + ": PyTorch's default"
-    if c.default is None:
+    if c.default is None:  # the default is the best, or was not run
         return text
     if DEFAULT_INIT in c.tied:
         return text + ", PyTorch's default among them"
