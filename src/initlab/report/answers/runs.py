@@ -50,6 +50,7 @@ def classes_of(rows: pd.DataFrame) -> pd.Series | int:
     """Each row's class count: a configured model's rows record theirs (``classes``); the lesson's are 2."""
     return rows["classes"] if "classes" in rows.columns else LESSON_CLASSES
 
+
 #: The run failure the claims also test on their own (zeros does not learn), so named here once.
 NO_CLEAR_IMPROVEMENT = Criterion(
     "no clear improvement",
