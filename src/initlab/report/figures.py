@@ -772,6 +772,10 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     with (
         sns.axes_style("whitegrid"),
         sns.plotting_context("notebook", font_scale=FONT_SCALE),
+        # laid out at the dpi it is saved at: tight_layout's text sizes are then the saved ones,
+        # measured once (matplotlib caches text metrics per dpi), not once per dpi
+        matplotlib.rc_context({"figure.dpi": DPI}),
+        style.plain_log_labels(),
         _fixed_jitter(),
         memoised(),
     ):
