@@ -533,11 +533,17 @@ def beat_probability(
         if not lower_is_better:
             wide = -wide
         cell_rows = []
+        # numpy per pair, not pandas: a cell of 11 inits has 110 ordered pairs, at 100 seeds the
+        # pandas version took seconds of the report
+        values = wide.to_numpy(dtype=float)
+        present = ~np.isnan(values)
+        index = {name: i for i, name in enumerate(wide.columns)}
         for a, b in itertools.permutations(wide.columns, 2):
-            paired = wide[[a, b]].dropna()
-            wins = int((paired[a] < paired[b]).sum())
-            losses = int((paired[a] > paired[b]).sum())
-            n_pairs = int(len(paired))
+            both = present[:, index[a]] & present[:, index[b]]
+            x, y = values[both, index[a]], values[both, index[b]]
+            wins = int((x < y).sum())
+            losses = int((x > y).sum())
+            n_pairs = int(both.sum())
             ties = n_pairs - wins - losses
             cell_rows.append(
                 {
