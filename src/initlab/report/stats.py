@@ -589,12 +589,19 @@ def per_seed_winners(
     scored = df.assign(_score=as_worst_if_nonfinite(df[value_col], lower_is_better))
     if not lower_is_better:
         scored["_score"] = -scored["_score"]
-    rows = []
-    for key, group in scored.groupby([*cell_cols, seed_col], sort=True, dropna=False):
-        best = group["_score"].min()
-        winners = sorted(group.loc[group["_score"] == best, contender_col].astype(str))
-        rows.append({**dict(zip([*cell_cols, seed_col], _as_tuple(key), strict=True)), "winner": "+".join(winners)})
-    return pd.DataFrame(rows, columns=[*cell_cols, seed_col, "winner"])
+    keys = [*cell_cols, seed_col]
+    if scored.empty:
+        return pd.DataFrame(columns=[*keys, "winner"])
+    # one pass over all (cell, seed) groups, not a loop over them (seconds of the report at 100 seeds)
+    best = scored.groupby(keys, sort=False, dropna=False)["_score"].transform("min")
+    winners = scored.loc[scored["_score"] == best, keys].assign(winner=scored[contender_col].astype(str))
+    joined = (
+        winners.sort_values("winner", kind="stable")
+        .groupby(keys, sort=True, dropna=False)["winner"]
+        .agg("+".join)
+        .reset_index()
+    )
+    return joined[[*keys, "winner"]]
 
 
 def winner_stability(
