@@ -594,7 +594,8 @@ def per_seed_winners(
         return pd.DataFrame(columns=[*keys, "winner"])
     # one pass over all (cell, seed) groups, not a loop over them (seconds of the report at 100 seeds)
     best = scored.groupby(keys, sort=False, dropna=False)["_score"].transform("min")
-    winners = scored.loc[scored["_score"] == best, keys].assign(winner=scored[contender_col].astype(str))
+    is_best = (scored["_score"] == best).to_numpy()  # positional: a concatenated frame repeats index labels
+    winners = scored.loc[is_best, keys].assign(winner=scored.loc[is_best, contender_col].astype(str).to_numpy())
     joined = (
         winners.sort_values("winner", kind="stable")
         .groupby(keys, sort=True, dropna=False)["winner"]

@@ -49,7 +49,7 @@ def xavier_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     mine = mine.sort_values(keys, kind="stable")
     mine_score = mine.set_index(keys)["score"]
     beaten_by = scored.join(mine_score.rename("mine"), on=keys, how="inner")
-    rank = (beaten_by["score"] < beaten_by["mine"]).groupby([beaten_by[k] for k in keys]).sum() + 1
+    rank = beaten_by.assign(_below=beaten_by["score"] < beaten_by["mine"]).groupby(keys)["_below"].sum() + 1
     order = {name: i for i, name in enumerate(init_order(scored["init"]))}
     winners = scored[scored["score"] == scored["best"]]
     best_init = (

@@ -87,10 +87,10 @@ def probe_failure_depths(signal_probe: pd.DataFrame) -> pd.DataFrame:
     per_seed = last.groupby(network, sort=True)["depth"].max().astype(float).rename("max_depth").reset_index()
     failing = last[last["failure"] != ""].sort_values([*network, "depth"], kind="stable")
     first = failing.drop_duplicates(network, keep="first")
-    evidence = pd.Series(np.nan, index=first.index)
+    evidence = np.full(len(first), np.nan)  # positional: a concatenated table repeats index labels
     for mode, (column, _) in FAILURE_EVIDENCE.items():
-        hit = first["failure"] == mode
-        evidence[hit] = pd.to_numeric(first.loc[hit, column], errors="coerce").astype(float)
+        hit = (first["failure"] == mode).to_numpy()
+        evidence[hit] = pd.to_numeric(first[column], errors="coerce").to_numpy(dtype=float)[hit]
     first = first[network].assign(
         failure_depth=first["depth"].astype(float), failure=first["failure"], failure_value=evidence
     )
