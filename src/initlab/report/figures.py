@@ -751,15 +751,23 @@ def render_figures(tables: answers.Tables, out_dir: str | Path, workers: int = 1
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         global _FORKED_TABLES
         _FORKED_TABLES = tables  # the children inherit it: nothing is pickled
+        # longest first, so that no worker is left drawing a long figure while the others idle
+        ordered = sorted(names, key=lambda n: n not in SLOWEST_FIGURES)
         try:
             with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
-                return pool.map(_draw_forked, [(name, out_dir) for name in names], chunksize=1)
+                written = dict(
+                    zip(ordered, pool.map(_draw_forked, [(n, out_dir) for n in ordered], chunksize=1), strict=True)
+                )
+            return [written[name] for name in names]
         finally:
             _FORKED_TABLES = None
     return [_draw(tables, name, out_dir) for name in names]
 
 
 _FORKED_TABLES: answers.Tables | None = None
+#: The figures that take longest to draw (about 2-4 CPU s each at 100 seeds, the rest under 1 s):
+#: handed to the workers first.
+SLOWEST_FIGURES = ("loss_curves.png", "gradient_norms.png", "exercise1_failure_depth.png", "signal_ratios.png")
 
 
 def _draw_forked(job: tuple[str, Path]) -> Path:
@@ -772,6 +780,10 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     with (
         sns.axes_style("whitegrid"),
         sns.plotting_context("notebook", font_scale=FONT_SCALE),
+        # laid out at the dpi it is saved at: tight_layout's text sizes are then the saved ones,
+        # measured once (matplotlib caches text metrics per dpi), not once per dpi
+        matplotlib.rc_context({"figure.dpi": DPI}),
+        style.plain_log_labels(),
         _fixed_jitter(),
         memoised(),
     ):
