@@ -150,12 +150,17 @@ def test_without_a_model_there_is_no_model_section_and_no_model_claim(tmp_path):
 
 
 def test_the_report_has_a_section_per_model_linked_from_the_first_screen(tmp_path, synthetic_report):
-    from initlab.report import render
+    import shutil
+
+    from initlab.report import figures, render
 
     tables_dir = syn.write_tables(tmp_path / "tables", models=syn.models_table())
-    page = render.build_report(
-        tables_dir, synthetic_report / "figures", tmp_path / "report.html", {"study": "synthetic"}
-    ).read_text(encoding="utf-8")
+    figures_dir = shutil.copytree(synthetic_report / "figures", tmp_path / "figures")
+    figures._draw(load_tables(tables_dir), "model_cnn.png", figures_dir)
+    page = render.build_report(tables_dir, figures_dir, tmp_path / "report.html", {"study": "synthetic"}).read_text(
+        encoding="utf-8"
+    )
+    assert 'id="fig-model-cnn"' in page
     _, result = result_of(tmp_path / "again", syn.models_table())
     assert '<section id="model-cnn" class="model">' in page and 'href="#model-cnn"' in page
     assert "Your model: cnn on digits" in page
@@ -168,3 +173,25 @@ def test_the_report_has_a_section_per_model_linked_from_the_first_screen(tmp_pat
     # without a model: none of it
     plain = (synthetic_report / "out" / "report.html").read_text(encoding="utf-8")
     assert 'class="model"' not in plain and "crit-model-ranking" not in plain and "claim-model" not in plain
+
+
+def test_each_model_gets_a_figure_whose_caption_is_its_ranking(tmp_path):
+    from initlab.report import captions, figures
+
+    tables, result = result_of(tmp_path, syn.models_table())
+    assert list(figures.model_figures(tables)) == ["model_cnn.png"]
+    assert "model_cnn.png" in figures.all_figures(tables) and "model_cnn.png" not in figures.FIGURES
+    takeaway, how = captions.caption("model_cnn.png", tables)
+    assert takeaway == result.summary and "over 10 seeds" in how
+    written = figures.render_figures(tables, tmp_path / "figures")
+    assert tmp_path / "figures" / "model_cnn.png" in written
+    plain = load_tables(syn.write_tables(tmp_path / "plain"))
+    assert figures.model_figures(plain) == {}
+
+
+def test_a_missing_model_figure_stops_the_report(tmp_path, synthetic_report):
+    from initlab.report import render
+
+    tables_dir = syn.write_tables(tmp_path / "tables", models=syn.models_table())
+    with pytest.raises(FileNotFoundError, match="model_cnn.png"):
+        render.build_report(tables_dir, synthetic_report / "figures", tmp_path / "r.html", {})

@@ -303,9 +303,27 @@ CAPTIONS: dict[str, Callable[[answers.Tables], Caption]] = {
 }
 
 
+def model_caption(tables: answers.Tables, model: str) -> Caption:
+    """A configured model's figure: its ranking per optimizer, the default's standing (the section's
+    own sentence, so figure and answer agree)."""
+    from initlab.report.answers import models as model_answers
+
+    result = next(r for r in model_answers.model_results(tables) if r.model == model)
+    n_seeds = int(tables.models.loc[tables.models["model"] == model, "seed"].nunique())  # type: ignore[union-attr]
+    return result.summary, (
+        f"One row per init, best first; the large dot is the mean validation accuracy over {n_seeds} seeds, the bar "
+        "its 95 % interval, the small dots the seeds; colour: the lesson's evidence record; '(flagged)': the probe "
+        "before training flagged the start in most seeds; a failing init (Bad Start) sits at the left edge, its mean "
+        "beside it."
+    )
+
+
 def caption(name: str, tables: answers.Tables) -> Caption:
     """The caption of figure ``name``; a figure whose rows are missing says so instead of failing."""
+    models = {figs.model_figure_name(str(m)): str(m) for m in (() if tables.models is None else tables.models["model"])}
     try:
+        if name in models:
+            return model_caption(tables, models[name])
         return CAPTIONS[name](tables)
     except (KeyError, IndexError, ValueError) as error:  # rows a takeaway needs are missing
         return f"No takeaway: the tables lack the rows this figure needs ({error.__class__.__name__}).", MISSING

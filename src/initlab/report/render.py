@@ -267,10 +267,11 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def model_context(result: model_answers.ModelResult) -> dict[str, object]:
-    """One configured model's section: the answer, each cell's sentences and ranking, the probe table."""
+def model_context(result: model_answers.ModelResult, figs: list[dict[str, object]]) -> dict[str, object]:
+    """One configured model's section: the answer, its figure, each cell's sentences and ranking, the probe table."""
     return {
         "id": result.anchor,
+        "figures": figs,
         "title": model_title(result),
         "headline": result.headline,
         "cells": [
@@ -715,7 +716,7 @@ def _build(
         else tables.timings
     )
     figures_dir = Path(figures_dir)
-    missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
+    missing = [name for name in figures.all_figures(tables) if not (figures_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
     raw = {key: compute(tables) for key, compute in answers.ANSWERS.items()}
@@ -727,14 +728,16 @@ def _build(
     checks = claims.check_claims(tables, config.get("ablations"))  # type: ignore[arg-type]
     titles = dict(sections)
     numbered, number = {}, 0
-    for section, names in SECTION_FIGURES.items():  # numbered in page order (SECTION_FIGURES follows it)
+    model_figures = {r.anchor: (figures.model_figure_name(r.model),) for r in models}
+    for section, _ in sections:  # numbered in page order
+        names = SECTION_FIGURES.get(section, ()) or model_figures.get(section, ())
         numbered[section] = []
         for name in names:
             number += 1
             numbered[section].append(figure_context(name, number, figures_dir, tables))
     context = {
         "sections": sections,
-        "models": [model_context(r) for r in models],
+        "models": [model_context(r, numbered[r.anchor]) for r in models],
         "model_criteria": [by_id[i] for i, _, _ in MODEL_CRITERIA] if models else [],
         "titles": titles,
         "criteria": criteria,

@@ -26,7 +26,7 @@ from initlab.report.answers.claims import Claim, frame_of_rows
 from initlab.report.answers.criteria import first_match
 from initlab.report.answers.evidence import EVIDENCE_LABELS, warning_start_loss
 from initlab.report.answers.runs import NO_CLEAR_IMPROVEMENT, failure_counts, with_run_failure
-from initlab.report.answers.tables import Tables, init_order
+from initlab.report.answers.tables import Tables, init_order, same_inputs_once
 from initlab.report.answers.text import capitalised, display, displays, sig
 
 #: What an init is ranked by: validation accuracy, the number a practitioner picks a model by and
@@ -287,6 +287,7 @@ def model_result(model: str, dataset: str, rows: pd.DataFrame) -> ModelResult:
     return ModelResult(model, dataset, model_anchor(model), f"{ranking} {probe}", ranking, tuple(cells), probe_table)
 
 
+@same_inputs_once  # the section, its figure's caption and the claims read the same results
 def model_results(tables: Tables) -> list[ModelResult]:
     """One result per configured model, in the table's order; none when the study configured no model."""
     models = tables.models
