@@ -195,3 +195,32 @@ def test_a_missing_model_figure_stops_the_report(tmp_path, synthetic_report):
     tables_dir = syn.write_tables(tmp_path / "tables", models=syn.models_table())
     with pytest.raises(FileNotFoundError, match="model_cnn.png"):
         render.build_report(tables_dir, synthetic_report / "figures", tmp_path / "r.html", {})
+
+
+@pytest.mark.slow
+def test_the_model_section_reads_in_chromium_at_1280_px_and_on_a_phone(tmp_path, synthetic_report, chromium):
+    """The reading rules hold with a model section: answers short, its figure at 2x with a caption and
+    text of 11 px or more, no paragraph twice, tables in their box, no sideways scroll at 390 px."""
+    import shutil
+
+    from initlab.report import figures, render
+    from tests.workflow.layout import (
+        PHONE_WIDTH,
+        layout_problems,
+        measure_layout,
+        measure_phone,
+        measure_reading,
+        reading_problems,
+    )
+
+    tables_dir = syn.write_tables(tmp_path / "tables", models=syn.models_table())
+    figures_dir = shutil.copytree(synthetic_report / "figures", tmp_path / "figures")
+    figures._draw(load_tables(tables_dir), "model_cnn.png", figures_dir)
+    report = render.build_report(tables_dir, figures_dir, tmp_path / "report.html", {"study": "synthetic"})
+    reading = measure_reading(chromium, report, tmp_path)
+    assert reading_problems(reading) == []
+    assert any(a["section"] == "model-cnn" for a in reading["answers"])
+    assert any(f["caption"].startswith("Figure ") and "over 10 seeds" in f["caption"] for f in reading["figures"])
+    assert layout_problems(measure_layout(chromium, report, tmp_path)) == []
+    phone = measure_phone(chromium, report, tmp_path)
+    assert phone["page_width"] <= PHONE_WIDTH and phone["toc_overlaps"] == 0
