@@ -107,12 +107,17 @@ def exercise_2(tables: answers.Tables) -> Caption:
     gap_changed, gap_baseline = (f"median_seed_gap_{x}" for x in (answers.EX2_CHANGED, answers.EX2_BASELINE))
     head = numbers.loc[(numbers["depth"] - LESSON_DEPTH).abs().idxmin()]
     closes = head[gap_changed] < head[gap_baseline]
-    worse = int((numbers[gap_changed] > numbers[gap_baseline]).sum())
+    # the depths that side with the lesson's depth: closer with the change where it closes, further where not
+    siding = int(
+        (
+            (numbers[gap_changed] < numbers[gap_baseline]) if closes else (numbers[gap_changed] > numbers[gap_baseline])
+        ).sum()
+    )
     takeaway = (
         f"With {changed}, {mine} {'closes' if closes else 'does not close'} the gap to the best init: at depth "
         f"{head['depth']:g} its median end loss is {sig(head[gap_changed])}× the best's, against "
-        f"{sig(head[gap_baseline])}× with {baseline}, and it is further from the best with {changed} at {worse} of "
-        f"{len(numbers)} depths."
+        f"{sig(head[gap_baseline])}× with {baseline}, and it is {'closer to' if closes else 'further from'} the best "
+        f"with {changed} at {siding} of {len(numbers)} depths."
     )
     return takeaway, (
         f"Per seed, {mine}'s end loss divided by the best init's in that seed "

@@ -32,7 +32,7 @@ MISMATCH_CLASSES: tuple[tuple[float, str, str], ...] = (
     (0, "identical as printed", "the printed values agree"),
     (1, "one resolution step", "the size of a floating-point rounding difference, e.g. a different library build"),
     (5, "a few steps", "numeric drift of the same behaviour"),
-    (math.inf, "real difference", "the behaviour differs from the lesson"),
+    (math.inf, "a real difference", "the behaviour differs from the lesson"),
 )
 
 
@@ -89,8 +89,8 @@ def _steps(n_steps: float, unit: str) -> str:
         return "a non-finite difference"
     if n_steps == 1:
         return f"one {unit}"
-    first, _, rest = unit.partition(" ")
-    return f"{n_steps:g} {first}s" + (f" {rest}" if rest else "")
+    head, of, rest = unit.partition(" of ")  # the noun before "of" takes the plural
+    return f"{n_steps:g} {head}s{of}{rest}"
 
 
 def lab_reproduction(lab: pd.DataFrame) -> LabReproduction:

@@ -233,7 +233,7 @@ def theory_sentence(comparison: pd.DataFrame) -> str:
         if len(pairs):
             by_cause.append(f"{name} for {len(pairs)} ({_pairs_text(pairs)})")
     return (
-        sentence + f" Where theory and measurement part ({len(parting)} pairs), the cause is " + names(by_cause) + "."
+        sentence + f" Where theory and measurement part ({len(parting)} pair{'s' if len(parting) > 1 else ''}), the cause is " + names(by_cause) + "."
     )
 
 
