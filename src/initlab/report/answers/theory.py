@@ -216,13 +216,14 @@ def theory_sentence(comparison: pd.DataFrame) -> str:
     total = len(comparison)
     depths = int(comparison["depth_agrees"].sum())
     close = int((comparison["median_rel_error"] <= AGREEMENT_TOLERANCE).sum())
-    per_act = ", ".join(
-        f"{r.median_rel_error:.0%} with {display(r.activation)}" for r in error_by_activation(comparison).itertuples()
+    per_act = names(
+        [f"{r.median_rel_error:.0%} with {display(r.activation)}" for r in error_by_activation(comparison).itertuples()]
     )
     sentence = (
         f"Theory predicts the failure depth exactly for {depths} of {total} (activation, init) pairs, and the "
         f"post-activation std to within {AGREEMENT_TOLERANCE:.0%} for {close} of {total} (median relative error "
-        f"over layers and seeds). That error, typical over the inits with a stated variance, is {per_act}."
+        f"over layers and seeds). Its typical std error, the median over the inits with a stated variance, is "
+        f"{per_act}."
     )
     parting = comparison[comparison["parts"]]
     if parting.empty:
@@ -233,7 +234,10 @@ def theory_sentence(comparison: pd.DataFrame) -> str:
         if len(pairs):
             by_cause.append(f"{name} for {len(pairs)} ({_pairs_text(pairs)})")
     return (
-        sentence + f" Where theory and measurement part ({len(parting)} pair{'s' if len(parting) > 1 else ''}), the cause is " + names(by_cause) + "."
+        sentence
+        + f" Where theory and measurement part ({len(parting)} pair{'s' if len(parting) > 1 else ''}), the cause is "
+        + names(by_cause)
+        + "."
     )
 
 
