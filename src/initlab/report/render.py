@@ -31,6 +31,7 @@ from initlab.report.answers import ablation as ablation_answers
 from initlab.report.answers import claims, findings, fragility, theory_start
 from initlab.report.answers import models as model_answers
 from initlab.report.answers import theory as theory_answers
+from initlab.report.answers.lab import lab_title
 from initlab.report.answers.tables import memoised
 from initlab.report.answers.text import DISPLAY_NAMES, display, sig
 from initlab.study import fingerprint
@@ -149,7 +150,7 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
         wide = group.pivot(index="row", columns="metric", values="cell")
         wide = wide.reindex(index=list(dict.fromkeys(group["row"])), columns=list(dict.fromkeys(group["metric"])))
         wide = wide.rename_axis(index="row", columns=None).reset_index()
-        labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
+        labs.append({"name": lab_title(name), "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
     mismatch_cols = [
         "lab",
         "row",
@@ -238,7 +239,7 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     cis = stats.bootstrap_by_cell(training, [*cell_cols, "init"], "end_loss")
     spread = spread.merge(cis[[*cell_cols, "init", "ci_low", "ci_high", "ci_note"]], on=[*cell_cols, "init"])
 
-    stability = stats.winner_stability(training, cell_cols, "end_loss")
+    stability = stats.winner_stability(training, cell_cols, "end_loss", label=display)
     n_stable = int(stability["stable"].sum())
 
     beats = stats.beat_probability(lesson, cell_cols, "end_loss")
@@ -519,7 +520,12 @@ def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     return {
         "cell": evidence.cell,
         "records": [
-            {"label": i.label, "rule": i.rule, "inits": ", ".join(i.inits), "sentence": i.sentence}
+            {
+                "label": i.label,
+                "rule": i.rule,
+                "inits": ", ".join(display(init) for init in i.inits),
+                "sentence": i.sentence,
+            }
             for i in evidence.items
         ],
         "numbers": html_table(evidence.numbers),
@@ -538,7 +544,11 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
     if cells:
         fragility_part = {
             "cells": [
-                {"title": f"{c.activation}, {c.optimizer}", "point": c.point, "sentences": list(c.sentences.values())}
+                {
+                    "title": f"{display(c.activation)}, {display(c.optimizer)}",
+                    "point": c.point,
+                    "sentences": list(c.sentences.values()),
+                }
                 for c in cells
             ],
             "first_failure": html_table(fragility.first_failure_table(cells)),

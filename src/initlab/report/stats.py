@@ -612,13 +612,19 @@ def winner_stability(
     contender_col: str = "init",
     seed_col: str = "seed",
     lower_is_better: bool = True,
+    label: Callable[[str], str] = str,
 ) -> pd.DataFrame:
     """Per cell: the most frequent per-seed winner, how many seeds agree, and whether it is stable.
 
     "Stable" means every seed names the same winner: the best-init conclusion
     does not depend on the seed. Otherwise the per-seed winners are listed so
-    the reader sees what it flips between.
+    the reader sees what it flips between. ``label`` names a contender for the reader (the report
+    passes its display names, 'he' -> 'He'); the order is still by count, then by key.
     """
+
+    def shown(winner: str) -> str:
+        return "+".join(label(name) for name in winner.split("+"))
+
     winners = per_seed_winners(df, cell_cols, value_col, contender_col, seed_col, lower_is_better)
     rows = []
     for key, group in winners.groupby(list(cell_cols), sort=True, dropna=False):
@@ -627,12 +633,12 @@ def winner_stability(
         rows.append(
             {
                 **dict(zip(cell_cols, _as_tuple(key), strict=True)),
-                "modal_winner": winner,
+                "modal_winner": shown(winner),
                 "seeds_agreeing": agreeing,
                 "seeds_total": total,
                 "stable": agreeing == total,
                 "winners": ", ".join(
-                    f"{name} ×{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                    f"{shown(name)} ×{n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                 ),
             }
         )

@@ -12,7 +12,7 @@ from initlab.report import stats
 from initlab.report.answers.criteria import Answer, Criterion, criteria_text, first_match, unanswerable
 from initlab.report.answers.predicted import predicted_failure_depths, theory_citation
 from initlab.report.answers.tables import closest, init_order, same_inputs_once
-from initlab.report.answers.text import display, displays, names, verb
+from initlab.report.answers.text import display, displays, verb
 
 #: The exercise's own depths: the lesson's probe (8) and the deeper one (20).
 EX1_FROM_DEPTH = 8
@@ -254,7 +254,7 @@ def _exercise_1_part(
     if not named:
         return (
             f"{display(activation)}: no init fails at any probed depth up to {max_depth:g} ({agree}/{total} seeds).",
-            f"{activation}: none",
+            f"{display(activation)}: none",
             (agree, total),
             {"named": [], "depth": depth},
         )
@@ -266,7 +266,7 @@ def _exercise_1_part(
     if not healthy:
         return (
             sentence + f" Every init already fails by depth {EX1_FROM_DEPTH}.",
-            f"{activation}: {names(named)} at {depth:g}",
+            f"{display(activation)}: {displays(named)} at {depth:g}",
             (agree, total),
             {"named": named, "depth": depth, "healthy": []},
         )
@@ -278,15 +278,15 @@ def _exercise_1_part(
             f"first in {deep_agree}/{total} seeds."
         )
         verdict = (
-            f"{activation}: {names(named)} at {depth:g}; of those healthy at {EX1_FROM_DEPTH}, "
-            f"{names(deep)} at {deep_depth:g}"
+            f"{display(activation)}: {displays(named)} at {depth:g}; of those healthy at {EX1_FROM_DEPTH}, "
+            f"{displays(deep)} at {deep_depth:g}"
         )
     else:
         sentence += (
             f" None of the {len(healthy)} inits still healthy at depth {EX1_FROM_DEPTH} fails by depth "
             f"{EX1_TO_DEPTH} in a majority of seeds ({deep_agree}/{total} seeds without any such failure)."
         )
-        verdict = f"{activation}: {names(named)} at {depth:g}; none more by depth {EX1_TO_DEPTH}"
+        verdict = f"{display(activation)}: {displays(named)} at {depth:g}; none more by depth {EX1_TO_DEPTH}"
     fact = {"named": named, "depth": depth, "healthy": healthy, "deep": deep, "deep_depth": deep_depth}
     return sentence, verdict, (min(agree, deep_agree), total), fact
 
