@@ -54,8 +54,8 @@ def test_majority_depth_is_where_most_seeds_have_failed():
 def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS))
     assert answer.verdict.startswith(
-        "relu: tiny and large at 4; of those healthy at 8, xavier at 20 | "
-        "tanh: large at 2; of those healthy at 8, he at"
+        "ReLU: tiny and large at 4; of those healthy at 8, Xavier at 20 | "
+        "Tanh: large at 2; of those healthy at 8, He at"
     )
     assert "ReLU: tiny and large fail first, at depth 4" in answer.sentence
     assert "tiny: vanished" in answer.sentence and "large: exploded" in answer.sentence
@@ -72,7 +72,7 @@ def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
     }
     answer = answers.exercise_1(syn.signal_probe_table(inits=NO_ZEROS, failures=failures))
     assert answer.verdict == (
-        "relu: he at 2; of those healthy at 8, default at 12 | tanh: he at 2; none more by depth 20"
+        "ReLU: He at 2; of those healthy at 8, PyTorch default at 12 | Tanh: He at 2; none more by depth 20"
     )
     assert "ReLU: He fails first, at depth 2 (He: exploded" in answer.sentence
     assert "default fails first on the way to 20, at depth 12" in answer.sentence
@@ -201,7 +201,7 @@ def test_next_probe_flipped_he_becomes_fragile_first():
     he_deep = (training["depth"] >= 4) & (training["init"] == "he") & (training["optimizer"] == "adam")
     training.loc[he_deep, ["end_loss", "val_acc", "diverged"]] = [np.nan, np.nan, True]
     answer = answers.next_probe(training)
-    assert answer.verdict == "he (from depth 4)"
+    assert answer.verdict == "He (from depth 4)"
     assert "tiny" not in answer.sentence
 
 
@@ -227,7 +227,7 @@ def test_evidence_lesson_like_record():
     assert items["Bad Start"].inits == ("zeros",)
     assert items["Warning Start"].inits == ("large",)
     assert set(items["Usable Start"].inits) == {"default", "tiny", "xavier", "he"}
-    assert "tiny becomes fragile first" in items["Next Probe"].sentence
+    assert "Tiny becomes fragile first" in items["Next Probe"].sentence
 
 
 def test_evidence_flipped_record_follows_the_data():
@@ -263,14 +263,17 @@ def test_lab_mismatches_are_sized_in_resolution_steps():
     assert rows.loc[("xavier", "val_acc"), "difference"] == "one resolution step"
     assert rows.loc[("large", "start_loss"), "resolution"] == pytest.approx(0.001)  # "20.040" keeps its digits
     assert (reproduction.matched, reproduction.total) == (32, 34)
-    assert "library build" in reproduction.sentence
+    assert reproduction.sentence.startswith("Lab 1: 16 of 16; Lab 2: 16 of 18. The 2 that differ are Lab 2's Xavier")
+    assert "Each is one resolution step" in reproduction.sentence and "library build" in reproduction.sentence
+    assert "validation accuracy (0.980 printed, 0.973 measured: one validation example)" in reproduction.sentence
 
 
 def test_lab_real_difference_and_full_match_read_differently():
     real = answers.lab_reproduction(syn.lab_reproduction_table({("lab2", "he", "end_loss"): "0.100"}))
-    assert "'real difference'" in real.sentence and "library build" not in real.sentence
+    assert "It is a real difference: the behaviour differs" in real.sentence and "library build" not in real.sentence
+    assert "Lab 2's He end loss (0.053 printed, 0.100 measured: 47 units of the last printed digit)" in real.sentence
     drift = answers.lab_reproduction(syn.lab_reproduction_table({("lab2", "he", "val_acc"): "0.967"}))
-    assert "'a few steps'" in drift.sentence
+    assert "It is a few steps: numeric drift" in drift.sentence and "measured: 2 validation examples)" in drift.sentence
     clean = answers.lab_reproduction(syn.lab_reproduction_table({}))
     assert clean.sentence.startswith("Every value matches the lesson")
 

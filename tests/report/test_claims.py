@@ -275,7 +275,7 @@ def test_the_report_shows_claims_reference_answers_ablations_and_missing_ones(tm
         assert f'<details class="claim" id="{c.key}">' in page and f'href="#{c.key}"' in page
     ex2 = page[page.index('<section id="exercise-2">') : page.index('<section id="exercise-3">')]
     assert "The lesson's reference answer, <q>With Tanh, Xavier becomes more competitive.</q>" in ex2
-    assert "does not hold here" in ex2 and "Adam: taking only layer 1 from He moves Xavier&#39;s median end loss" in ex2
+    assert "does not hold here" in ex2 and "Adam: taking only layer 1 from He closes" in ex2
     # the first screen names the cause: the carrying layer and the weight-scale ratio there
     header = page[: page.index("</header>")]
     assert "With Tanh, hidden layer 1 (2 inputs → 64 units) carries" in header and "smaller than He." in header

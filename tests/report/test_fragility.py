@@ -38,13 +38,13 @@ def test_sentence_names_the_largest_training_lr_and_the_first_failure():
     cells = fragility_cells(sweep_training_table())
     adam = _cell(cells, "relu", "adam")
     assert adam.sentences["large"] == (
-        "large trains in every seed up to lr 0.01 and first fails at lr 0.1 (diverged in 3/3 seeds)."
+        "Large trains in every seed up to lr 0.01 and first fails at lr 0.1 (diverged in 3/3 seeds)."
     )
     assert adam.first_failure["large"] == 0.1
-    assert adam.sentences["he"] == "he trains in every seed up to the largest learning rate tried, lr 1."
+    assert adam.sentences["he"] == "He trains in every seed up to the largest learning rate tried, lr 1."
     assert math.isnan(adam.first_failure["he"])
     assert adam.sentences["zeros"].startswith(
-        "zeros fails at every learning rate tried, already at lr 0.001 (no clear improvement"
+        "Zeros fails at every learning rate tried, already at lr 0.001 (no clear improvement"
     )
     assert "depth 2, width 64, 120 steps; the lesson's lr 0.01" == adam.point
     assert _cell(cells, "relu", "sgd").first_failure["he"] == 1.0
@@ -62,7 +62,7 @@ def test_sentence_flips_when_the_data_flip():
     )
     he = _cell(fragility_cells(flipped), "relu", "adam")
     assert he.sentences["he"] == (
-        "he trains in every seed up to lr 0.001 and first fails at lr 0.01 "
+        "He trains in every seed up to lr 0.001 and first fails at lr 0.01 "
         "(no clear improvement in 1/3 seeds); it trains in every seed again at lr 0.1, lr 1."
     )
     assert he.first_failure["he"] == 0.01
@@ -71,7 +71,7 @@ def test_sentence_flips_when_the_data_flip():
     assert (
         _cell(fragility_cells(calm), "relu", "adam")
         .sentences["large"]
-        .startswith("large trains in every seed up to the largest")
+        .startswith("Large trains in every seed up to the largest")
     )
 
 
@@ -89,14 +89,14 @@ def test_failure_below_the_largest_training_lr_is_reported():
     )
     text, first = init_sentence("tiny", curve)
     assert text == (
-        "tiny trains in every seed from lr 0.01 up to the largest learning rate tried, lr 0.1; below that it "
+        "Tiny trains in every seed from lr 0.01 up to the largest learning rate tried, lr 0.1; below that it "
         "fails at lr 0.001 (no clear improvement in 3/3 seeds)."
     )
     assert math.isnan(first)
     only = curve.assign(failure_rate=[1.0, 0.0, 1.0], failing=[3, 0, 2], mode=["no clear improvement", "", "diverged"])
     text, first = init_sentence("tiny", only)
     assert text == (
-        "tiny trains in every seed only at lr 0.01 and first fails at lr 0.1 (diverged in 2/3 seeds); "
+        "Tiny trains in every seed only at lr 0.01 and first fails at lr 0.1 (diverged in 2/3 seeds); "
         "below that it fails at lr 0.001 (no clear improvement in 3/3 seeds)."
     )
     assert first == 0.1

@@ -45,3 +45,15 @@ def test_a_short_table_is_flagged(tmp_path, synthetic_report):
 def test_without_a_manifest_the_report_says_so(tmp_path, synthetic_report):
     page = _page(tmp_path, synthetic_report / "figures", None)
     assert "No MANIFEST.json next to the tables: their completeness was not checked." in page
+
+
+def test_long_provenance_parts_are_collapsed(tmp_path, synthetic_report):
+    """Provenance takes about a screen until opened: the manifest, packages and thresholds sit in closed
+    <details>, each summary saying what it holds."""
+    import re
+
+    page = _page(tmp_path, synthetic_report / "figures", _manifest(176, 176))
+    assert '<details id="tables-behind"><summary>Tables behind this report (1, each checked' in page
+    assert '<details id="packages">' in page and '<details id="thresholds"><summary>Thresholds' in page
+    visible = re.sub(r"<details.*?</details>", "", page[: page.index("</section>")], flags=re.S)
+    assert "ab" * 32 not in visible and "pandas" not in visible

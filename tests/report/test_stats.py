@@ -90,6 +90,16 @@ def test_winner_stability_separates_stable_from_flipping_cells():
     assert not table.loc["flipping", "stable"]
     assert (table.loc["flipping", "seeds_agreeing"], table.loc["flipping", "seeds_total"]) == (2, 3)
     assert table.loc["flipping", "winners"] == "A ×2, B ×1"
+    named = stats.winner_stability(pd.concat([stable, flipping]), ["cell"], "loss", label=str.lower)
+    assert named.set_index("cell").loc["flipping", "winners"] == "a ×2, b ×1"  # the reader's names, same order
+
+
+def test_winner_stability_names_tied_winners_for_the_reader():
+    from initlab.report.answers.text import display
+
+    tied = paired([1.0], [1.0]).replace({"A": "he", "B": "xavier"})
+    table = stats.winner_stability(tied, ["cell"], "loss", label=display)
+    assert table["modal_winner"].tolist() == ["He+Xavier"] and table["winners"].tolist() == ["He+Xavier ×1"]
 
 
 def test_per_seed_winners_joins_exact_ties():

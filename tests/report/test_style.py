@@ -116,3 +116,27 @@ def test_loss_curves_clip_an_exploding_init_and_say_so_in_the_caption(tmp_path, 
         assert "clipped" not in captions and not marks
     assert fig.legends and not any(ax.get_legend() for ax in fig.axes)  # legend outside every panel
     plt.close(fig)
+
+
+def test_log_labels_are_plain_text_with_the_same_ticks():
+    """Inside ``plain_log_labels`` a log axis labels the same ticks, written without mathtext."""
+    assert style.plain_math(r"$\mathdefault{10^{-3}}$") == "10⁻³"
+    assert style.plain_math(r"$\mathdefault{2\times10^{12}}$") == "2×10¹²"
+    assert style.plain_math("layer") == "layer"
+
+    def labels() -> tuple[list[float], list[str]]:
+        fig, ax = plt.subplots()
+        ax.plot([1, 2], [1e-3, 1e3])
+        ax.set_yscale("log")
+        fig.canvas.draw()
+        ticks = [(t.get_position()[1], t.get_text()) for t in ax.get_yticklabels() if t.get_text()]
+        plt.close(fig)
+        return [v for v, _ in ticks], [s for _, s in ticks]
+
+    values, mathtext = labels()
+    with style.plain_log_labels():
+        plain_values, plain = labels()
+    assert plain_values == values
+    assert plain == [style.plain_math(s) for s in mathtext]
+    assert "10⁻³" in plain and not any("$" in s for s in plain)
+    assert "$" in mathtext[0]  # outside the block matplotlib's own formatter is back

@@ -52,7 +52,7 @@ def test_sweep_sections_show_the_computed_sentences_and_every_figure(sweep):
     for cell in fragility_cells(training):
         for sentence in cell.sentences.values():
             assert str(escape(sentence)) in page
-    assert "large trains in every seed up to lr 0.01 and first fails at lr 0.1 (diverged in 3/3 seeds)." in page
+    assert "Large trains in every seed up to lr 0.01 and first fails at lr 0.1 (diverged in 3/3 seeds)." in page
     images = re.findall(r'<img\s+src="([^"]*)"', page)
     assert len(images) == len(figures.FIGURES)
 

@@ -53,7 +53,7 @@ def test_agreeing_world(probe):
     assert comparison["depth_agrees"].all() and not comparison["parts"].any()
     assert (comparison["median_rel_error"] < 0.05).all()
     sentence = th.theory_sentence(comparison)
-    assert f"failure depth of {len(comparison)} of {len(comparison)}" in sentence
+    assert f"failure depth exactly for {len(comparison)} of {len(comparison)}" in sentence
     assert sentence.endswith("Nowhere do they part.")
 
 
@@ -63,7 +63,9 @@ def test_unexplained_gap(probe):
     row = pair(th.theory_comparison(probe, theory))
     assert row["parts"] and row["depth_agrees"] and row["cause"] == "unexplained"
     assert row["median_rel_error"] == pytest.approx(2.0, rel=0.1)
-    assert "unexplained (1: relu/he)" in th.theory_sentence(th.theory_comparison(probe, theory))
+    assert "part (1 pair), the cause is unexplained for 1 (He with ReLU)." in th.theory_sentence(
+        th.theory_comparison(probe, theory)
+    )
 
 
 def test_finite_width_when_the_seeds_spread_as_far_as_the_gap(probe):

@@ -25,14 +25,17 @@ def test_start_loss_agreement_flips():
     total = len(comparison)
     sentence = start_loss_sentence(comparison)
     assert (
-        f"for {total} of {total} (activation, init, depth) cells and inside the seeds' min-max range for {total}."
+        f"for {total} of {total} (activation, init, depth) cells, and inside the seeds' min–max range for {total}."
         in sentence
     )
-    assert "is large's" in sentence  # the synthetic lesson cell's huge start
+    assert "theory predicts the worst start for large:" in sentence  # the synthetic lesson cell's huge start
+    assert "In the lesson's cell (ReLU, depth 2, width 64)" in sentence
     off = start_loss_comparison(training, theory_start_of(training, {"he": 3.0}))
     he_cells = int((off["init"] == "he").sum())
     assert f"for {total - he_cells} of {total}" in start_loss_sentence(off)
-    assert "is he's" in start_loss_sentence(start_loss_comparison(training, theory_start_of(training, {"he": 100.0})))
+    assert "worst start for He:" in start_loss_sentence(
+        start_loss_comparison(training, theory_start_of(training, {"he": 100.0}))
+    )
 
 
 def test_no_start_theory():

@@ -219,7 +219,9 @@ def test_workflow_refuses_a_bad_model_before_any_job(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_tiny_models_study_runs_end_to_end_and_reruns_identically(tmp_path):
+def test_a_small_digits_study_runs_end_to_end_and_reruns_identically(tmp_path):
+    """config/digits.yaml shrunk (2 seeds, 4 inits, 4 steps): the whole study with its report, then
+    the model tables again in a second folder, byte for byte."""
     config = yaml.safe_load((REPO / "config/digits.yaml").read_text())
     config["seeds"] = [0, 1]
     config["inits"] = ["default", "zeros", "he", "lsuv"]
@@ -227,10 +229,13 @@ def test_a_tiny_models_study_runs_end_to_end_and_reruns_identically(tmp_path):
     path = write_config(tmp_path / "cfg", config)
     targets = ["results/tables/models.csv", "results/tables/model_curves.csv"]
     runs = []
-    for name in ("a", "b"):
-        run = run_snakemake(tmp_path / name, path, *targets, "--cores", "2")
+    for name, wanted in (("a", ["results/report.html"]), ("b", targets)):
+        run = run_snakemake(tmp_path / name, path, *wanted, "--cores", "2")
         assert run.returncode == 0, run.stderr[-3000:]
         runs.append(tmp_path / name / "results/tables")
+    page = (tmp_path / "a/results/report.html").read_text(encoding="utf-8")
+    assert '<section id="model-digits_cnn" class="model">' in page and "Your model: digits_cnn on digits" in page
+    assert 'id="claim-model-probe"' in page
     for table in ("models", "model_curves"):
         assert (runs[0] / f"{table}.csv").read_bytes() == (runs[1] / f"{table}.csv").read_bytes()
     import pandas as pd

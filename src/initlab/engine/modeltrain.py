@@ -210,6 +210,7 @@ def train_model(split: Split, cell: ModelCell, model: nn.Module, init: str, seed
         "probe_all_finite": probe[2],
         **verdict,
         "batch_size": n if cell.batch_size is None else min(cell.batch_size, n),
+        "classes": int(split.y_train.max()) + 1,  # labels are 0..C-1 (datasets.check_split): chance is 1/C
     }
     return ModelResult(init, seed, values, [(s, losses[s]) for s in cell.curve_steps()])
 

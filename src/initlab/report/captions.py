@@ -14,11 +14,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from initlab.engine.health import VANISHED_GRADIENT_RATIO
 from initlab.report import answers, stats
 from initlab.report import figures as figs
+from initlab.report.answers import claims
 from initlab.report.answers import theory as theory_answers
+from initlab.report.answers.ablation import layer_shares
 from initlab.report.answers.exercise3 import fragility
-from initlab.report.answers.text import capitalised, display, displays, sig
+from initlab.report.answers.runs import LESSON_DEPTH
+from initlab.report.answers.text import capitalised, display, displays, names, sig
 
 Caption = tuple[str, str]
 #: How to read a figure drawn without its rows (a placeholder that names what is missing).
@@ -37,21 +41,57 @@ def _probe_last(tables: answers.Tables) -> pd.DataFrame:
     return last[last["depth"] == last["depth"].max()]
 
 
+def _by_init(pairs: list[tuple[str, str]], activations: set[str], most: int = 3) -> str:
+    """(activation, init) pairs as a reader writes them, grouped by init: 'zeros with every activation;
+    tiny with ReLU and Tanh'; after ``most`` inits, the rest are counted ('and 3 more pairs')."""
+    grouped: dict[str, list[str]] = {}
+    for activation, init in pairs:
+        grouped.setdefault(init, []).append(activation)
+    inits = sorted(answers.init_order(grouped), key=lambda i: -len(grouped[i]))  # stable: ties keep init order
+    parts = [
+        f"{display(i)} with " + ("every activation" if set(grouped[i]) == activations else displays(sorted(grouped[i])))
+        for i in inits[:most]
+    ]
+    rest = sum(len(grouped[i]) for i in inits[most:])
+    if rest:
+        parts.append(f"{rest} more pair{'s' if rest > 1 else ''}")
+    return "; ".join(parts)
+
+
 def exercise_1(tables: answers.Tables) -> Caption:
     per_seed = answers.probe_failure_depths(tables.signal_probe)
-    finite = per_seed[np.isfinite(per_seed["failure_depth"])]
-    spread = finite.groupby(["activation", "init"])["failure_depth"].agg(["min", "max"])
-    varied = spread[spread["max"] > spread["min"]]
-    if varied.empty:
-        takeaway = "Every seed fails at the same depth as the others, for every init and activation."
-    else:
-        ratio = (varied["max"] / varied["min"]).sort_values()
-        (activation, init), _ = ratio.index[-1], ratio.iloc[-1]
-        row = varied.loc[(activation, init)]
-        takeaway = (
-            f"Seeds disagree on the failure depth in {len(varied)} of {len(spread)} failing (activation, init) pairs; "
-            f"most for {display(init)} with {display(activation)} (depths {row['min']:g}–{row['max']:g})."
+    summary = answers.probe_failure_summary(per_seed)
+    activations = sorted(summary["activation"].unique())
+    deepest = float(per_seed["max_depth"].max())
+    first = {}
+    for activation in activations:
+        rows = summary[summary["activation"] == activation]
+        depth = rows["failure_depth"].min()
+        first[activation] = (
+            set(rows.loc[rows["failure_depth"] == depth, "init"]) if np.isfinite(depth) else set(),
+            depth,
         )
+    everywhere = set.intersection(*(named for named, _ in first.values()))
+    if everywhere:
+        inits = answers.init_order(everywhere)
+        depth = max(d for _, d in first.values())
+        lead = (
+            f"{capitalised(displays(inits))} {'fails' if len(inits) == 1 else 'fail'} first with every activation "
+            f"(by depth {depth:g})"
+        )
+    else:
+        lead = "The first to fail depends on the activation: " + ", ".join(
+            f"{displays(answers.init_order(named))} with {display(a)} (depth {d:g})"
+            for a, (named, d) in first.items()
+            if named
+        )
+    survivors = []
+    for activation in activations:
+        n = int((~np.isfinite(summary.loc[summary["activation"] == activation, "failure_depth"])).sum())
+        total = int((summary["activation"] == activation).sum())
+        count = (f"{n} of {total} inits" if n else f"none of {total}") if not survivors else (n or "none")
+        survivors.append(f"{count} with {display(activation)}")
+    takeaway = f"{lead}; still healthy at depth {deepest:g}: {names(survivors)}."
     return takeaway, (
         "One dot per seed, a diamond where most seeds have failed, a cross for theory's prediction; "
         "'never': healthy at every probed depth; dashed lines at depths 8 and 20."
@@ -63,15 +103,24 @@ def exercise_2(tables: answers.Tables) -> Caption:
     numbers = answer.numbers
     if numbers.empty:
         return "No Xavier runs under both activations.", MISSING
-    worse = numbers[
-        numbers[f"median_seed_gap_{answers.EX2_CHANGED}"] > numbers[f"median_seed_gap_{answers.EX2_BASELINE}"]
-    ]
+    changed, baseline, mine = (display(x) for x in (answers.EX2_CHANGED, answers.EX2_BASELINE, answers.EX2_INIT))
+    gap_changed, gap_baseline = (f"median_seed_gap_{x}" for x in (answers.EX2_CHANGED, answers.EX2_BASELINE))
+    head = numbers.loc[(numbers["depth"] - LESSON_DEPTH).abs().idxmin()]
+    closes = head[gap_changed] < head[gap_baseline]
+    # the depths that side with the lesson's depth: closer with the change where it closes, further where not
+    siding = int(
+        (
+            (numbers[gap_changed] < numbers[gap_baseline]) if closes else (numbers[gap_changed] > numbers[gap_baseline])
+        ).sum()
+    )
     takeaway = (
-        f"With {display(answers.EX2_CHANGED)}, {display(answers.EX2_INIT)} is further from the best init than with "
-        f"{display(answers.EX2_BASELINE)} at {len(worse)} of {len(numbers)} depths."
+        f"With {changed}, {mine} {'closes' if closes else 'does not close'} the gap to the best init: at depth "
+        f"{head['depth']:g} its median end loss is {sig(head[gap_changed])}× the best's, against "
+        f"{sig(head[gap_baseline])}× with {baseline}, and it is {'closer to' if closes else 'further from'} the best "
+        f"with {changed} at {siding} of {len(numbers)} depths."
     )
     return takeaway, (
-        f"Per seed, {display(answers.EX2_INIT)}'s end loss divided by the best init's in that seed "
+        f"Per seed, {mine}'s end loss divided by the best init's in that seed "
         "(1 = the best); a bar marks the median; log scale."
     )
 
@@ -82,15 +131,16 @@ def exercise_2_ablation(tables: answers.Tables) -> Caption:
         return "No layer-swap ablation of Exercise 2's cell is configured.", MISSING
     rows, layer = read
     medians = rows.groupby("variant")["end_loss"].median()
-    a, b = str(rows["init_a"].iloc[0]), str(rows["init_b"].iloc[0])
+    a, b = display(rows["init_a"].iloc[0]), display(rows["init_b"].iloc[0])
+    share = float(layer_shares(rows).set_index("layer").loc[layer, "share_of_gap"])
     takeaway = (
-        f"{figs.ablation_cell_title(rows.iloc[0])}: taking only layer {layer} from {display(b)} moves "
-        f"{display(a)}'s median end loss from "
-        f"{sig(medians['all_a'])} to {sig(medians['swap'])}; all {display(b)}: {sig(medians['all_b'])}."
+        f"{figs.ablation_cell_title(rows.iloc[0])}: taking only layer {layer} from {b} closes {share:.0%} of "
+        f"{possessive(rows['init_a'].iloc[0])} gap to {b}, its median end loss going from "
+        f"{sig(medians['all_a'])} to {sig(medians['swap'])} (all {b}: {sig(medians['all_b'])})."
     )
     return takeaway, (
-        "One line per seed through its three runs (same data order and seed); the black bars are "
-        "the medians; lower is better."
+        f"One line per seed through its three runs (same data order and seed): all {a}, {a} with layer {layer} "
+        f"from {b}, all {b}; the black bars are the medians; lower is better."
     )
 
 
@@ -99,13 +149,21 @@ def exercise_3(tables: answers.Tables) -> Caption:
     lesson = numbers[numbers["activation"] == answers.LESSON_ACTIVATION] if len(numbers) else numbers
     if lesson.empty:
         return "No runs of the lesson's cell under both optimizers.", MISSING
-    rising = lesson[lesson["fail_rate_increase"] > 0]["init"].tolist()
-    what = displays(rising) if rising else "none"
-    takeaway = (
-        f"{len(rising)} of {len(lesson)} inits {'fails' if len(rising) == 1 else 'fail'} more often "
-        f"with {display(answers.EX3_CHANGED)} than "
-        f"with {display(answers.EX3_BASELINE)}: {what}."
-    )
+    changed, baseline = display(answers.EX3_CHANGED), display(answers.EX3_BASELINE)
+    rising = lesson[lesson["fail_rate_increase"] > 0].sort_values("fail_rate_increase", ascending=False)
+    if rising.empty:
+        takeaway = f"No init is fragile under {changed}: none fails more often than with {baseline}."
+    else:
+        top = rising.iloc[0]
+        inits = rising["init"].tolist()
+        others = len(lesson) - len(inits)
+        takeaway = (
+            f"{capitalised(displays(inits))} {'is' if len(inits) == 1 else 'are'} fragile under {changed}: "
+            f"{'its' if len(inits) == 1 else possessive(top['init'])} runs fail in "
+            f"{top[f'fail_rate_{answers.EX3_CHANGED}']:.0%} of seeds, against "
+            f"{top[f'fail_rate_{answers.EX3_BASELINE}']:.0%} with {baseline}, while the other {others} inits fail "
+            f"no more often."
+        )
     return takeaway, (
         "Left: share of seeds whose run fails (run-failure criterion); right: every seed's end loss, "
         "a bar at the median, log scale; non-finite losses are not drawn."
@@ -116,15 +174,12 @@ def next_probe(tables: answers.Tables) -> Caption:
     rates = answers.depth_failure_rates(tables.training)
     if rates.empty:
         return "No runs of the lesson's net.", MISSING
-    per_init = rates.groupby("init")["failures"].agg(["min", "max"])
-    never = per_init[per_init["max"] == 0].index.tolist()
-    always = per_init[(per_init["min"] == per_init["max"]) & (per_init["max"] > 0)].index.tolist()
-    changing = [i for i in answers.init_order(per_init.index) if i not in never and i not in always]
-    takeaway = (
-        f"{len(never)} of {len(per_init)} inits never fail at any depth; the failure count changes with "
-        f"depth for {displays(changing) if changing else 'none'}."
+    answer = answers.next_probe(tables.training)
+    per_init = rates.groupby("init")["failures"].max()
+    never = int((per_init == 0).sum())
+    return f"{answer.summary[:-1]}; {never} of {len(per_init)} inits never fail at any depth.", (
+        "Each cell: seeds failing / seeds at that depth of the lesson's net; darker = more failing."
     )
-    return takeaway, "Each cell: seeds failing / seeds at that depth of the lesson's net; darker = more failing."
 
 
 def signal_std(tables: answers.Tables) -> Caption:
@@ -132,15 +187,30 @@ def signal_std(tables: answers.Tables) -> Caption:
     if last.empty:
         return "No signal-probe rows.", MISSING
     median = last.groupby(["activation", "init"])["std"].median()
-    out = median[(median < answers.VANISHED_STD) | (median > answers.EXPLODED_STD)]
     depth = int(last["depth"].iloc[0])
-    takeaway = (
-        f"At the last of {depth} layers, {len(out)} of {len(median)} (activation, init) pairs have left the "
-        f"band between the thresholds ({answers.VANISHED_STD:g} and {answers.EXPLODED_STD:g})."
+    activations = set(last["activation"])
+    vanished = [key for key, v in median.items() if v < answers.VANISHED_STD]
+    exploded = [key for key, v in median.items() if v > answers.EXPLODED_STD]
+
+    def listed(keys: list[tuple[str, str]]) -> str:
+        return f" ({_by_init(keys, activations)})" if keys else ""
+
+    lost = (
+        f"vanished for {len(vanished) or 'none'} of {len(median)} (activation, init) pairs{listed(vanished)} "
+        f"and exploded for {len(exploded) or 'none'}{listed(exploded)}"
     )
+    pairs = [(a, claims.MATCHED_INIT[a]) for a in sorted(activations) if (a, claims.MATCHED_INIT.get(a)) in median]
+    stds = [median[p] for p in pairs]
+    keep = (
+        f"; the matched inits ({_by_init(pairs, activations)}) keep its std between {sig(min(stds))} and "
+        f"{sig(max(stds))}"
+        if pairs
+        else ""
+    )
+    takeaway = f"By layer {depth} the signal has {lost}{keep}."
     return takeaway, (
-        "Median over seeds with a min–max band; grey dashed lines: the vanish and explode thresholds; "
-        "triangles: a series beyond the drawn range."
+        "Median over seeds with a min–max band; grey dashed lines: the vanish and explode thresholds "
+        f"({answers.VANISHED_STD:g} and {answers.EXPLODED_STD:g}); triangles: a series beyond the drawn range."
     )
 
 
@@ -149,12 +219,18 @@ def signal_ratios(tables: answers.Tables) -> Caption:
     if last.empty:
         return "No signal-probe rows.", MISSING
     median = last.groupby(["activation", "init"])["saturated_ratio"].median()
-    saturated = median[median > answers.SATURATED_FRACTION]
-    names = "; ".join(f"{display(i)} with {display(a)}" for a, i in saturated.index) or "none"
-    takeaway = (
-        f"At the last layer, more than {answers.SATURATED_FRACTION:.0%} of units saturate for "
-        f"{len(saturated)} of {len(median)} pairs: {names}."
-    )
+    saturated = list(median[median > answers.SATURATED_FRACTION].index)
+    if saturated:
+        takeaway = (
+            f"Saturation stalls {_by_init(saturated, set(last['activation']))}: more than "
+            f"{answers.SATURATED_FRACTION:.0%} of last-layer "
+            f"units sit at |x| > 0.98 ({len(saturated)} of {len(median)} pairs)."
+        )
+    else:
+        takeaway = (
+            f"No init saturates: in every one of the {len(median)} pairs at most "
+            f"{answers.SATURATED_FRACTION:.0%} of last-layer units sit at |x| > 0.98."
+        )
     return (
         takeaway,
         "Top: share of outputs at exactly 0; bottom: share beyond |x| > 0.98; dashed: the saturation threshold.",
@@ -165,28 +241,66 @@ def gradient_norms(tables: answers.Tables) -> Caption:
     deepest = figs._deepest_probe(tables.signal_probe)
     if deepest.empty:
         return "No signal-probe rows.", MISSING
-    first = deepest[deepest["layer"] == 1].groupby(["activation", "init"])["act_grad_norm"].median()
-    first = first[np.isfinite(first) & (first > 0)]
-    low, high = first.idxmin(), first.idxmax()
-    takeaway = (
-        f"At the first layer the gradient ranges from {sig(first.min())} ({display(low[1])}, "
-        f"{display(low[0])}) to {sig(first.max())} ({display(high[1])}, {display(high[0])})."
-    )
+    norms = deepest.groupby(["activation", "init", "layer"])["act_grad_norm"].median()
+    top = deepest["layer"].max()
+    ratio = (norms.xs(1, level="layer") / norms.xs(top, level="layer")).replace([np.inf, -np.inf], np.nan).dropna()
+    faded = ratio[ratio < VANISHED_GRADIENT_RATIO]
+    if faded.empty:
+        takeaway = (
+            f"The gradient reaches the first layer in every pair: nowhere is it below {VANISHED_GRADIENT_RATIO:g} "
+            "of the last layer's."
+        )
+    else:
+        per_act = faded.groupby(level="activation").size().sort_values(ascending=False)
+        totals = ratio.groupby(level="activation").size()
+        worst = per_act.index[0]
+        takeaway = (
+            f"The gradient fades on its way back for {len(faded)} of {len(ratio)} pairs, most with {display(worst)} "
+            f"({per_act.iloc[0]} of {totals[worst]} inits): their first layer gets under "
+            f"{VANISHED_GRADIENT_RATIO:g} of the last layer's gradient."
+        )
     return takeaway, "Median over seeds per layer, log scale; the gradient flows from the last layer back to the first."
 
 
 def training_lesson_cell(tables: answers.Tables) -> Caption:
-    rows = answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    rows = answers.with_run_failure(
+        answers.select_runs(tables.training, answers.LESSON_ACTIVATION, answers.LESSON_OPTIMIZER)
+    )
     if rows.empty:
         return "No runs of the lesson's cell.", MISSING
-    median = stats.as_worst_if_nonfinite(rows["end_loss"]).groupby(rows["init"]).median().sort_values()
-    takeaway = (
-        f"In the lesson's cell the lowest median end loss is {possessive(median.index[0])} "
-        f"({sig(median.iloc[0])}), the highest {possessive(median.index[-1])} ({sig(median.iloc[-1])})."
+    median = stats.as_worst_if_nonfinite(rows["end_loss"]).groupby(rows["init"]).median()
+    failing = rows.groupby("init")["failed"].mean() > 0.5
+    trained = median[~failing.reindex(median.index, fill_value=False)].sort_values()
+    stuck = answers.init_order(median.index[failing.reindex(median.index, fill_value=False)])
+    lead = (
+        f"In the lesson's cell {len(trained)} of {len(median)} inits train, to a median end loss between "
+        f"{sig(trained.iloc[0])} ({display(trained.index[0])}) and {sig(trained.iloc[-1])} "
+        f"({display(trained.index[-1])})"
+        if len(trained)
+        else "In the lesson's cell no init trains"
     )
-    return takeaway, (
+    if stuck:
+        lead += (
+            f"; {displays(stuck)} {'fails' if len(stuck) == 1 else 'fail'} in most seeds (median end loss "
+            + ", ".join(sig(median[i]) for i in stuck)
+            + ")"
+        )
+    return lead + ".", (
         "Every seed a dot, a bar at the median; left: end loss (log); right: validation accuracy, "
         "dashed at the near-chance line."
+    )
+
+
+def _wins(best: pd.Series, measure: str, where: str) -> str:
+    """'No init has the lowest median end loss everywhere: orthogonal has it in 7 of 16 training cells, large
+    in 5', from the winner counts (most first)."""
+    total = int(best.sum())
+    if best.iloc[0] == total:
+        return f"{capitalised(display(best.index[0]))} has the {measure} in all {total} {where}."
+    runner = f", {display(best.index[1])} in {best.iloc[1]}" if len(best) > 1 else ""
+    return (
+        f"No init has the {measure} everywhere: {display(best.index[0])} has it in {best.iloc[0]} of {total} "
+        f"{where}{runner}."
     )
 
 
@@ -198,11 +312,11 @@ def training_cells(tables: answers.Tables) -> Caption:
     scored = training.assign(score=stats.as_worst_if_nonfinite(training["end_loss"]))
     median = scored.groupby([*cells, "init"])["score"].median().reset_index()
     best = median.loc[median.groupby(cells)["score"].idxmin(), "init"].value_counts()
-    takeaway = (
-        f"{capitalised(display(best.index[0]))} has the lowest median end loss in {best.iloc[0]} of "
-        f"{int(best.sum())} training cells."
+    best = best.sort_index(key=lambda idx: idx.map({n: i for i, n in enumerate(answers.init_order(idx))}))
+    best = best.sort_values(ascending=False, kind="stable")
+    return _wins(best, "lowest median end loss", "training cells"), (
+        "Median end loss per training cell (row) and init (column); darker = higher; 'div': non-finite."
     )
-    return takeaway, "Median end loss per training cell (row) and init (column); darker = higher; 'div': non-finite."
 
 
 def loss_curves(tables: answers.Tables) -> Caption:
@@ -213,12 +327,10 @@ def loss_curves(tables: answers.Tables) -> Caption:
     median = last.groupby(["activation", "optimizer", "depth", "init"])["loss"].median().reset_index()
     median = median[np.isfinite(median["loss"])]
     best = median.loc[median.groupby(["activation", "optimizer", "depth"])["loss"].idxmin(), "init"].value_counts()
-    takeaway = (
-        f"At the last step {display(best.index[0])} has the lowest median loss in {best.iloc[0]} of "
-        f"{int(best.sum())} panels."
-    )
+    best = best.sort_index(key=lambda idx: idx.map({n: i for i, n in enumerate(answers.init_order(idx))}))
+    best = best.sort_values(ascending=False, kind="stable")
     return (
-        takeaway,
+        _wins(best, "lowest median loss at the last step", "panels"),
         "Median training loss over seeds per step, log scale; one panel per activation, optimizer and depth.",
     )
 
@@ -231,10 +343,16 @@ def seed_beat_probability(tables: answers.Tables) -> Caption:
     order = {n: i for i, n in enumerate(answers.init_order(rows["init"]))}
     pairs = beats[beats["a"].map(order) < beats["b"].map(order)]
     decided = int(pairs["p_a_beats_b"].isin([0.0, 1.0]).sum())
-    takeaway = f"{decided} of {len(pairs)} init pairs are decided the same way in every seed (a share of 0 or 1)."
+    if decided == len(pairs):
+        takeaway = f"Every seed orders all {len(pairs)} init pairs the same way: one seed's ranking is the ranking."
+    else:
+        takeaway = (
+            f"Seeds settle the order of only {decided} of {len(pairs)} init pairs; the other {len(pairs) - decided} "
+            "flip between seeds, so one seed's ranking of those inits is not to be trusted."
+        )
     return takeaway, (
         "Each cell: the share of seeds in which the row's init ends with a lower loss than the "
-        "column's (ties count half), in the lesson's cell."
+        "column's (ties count half), in the lesson's cell; 0 or 1: the same order in every seed."
     )
 
 
@@ -245,10 +363,12 @@ def theory_agreement(tables: answers.Tables) -> Caption:
     errors = comparison["median_rel_error"].astype(float)
     close = int((errors <= theory_answers.AGREEMENT_TOLERANCE).sum())
     worst = comparison.loc[errors.idxmax()]
+    per_act = theory_answers.error_by_activation(comparison).sort_values("median_rel_error")
+    typical = ", ".join(f"{display(r.activation)} {r.median_rel_error:.0%}" for r in per_act.itertuples())
     takeaway = (
-        f"Theory's std is within {theory_answers.AGREEMENT_TOLERANCE:.0%} of the probe's for {close} of "
-        f"{len(comparison)} pairs; furthest off: {display(worst['init'])} with {display(worst['activation'])} "
-        f"({errors.max():.0%})."
+        f"Theory tracks the probe's std to within {theory_answers.AGREEMENT_TOLERANCE:.0%} for {close} of "
+        f"{len(comparison)} pairs (typical error: {typical}); furthest off: {display(worst['init'])} with "
+        f"{display(worst['activation'])} ({errors.max():.0%})."
     )
     return takeaway, "Median relative error of theory's output std over layers, depths and seeds; darker = further off."
 
@@ -260,8 +380,22 @@ def fragility_map(tables: answers.Tables) -> Caption:
     if table.empty:
         return "One learning rate per optimizer.", MISSING
     failing = table[table["failure_rate"] > 0.5]
+    firsts = [
+        (lr, cell, init)
+        for cell in sweep.fragility_cells(tables.training)
+        for init, lr in cell.first_failure.items()
+        if np.isfinite(lr)
+    ]
+    if firsts:
+        lr, cell, init = min(firsts, key=lambda f: f[0])
+        lead = (
+            f"{capitalised(display(init))} is the first to break as the learning rate rises: it stops training at "
+            f"lr {lr:g} ({display(cell.activation)}, {display(cell.optimizer)})"
+        )
+    else:
+        lead = "No init stops training as the learning rate rises within the sweep"
     return (
-        f"{len(failing)} of {len(table)} (init, learning rate) cells fail in most seeds.",
+        f"{lead}; {len(failing)} of {len(table)} (init, learning rate) cells fail in most seeds.",
         "Each cell: failing seeds / seeds and the median end loss; ★ marks the lesson's learning rate.",
     )
 
@@ -303,9 +437,27 @@ CAPTIONS: dict[str, Callable[[answers.Tables], Caption]] = {
 }
 
 
+def model_caption(tables: answers.Tables, model: str) -> Caption:
+    """A configured model's figure: its ranking per optimizer, the default's standing (the section's
+    own sentence, so figure and answer agree)."""
+    from initlab.report.answers import models as model_answers
+
+    result = next(r for r in model_answers.model_results(tables) if r.model == model)
+    n_seeds = int(tables.models.loc[tables.models["model"] == model, "seed"].nunique())  # type: ignore[union-attr]
+    return result.summary, (
+        f"One row per init, best first; the large dot is the mean validation accuracy over {n_seeds} seeds, the bar "
+        "its 95 % interval, the small dots the seeds; colour: the lesson's evidence record; '(flagged)': the probe "
+        "before training flagged the start in most seeds; a failing init (Bad Start) sits at the left edge, its mean "
+        "beside it."
+    )
+
+
 def caption(name: str, tables: answers.Tables) -> Caption:
     """The caption of figure ``name``; a figure whose rows are missing says so instead of failing."""
+    models = {figs.model_figure_name(str(m)): str(m) for m in (() if tables.models is None else tables.models["model"])}
     try:
+        if name in models:
+            return model_caption(tables, models[name])
         return CAPTIONS[name](tables)
     except (KeyError, IndexError, ValueError) as error:  # rows a takeaway needs are missing
         return f"No takeaway: the tables lack the rows this figure needs ({error.__class__.__name__}).", MISSING

@@ -13,6 +13,7 @@ step at a few seconds for the default study.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from initlab.report.answers import ablation, claims, fragility, runs  # noqa: E4
 from initlab.report.answers import theory as theory_answers  # noqa: E402
 from initlab.report.answers.exercise2 import EX2_RIVAL  # noqa: E402
 from initlab.report.answers.tables import memoised  # noqa: E402
-from initlab.report.answers.text import display  # noqa: E402
+from initlab.report.answers.text import display, sig  # noqa: E402
 
 #: Resolution of every PNG: twice the report's 96 px per inch, so a figure drawn at the width it
 #: is shown at (its inches x 96 CSS px) is sharp on a 2x screen. The report shows each PNG at half
@@ -702,6 +703,90 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
     return fig
 
 
+#: The colour of each of the lesson's evidence labels in a model's figure (a failing start red).
+EVIDENCE_COLOURS = {"Bad Start": "#C44E52", "Warning Start": "#DD8452", "Usable Start": "#4C72B0"}
+#: The evidence label of a run that fails (drawn at the window's edge in a model's figure).
+BAD_START = "Bad Start"
+#: A configured model's figure: one file per model, named after it (``model_digits_cnn.png``).
+MODEL_FIGURE = "model_{}.png"
+
+
+def model_figure_name(model: str) -> str:
+    return MODEL_FIGURE.format(model)
+
+
+def fig_model(tables: answers.Tables, model: str) -> Figure:
+    """One configured model: per optimizer cell, each init's validation accuracy over seeds (every
+    seed a small dot, the mean a large one with its 95 % interval), best first, coloured by the
+    lesson's evidence record, the inits the probe before training flagged marked in their label."""
+    from initlab.report.answers import models as model_answers
+
+    result = next((r for r in model_answers.model_results(tables) if r.model == model), None)
+    if result is None:
+        return _placeholder(f"no rows for model {model}")
+    cells = result.cells
+    height = 0.32 * max(len(c.ranking) for c in cells) + 1.2
+    fig, axes = plt.subplots(1, len(cells), figsize=(FULL_WIDTH_IN, height), squeeze=False)
+    rows = model_answers.labelled(tables.models[tables.models["model"] == model])  # type: ignore[index]
+    for ax, c in zip(axes[0], cells, strict=True):
+        ranking = c.ranking
+        mine = rows[(rows["optimizer"] == c.cell["optimizer"]) & (rows["lr"] == c.cell["lr"])]
+        failing = ranking["evidence"].str.startswith(BAD_START)
+        # the window spans the seeds of the inits that train: their differences are what a reader
+        # compares; a failing init is drawn at the left edge with its mean written beside it
+        kept = mine.loc[mine["init"].isin(ranking.loc[~failing, "init"]), model_answers.RANK_BY]
+        lo, hi = (kept.min(), kept.max()) if len(kept) else (0.0, 1.0)
+        pad = max(0.05 * (hi - lo), 0.005)
+        left = lo - pad
+        labels = []
+        for y, r in enumerate(ranking.itertuples()):
+            label = r.evidence.split(" (")[0]
+            colour = EVIDENCE_COLOURS.get(label, "grey")
+            if failing.iloc[y] and r.mean_val_acc < left:
+                ax.scatter([left], [y], marker="<", s=50, color=colour, zorder=3, clip_on=False)
+                ax.annotate(
+                    f"{sig(r.mean_val_acc)}",
+                    (left, y),
+                    xytext=(8, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=SMALL_FONT,
+                    color=colour,
+                )
+            else:
+                seeds = mine.loc[mine["init"] == r.init, model_answers.RANK_BY]
+                ax.scatter(seeds, np.full(len(seeds), y), s=9, color=colour, alpha=0.35, linewidths=0)
+                if np.isfinite(r.ci_low):
+                    ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=2.2)
+                ax.scatter([r.mean_val_acc], [y], s=40, color=colour, zorder=3)
+            flagged = int(r.probe_flagged.split("/")[0]) > int(r.seeds) / 2
+            labels.append(display(r.init) + (" (flagged)" if flagged else ""))
+        ax.set_yticks(range(len(ranking)), labels)
+        ax.set_xlim(left, min(1.0, hi + pad) if hi + pad > left else left + 0.01)
+        ax.invert_yaxis()
+        chance = runs.near_chance_accuracy(int(c.cell["classes"]))
+        if chance > left:
+            ax.axvline(chance, color="grey", ls="--", lw=0.8)
+        ax.set_title(c.title)
+        ax.set_xlabel(AXIS_WORDS["val_acc"])
+    handles = [
+        plt.Line2D([], [], marker="o", ls="-", color=colour, label=label) for label, colour in EVIDENCE_COLOURS.items()
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def model_figures(tables: answers.Tables) -> dict[str, Callable[[answers.Tables], Figure]]:
+    """File name -> drawing function of each configured model's figure (none without models)."""
+    if tables.models is None or tables.models.empty:
+        return {}
+    return {
+        model_figure_name(str(m)): functools.partial(fig_model, model=str(m))
+        for m in dict.fromkeys(tables.models["model"])
+    }
+
+
 #: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
 FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "signal_std.png": fig_signal_std,
@@ -747,19 +832,33 @@ def render_figures(tables: answers.Tables, out_dir: str | Path, workers: int = 1
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = list(FIGURES)
+    drawers = all_figures(tables)
+    names = list(drawers)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         global _FORKED_TABLES
         _FORKED_TABLES = tables  # the children inherit it: nothing is pickled
+        # longest first, so that no worker is left drawing a long figure while the others idle
+        ordered = sorted(names, key=lambda n: n not in SLOWEST_FIGURES)
         try:
             with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
-                return pool.map(_draw_forked, [(name, out_dir) for name in names], chunksize=1)
+                written = dict(
+                    zip(ordered, pool.map(_draw_forked, [(n, out_dir) for n in ordered], chunksize=1), strict=True)
+                )
+            return [written[name] for name in names]
         finally:
             _FORKED_TABLES = None
     return [_draw(tables, name, out_dir) for name in names]
 
 
+def all_figures(tables: answers.Tables) -> dict[str, Callable[[answers.Tables], Figure]]:
+    """:data:`FIGURES` and, for a study with configured models, one figure per model."""
+    return {**FIGURES, **model_figures(tables)}
+
+
 _FORKED_TABLES: answers.Tables | None = None
+#: The figures that take longest to draw (about 2-4 CPU s each at 100 seeds, the rest under 1 s):
+#: handed to the workers first.
+SLOWEST_FIGURES = ("loss_curves.png", "gradient_norms.png", "exercise1_failure_depth.png", "signal_ratios.png")
 
 
 def _draw_forked(job: tuple[str, Path]) -> Path:
@@ -772,10 +871,14 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
     with (
         sns.axes_style("whitegrid"),
         sns.plotting_context("notebook", font_scale=FONT_SCALE),
+        # laid out at the dpi it is saved at: tight_layout's text sizes are then the saved ones,
+        # measured once (matplotlib caches text metrics per dpi), not once per dpi
+        matplotlib.rc_context({"figure.dpi": DPI}),
+        style.plain_log_labels(),
         _fixed_jitter(),
         memoised(),
     ):
-        fig = FIGURES[name](tables)
+        fig = all_figures(tables)[name](tables)
         path = out_dir / name
         fig.savefig(
             path,

@@ -29,7 +29,9 @@ from markupsafe import Markup
 from initlab.report import answers, captions, figures, seedtables, stats
 from initlab.report.answers import ablation as ablation_answers
 from initlab.report.answers import claims, findings, fragility, theory_start
+from initlab.report.answers import models as model_answers
 from initlab.report.answers import theory as theory_answers
+from initlab.report.answers.lab import lab_title
 from initlab.report.answers.tables import memoised
 from initlab.report.answers.text import DISPLAY_NAMES, display, sig
 from initlab.study import fingerprint
@@ -57,6 +59,21 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("evidence-to-keep", "Evidence to keep"),
     ("provenance", "Provenance"),
 )
+
+#: Where the configured models' sections go: after the reading path's exercises, before the reference.
+MODELS_AFTER = "next-probe"
+
+
+def sections_with_models(results: Sequence[model_answers.ModelResult]) -> tuple[tuple[str, str], ...]:
+    """:data:`SECTIONS` with one section per configured model after :data:`MODELS_AFTER`."""
+    at = [s for s, _ in SECTIONS].index(MODELS_AFTER) + 1
+    added = tuple((r.anchor, model_title(r)) for r in results)
+    return SECTIONS[:at] + added + SECTIONS[at:]
+
+
+def model_title(result: model_answers.ModelResult) -> str:
+    return f"Your model: {result.model} on {result.dataset}"
+
 
 #: Section id -> figure files (keys of :data:`figures.FIGURES`) shown in it.
 SECTION_FIGURES: dict[str, tuple[str, ...]] = {
@@ -133,7 +150,7 @@ def lesson_section(lab: pd.DataFrame) -> dict[str, object]:
         wide = group.pivot(index="row", columns="metric", values="cell")
         wide = wide.reindex(index=list(dict.fromkeys(group["row"])), columns=list(dict.fromkeys(group["metric"])))
         wide = wide.rename_axis(index="row", columns=None).reset_index()
-        labs.append({"name": name, "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
+        labs.append({"name": lab_title(name), "table": html_table(wide), "mismatches": int((~group["matches"]).sum())})
     mismatch_cols = [
         "lab",
         "row",
@@ -222,7 +239,7 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     cis = stats.bootstrap_by_cell(training, [*cell_cols, "init"], "end_loss")
     spread = spread.merge(cis[[*cell_cols, "init", "ci_low", "ci_high", "ci_note"]], on=[*cell_cols, "init"])
 
-    stability = stats.winner_stability(training, cell_cols, "end_loss")
+    stability = stats.winner_stability(training, cell_cols, "end_loss", label=display)
     n_stable = int(stability["stable"].sum())
 
     beats = stats.beat_probability(lesson, cell_cols, "end_loss")
@@ -251,8 +268,35 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def model_context(result: model_answers.ModelResult, figs: list[dict[str, object]]) -> dict[str, object]:
+    """One configured model's section: the answer, its figure, each cell's sentences and ranking, the probe table."""
+    return {
+        "id": result.anchor,
+        "figures": figs,
+        "title": model_title(result),
+        "headline": result.headline,
+        "cells": [
+            {
+                "title": c.title,
+                "text": model_answers.cell_text(c.cell),
+                "sentences": list(c.sentences),
+                "ranking": html_table(model_answers.ranking_table(c)),
+            }
+            for c in result.cells
+        ],
+        "probe": html_table(result.probe_table),
+    }
+
+
+#: The criteria that only a study with configured models uses: (anchor, title, text).
+MODEL_CRITERIA = (
+    ("crit-model-ranking", "Init ranking (your model)", model_answers.RANKING_CRITERION),
+    ("crit-probe-before-training", "Probe before training (your model)", model_answers.PROBE_CRITERION),
+)
+
+
 #: The criteria the report defines, once each, in the Criteria section: (anchor, title, text).
-def criteria_list() -> list[dict[str, str]]:
+def criteria_list(with_models: bool = False) -> list[dict[str, str]]:
     from initlab.report.answers.deeper import NEXT_CRITERION
     from initlab.report.answers.exercise2 import EX2_CRITERION
     from initlab.report.answers.exercise3 import EX3_CRITERION
@@ -292,6 +336,7 @@ def criteria_list() -> list[dict[str, str]]:
                 f"{theory_answers.CAUSES_TEXT}."
             ),
         },
+        *({"id": i, "title": title, "text": text} for i, title, text in (MODEL_CRITERIA if with_models else ())),
     ]
 
 
@@ -475,7 +520,12 @@ def evidence_context(evidence: answers.Evidence) -> dict[str, object]:
     return {
         "cell": evidence.cell,
         "records": [
-            {"label": i.label, "rule": i.rule, "inits": ", ".join(i.inits), "sentence": i.sentence}
+            {
+                "label": i.label,
+                "rule": i.rule,
+                "inits": ", ".join(display(init) for init in i.inits),
+                "sentence": i.sentence,
+            }
             for i in evidence.items
         ],
         "numbers": html_table(evidence.numbers),
@@ -494,7 +544,11 @@ def sweeps_section(tables: answers.Tables, config: Mapping[str, object], figures
     if cells:
         fragility_part = {
             "cells": [
-                {"title": f"{c.activation}, {c.optimizer}", "point": c.point, "sentences": list(c.sentences.values())}
+                {
+                    "title": f"{display(c.activation)}, {display(c.optimizer)}",
+                    "point": c.point,
+                    "sentences": list(c.sentences.values()),
+                }
                 for c in cells
             ],
             "first_failure": html_table(fragility.first_failure_table(cells)),
@@ -672,26 +726,32 @@ def _build(
         else tables.timings
     )
     figures_dir = Path(figures_dir)
-    missing = [name for name in figures.FIGURES if not (figures_dir / name).is_file()]
+    missing = [name for name in figures.all_figures(tables) if not (figures_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
     raw = {key: compute(tables) for key, compute in answers.ANSWERS.items()}
-    criteria = criteria_list()
+    models = model_answers.model_results(tables)
+    sections = sections_with_models(models)
+    criteria = criteria_list(with_models=bool(models))
     by_id = {c["id"]: c for c in criteria}
     computed = {key: answer_context(a, [by_id[c] for c in ANSWER_CRITERIA.get(key, ())]) for key, a in raw.items()}
     checks = claims.check_claims(tables, config.get("ablations"))  # type: ignore[arg-type]
-    titles = dict(SECTIONS)
+    titles = dict(sections)
     numbered, number = {}, 0
-    for section, names in SECTION_FIGURES.items():  # numbered in page order (SECTION_FIGURES follows it)
+    model_figures = {r.anchor: (figures.model_figure_name(r.model),) for r in models}
+    for section, _ in sections:  # numbered in page order
+        names = SECTION_FIGURES.get(section, ()) or model_figures.get(section, ())
         numbered[section] = []
         for name in names:
             number += 1
             numbered[section].append(figure_context(name, number, figures_dir, tables))
     context = {
-        "sections": SECTIONS,
+        "sections": sections,
+        "models": [model_context(r, numbered[r.anchor]) for r in models],
+        "model_criteria": [by_id[i] for i, _, _ in MODEL_CRITERIA] if models else [],
         "titles": titles,
         "criteria": criteria,
-        "findings": findings.findings(raw, titles, checks),
+        "findings": findings.findings(raw, titles, checks, models),
         "exercise1_grid": exercise1_grid(raw["exercise-1"].numbers),
         "figures": numbered,
         "answers": computed,

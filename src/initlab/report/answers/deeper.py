@@ -10,7 +10,7 @@ import pandas as pd
 from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_OPTIMIZER, select_runs, with_run_failure
 from initlab.report.answers.tables import init_order
-from initlab.report.answers.text import capitalised, display, displays, names, verb
+from initlab.report.answers.text import capitalised, display, displays, verb
 
 NEXT_QUESTION = "Make the network deeper and compare which strategy becomes fragile."
 NEXT_CRITERION = (
@@ -56,12 +56,12 @@ def next_probe(training: pd.DataFrame) -> Answer:
         agree, total = int(at_depth["failures"].min()), int(at_depth["seeds"].min())
         rise = numbers.set_index("init").loc[named, "rise"]
         sentence = (
-            f"{names(named)} {verb(named, 'becomes', 'become')} fragile first: "
+            f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} fragile first: "
             f"trains at depth {depths[0]:g} but fails "
             f"in a majority of seeds from depth {depth:g} ({agree}/{total} seeds there); failure rate rises by "
             f"{', '.join(f'{v:+.0%}' for v in rise)} over {span}."
         )
-        verdict = f"{names(named)} (from depth {depth:g})"
+        verdict = f"{displays(named)} (from depth {depth:g})"
         summary = (
             f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} fragile first: "
             f"{verb(named, 'it trains', 'they train')} at depth {depths[0]:g} but {verb(named)} in most seeds "
@@ -76,10 +76,10 @@ def next_probe(training: pd.DataFrame) -> Answer:
             agree = int(worst["failures"].iloc[0])
             sentence = (
                 f"No init that trains at depth {depths[0]:g} fails in a majority of seeds up to depth {depths[-1]:g}; "
-                f"the largest rise in failure rate is {riser['init']} ({riser['rise']:+.0%}, failing in "
+                f"the largest rise in failure rate is {display(riser['init'])} ({riser['rise']:+.0%}, failing in "
                 f"{agree}/{total} seeds at depth {depths[-1]:g})."
             )
-            verdict = f"none in a majority; {riser['init']} rises most"
+            verdict = f"none in a majority; {display(riser['init'])} rises most"
             summary = (
                 f"No init that trains at depth {depths[0]:g} fails in most seeds up to depth {depths[-1]:g}; "
                 f"{display(riser['init'])}'s failure rate rises most ({riser['rise']:+.0%})."

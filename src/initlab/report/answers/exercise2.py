@@ -37,27 +37,43 @@ EX2_CRITERION = (
 
 def xavier_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     """Per (depth, activation, seed): Xavier's end loss, the seed's best init and the log gap to it."""
+    columns = ["depth", "activation", "seed", "xavier_end_loss", "best_init", "log_gap", "rank"]
+    keys = ["depth", "activation", "seed"]
     scored = rows.assign(score=stats.as_worst_if_nonfinite(rows["end_loss"]))
-    out = []
-    for (depth, activation, seed), group in scored.groupby(["depth", "activation", "seed"], sort=True):
-        best = group["score"].min()
-        mine = group.loc[group["init"] == EX2_INIT, "score"]
-        if mine.empty:
-            continue
-        mine_value = float(mine.iloc[0])
-        gap = math.log(mine_value / best) if np.isfinite(best) and best > 0 else math.nan
-        out.append(
-            {
-                "depth": depth,
-                "activation": activation,
-                "seed": seed,
-                "xavier_end_loss": mine_value,
-                "best_init": "+".join(init_order(group.loc[group["score"] == best, "init"])),
-                "log_gap": gap,
-                "rank": int((group["score"] < mine_value).sum()) + 1,
-            }
-        )
-    return pd.DataFrame(out, columns=["depth", "activation", "seed", "xavier_end_loss", "best_init", "log_gap", "rank"])
+    # One pass over all (depth, activation, seed) groups, not a loop over them: at 100 seeds the
+    # loop took seconds of the report and of the figures.
+    scored["best"] = scored.groupby(keys, sort=False)["score"].transform("min")
+    mine = scored[scored["init"] == EX2_INIT].drop_duplicates(keys, keep="first")
+    if mine.empty:
+        return pd.DataFrame(columns=columns)
+    mine = mine.sort_values(keys, kind="stable")
+    mine_score = mine.set_index(keys)["score"]
+    beaten_by = scored.join(mine_score.rename("mine"), on=keys, how="inner")
+    rank = beaten_by.assign(_below=beaten_by["score"] < beaten_by["mine"]).groupby(keys)["_below"].sum() + 1
+    order = {name: i for i, name in enumerate(init_order(scored["init"]))}
+    winners = scored[scored["score"] == scored["best"]]
+    best_init = (
+        winners.assign(_order=winners["init"].map(order))
+        .sort_values("_order", kind="stable")
+        .groupby(keys)["init"]
+        .agg(lambda names: "+".join(dict.fromkeys(names)))
+    )
+    best, value = mine["best"].to_numpy(dtype=float), mine["score"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(np.isfinite(best) & (best > 0), np.log(value / np.where(best > 0, best, 1.0)), np.nan)
+    index = pd.MultiIndex.from_frame(mine[keys])
+    return pd.DataFrame(
+        {
+            "depth": mine["depth"].to_numpy(),
+            "activation": mine["activation"].to_numpy(),
+            "seed": mine["seed"].to_numpy(),
+            "xavier_end_loss": value,
+            "best_init": best_init.reindex(index).to_numpy(),
+            "log_gap": gap,
+            "rank": rank.reindex(index).to_numpy().astype(int),
+        },
+        columns=columns,
+    )
 
 
 def _standing(rows: pd.DataFrame) -> dict[str, float | str]:

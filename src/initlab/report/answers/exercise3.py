@@ -16,7 +16,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import init_order
-from initlab.report.answers.text import capitalised, display, displays, names, sig, verb
+from initlab.report.answers.text import capitalised, display, displays, sig, verb
 
 EX3_BASELINE = "adam"
 EX3_CHANGED = "sgd"
@@ -91,7 +91,7 @@ def exercise_3(training: pd.DataFrame) -> Answer:
             f"{display(EX3_CHANGED)} ({cell}): {detail}; "
             f"newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
         )
-        verdict = names(named)
+        verdict = displays(named)
         first = named_rows.iloc[0]
         summary = (
             f"{capitalised(displays(named))} {verb(named, 'becomes', 'become')} most fragile: with "
@@ -109,7 +109,7 @@ def exercise_3(training: pd.DataFrame) -> Answer:
             f"median end loss {display(worst['init'])} degrades most (×{worst['end_loss_ratio']:.3g}), "
             f"worse in {agree}/{int(worst['seeds'])} seeds."
         )
-        verdict = f"none by failure rate; {worst['init']} by end loss"
+        verdict = f"none by failure rate; {display(worst['init'])} by end loss"
         summary = (
             f"No init fails more often with {display(EX3_CHANGED)} than with {display(EX3_BASELINE)}; "
             f"{display(worst['init'])} degrades most (median end loss ×{sig(worst['end_loss_ratio'])})."

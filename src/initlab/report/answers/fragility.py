@@ -26,6 +26,7 @@ from initlab.report.answers.runs import (
     with_run_failure,
 )
 from initlab.report.answers.tables import closest, init_order
+from initlab.report.answers.text import capitalised, display
 
 #: An init "trains" at a learning rate only when it fails in none of the seeds: a single seed
 #: that diverges is exactly the fragility the map is for (Exercise 3 counts seeds the same way).
@@ -139,6 +140,7 @@ def init_sentence(init: str, curve: pd.DataFrame) -> tuple[str, float]:
     named too, so no row of the map is hidden by the summary.
     """
     curve = curve.sort_values("lr").reset_index(drop=True)
+    name = capitalised(display(init))
     ok = curve["failure_rate"] <= TRAINS_MAX_FAILURE_RATE
 
     def failing_text(row: pd.Series) -> str:
@@ -146,7 +148,7 @@ def init_sentence(init: str, curve: pd.DataFrame) -> tuple[str, float]:
 
     if not ok.any():
         low = curve.iloc[0]
-        return f"{init} fails at every learning rate tried, already at {failing_text(low)}.", float(low["lr"])
+        return f"{name} fails at every learning rate tried, already at {failing_text(low)}.", float(low["lr"])
     lo = int(ok.idxmax())  # first training row
     hi = lo
     while hi + 1 < len(curve) and ok[hi + 1]:
@@ -156,11 +158,11 @@ def init_sentence(init: str, curve: pd.DataFrame) -> tuple[str, float]:
     span = "up to" if lo == 0 else (f"from lr {curve.loc[lo, 'lr']:g} up to" if lo < hi else "only at")
     if hi + 1 == len(curve):
         largest = "the largest learning rate tried, " if span != "only at" else ""
-        text = f"{init} trains in every seed {span} {largest}lr {top:g}"
+        text = f"{name} trains in every seed {span} {largest}lr {top:g}"
         first = math.nan
     else:
         row = curve.loc[hi + 1]
-        text = f"{init} trains in every seed {span} lr {top:g} and first fails at {failing_text(row)}"
+        text = f"{name} trains in every seed {span} lr {top:g} and first fails at {failing_text(row)}"
         first = float(row["lr"])
         again = curve.loc[hi + 2 :][ok.loc[hi + 2 :]]
         if not again.empty:

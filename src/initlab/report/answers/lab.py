@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pandas as pd
 
+from initlab.report.answers.text import display, names
+
 #: Lab 2 validates on 25 % of make_moons(n_samples=600): 150 examples, so
 #: accuracy moves in steps of 1/150, not of its last printed digit.
 LAB2_VAL_EXAMPLES = 150
@@ -30,7 +32,7 @@ MISMATCH_CLASSES: tuple[tuple[float, str, str], ...] = (
     (0, "identical as printed", "the printed values agree"),
     (1, "one resolution step", "the size of a floating-point rounding difference, e.g. a different library build"),
     (5, "a few steps", "numeric drift of the same behaviour"),
-    (math.inf, "real difference", "the behaviour differs from the lesson"),
+    (math.inf, "a real difference", "the behaviour differs from the lesson"),
 )
 
 
@@ -64,26 +66,59 @@ def classify_lab_rows(lab: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: The labs' printed metrics in words (the table keeps its column keys).
+METRIC_WORDS: dict[str, str] = {
+    "first_std": "first-layer std",
+    "last_std": "last-layer std",
+    "last_zero": "last-layer share at 0",
+    "last_saturated": "last-layer share saturated",
+    "start_loss": "start loss",
+    "end_loss": "end loss",
+    "val_acc": "validation accuracy",
+}
+
+
+def lab_title(lab: str) -> str:
+    """A lab's key as the lesson names it: 'lab2' -> 'Lab 2'."""
+    return lab[:1].upper() + lab[1:3] + " " + lab[3:] if lab[:3] == "lab" and lab[3:].isdigit() else lab
+
+
+def _steps(n_steps: float, unit: str) -> str:
+    """'one validation example', '3 units of the last printed digit'."""
+    if not math.isfinite(n_steps):
+        return "a non-finite difference"
+    if n_steps == 1:
+        return f"one {unit}"
+    head, of, rest = unit.partition(" of ")  # the noun before "of" takes the plural
+    return f"{n_steps:g} {head}s{of}{rest}"
+
+
 def lab_reproduction(lab: pd.DataFrame) -> LabReproduction:
     """Both labs against the lesson, with a computed explanation of each mismatch."""
     table = classify_lab_rows(lab)
     mismatches = table[~table["matches"]]
     matched, total = int(table["matches"].sum()), int(len(table))
     per_lab = "; ".join(
-        f"{name}: {int(group['matches'].sum())}/{len(group)} values as printed in the lesson"
+        f"{lab_title(name)}: {int(group['matches'].sum())} of {len(group)}"
         for name, group in table.groupby("lab", sort=True)
     )
     if mismatches.empty:
         return LabReproduction(table, f"Every value matches the lesson ({per_lab}).", matched, total)
-    listed = "; ".join(
-        f"{r.lab} {r.row} {r.metric} {r.lesson_value} → {r.measured_value} "
-        f"({r.steps_off} step{'s' if r.steps_off != 1 else ''} of {r.resolution:.3g}, one {r.unit})"
-        for r in mismatches.itertuples()
+    listed = names(
+        [
+            f"{lab_title(r.lab)}'s {display(r.row)} {METRIC_WORDS.get(r.metric, r.metric)} "
+            f"({r.lesson_value} printed, {r.measured_value} measured: {_steps(r.steps_off, r.unit)})"
+            for r in mismatches.itertuples()
+        ]
     )
     present = set(mismatches["difference"])
     _, worst, meaning = [c for c in MISMATCH_CLASSES if c[1] in present][-1]
-    sentence = (
-        f"{per_lab}. The {len(mismatches)} mismatch{'es' if len(mismatches) > 1 else ''}: {listed}. "
-        f"The largest is '{worst}': {meaning}."
-    )
+    if len(mismatches) == 1:
+        judged = "It is"
+    elif len(present) == 1:
+        judged = "Each is"
+    else:
+        judged = "The largest is"
+    count = "The value that differs is" if len(mismatches) == 1 else f"The {len(mismatches)} that differ are"
+    sentence = f"{per_lab}. {count} {listed}. {judged} {worst}: {meaning}."
     return LabReproduction(table, sentence, matched, total)

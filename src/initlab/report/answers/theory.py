@@ -24,6 +24,7 @@ from initlab.engine.health import EXPLODED_STD, SATURATED_FRACTION, VANISHED_GRA
 from initlab.report.answers.predicted import predicted_failure_depths
 from initlab.report.answers.probe import probe_failure_depths, probe_failure_summary
 from initlab.report.answers.tables import init_order, same_inputs_once
+from initlab.report.answers.text import display, displays, names
 
 #: Median relative error of the post-activation std above which theory and measurement "part":
 #: the issue's 10 %. Measured on the default study, the deterministic-variance inits with a
@@ -215,13 +216,14 @@ def theory_sentence(comparison: pd.DataFrame) -> str:
     total = len(comparison)
     depths = int(comparison["depth_agrees"].sum())
     close = int((comparison["median_rel_error"] <= AGREEMENT_TOLERANCE).sum())
-    per_act = "; ".join(
-        f"{r.activation} {r.median_rel_error:.0%}" for r in error_by_activation(comparison).itertuples()
+    per_act = names(
+        [f"{r.median_rel_error:.0%} with {display(r.activation)}" for r in error_by_activation(comparison).itertuples()]
     )
     sentence = (
-        f"Theory predicts the failure depth of {depths} of {total} (activation, init) pairs exactly, and the "
-        f"post-activation std within {AGREEMENT_TOLERANCE:.0%} (median relative error over layers and seeds) for "
-        f"{close} of {total}; median error per activation (inits with a stated variance): {per_act}."
+        f"Theory predicts the failure depth exactly for {depths} of {total} (activation, init) pairs, and the "
+        f"post-activation std to within {AGREEMENT_TOLERANCE:.0%} for {close} of {total} (median relative error "
+        f"over layers and seeds). Its typical std error, the median over the inits with a stated variance, is "
+        f"{per_act}."
     )
     parting = comparison[comparison["parts"]]
     if parting.empty:
@@ -230,9 +232,22 @@ def theory_sentence(comparison: pd.DataFrame) -> str:
     for name in DISAGREEMENT_CAUSES:
         pairs = parting[parting["cause"] == name]
         if len(pairs):
-            listed = ", ".join(f"{r.activation}/{r.init}" for r in pairs.itertuples())
-            by_cause.append(f"{name} ({len(pairs)}: {listed})")
-    return sentence + f" Where they part ({len(parting)} pairs), the cause: " + "; ".join(by_cause) + "."
+            by_cause.append(f"{name} for {len(pairs)} ({_pairs_text(pairs)})")
+    return (
+        sentence
+        + f" Where theory and measurement part ({len(parting)} pair{'s' if len(parting) > 1 else ''}), the cause is "
+        + names(by_cause)
+        + "."
+    )
+
+
+def _pairs_text(pairs: pd.DataFrame) -> str:
+    """(activation, init) pairs as a reader writes them, grouped by activation: 'tiny and He with ReLU; large
+    with Tanh'."""
+    return "; ".join(
+        f"{displays(init_order(group['init']))} with {display(activation)}"
+        for activation, group in pairs.groupby("activation", sort=True)
+    )
 
 
 CAUSES_TEXT = "; ".join(f"{c.name}: {c.description}" for c in DISAGREEMENT_CAUSES.values())

@@ -13,6 +13,7 @@ import pandas as pd
 
 from initlab.report.answers.runs import LESSON_ACTIVATION, LESSON_DEPTH
 from initlab.report.answers.tables import closest
+from initlab.report.answers.text import display, sig
 from initlab.report.answers.theory import AGREEMENT_TOLERANCE
 
 KEYS = ["activation", "init", "depth", "width"]
@@ -46,9 +47,9 @@ def start_loss_sentence(comparison: pd.DataFrame) -> str:
     close = int((comparison["rel_error"] <= AGREEMENT_TOLERANCE).sum())
     inside = int(comparison["within_seeds"].sum())
     sentence = (
-        f"MoonMLP's start loss: theory's expected cross-entropy is within {AGREEMENT_TOLERANCE:.0%} of the measured "
-        f"median for {close} of {total} (activation, init, depth) cells "
-        f"and inside the seeds' min-max range for {inside}."
+        f"Theory's expected start loss (the cross-entropy at initialisation) is within {AGREEMENT_TOLERANCE:.0%} of "
+        f"the measured median for {close} of {total} (activation, init, depth) cells, and inside the seeds' "
+        f"min–max range for {inside}."
     )
     cell = comparison[comparison["activation"] == LESSON_ACTIVATION]
     if cell.empty:
@@ -56,8 +57,8 @@ def start_loss_sentence(comparison: pd.DataFrame) -> str:
     cell = cell[cell["depth"] == closest(cell["depth"].unique(), LESSON_DEPTH)]
     worst = cell.loc[cell["predicted"].idxmax()]
     return sentence + (
-        f" The worst start theory predicts in the lesson's cell ({worst['activation']}, depth {worst['depth']}, "
-        f"width {worst['width']}) is {worst['init']}'s: logit std {worst['logit_std']:.3g}, so an expected start loss "
-        f"of {worst['predicted']:.3g}; measured median {worst['measured_median']:.3g} "
-        f"(seeds {worst['seed_min']:.3g}-{worst['seed_max']:.3g})."
+        f" In the lesson's cell ({display(worst['activation'])}, depth {worst['depth']}, width {worst['width']}) "
+        f"theory predicts the worst start for {display(worst['init'])}: logit std {sig(worst['logit_std'])}, so an "
+        f"expected start loss of {sig(worst['predicted'])}, against a measured median of "
+        f"{sig(worst['measured_median'])} (seeds {sig(worst['seed_min'])}–{sig(worst['seed_max'])})."
     )
