@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.report import answers, stats
-from initlab.report import figures as figs
+from initlab.report import figure_data as figs
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.exercise3 import fragility
 from initlab.report.answers.text import capitalised, display, displays, sig
@@ -162,7 +162,7 @@ def signal_ratios(tables: answers.Tables) -> Caption:
 
 
 def gradient_norms(tables: answers.Tables) -> Caption:
-    deepest = figs._deepest_probe(tables.signal_probe)
+    deepest = figs.deepest_probe(tables.signal_probe)
     if deepest.empty:
         return "No signal-probe rows.", MISSING
     first = deepest[deepest["layer"] == 1].groupby(["activation", "init"])["act_grad_norm"].median()
