@@ -750,6 +750,7 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
             dpi=DPI,
             bbox_inches="tight",
             metadata={"Software": None, "min_font_pt": f"{smallest_font(fig):g}", "dpi": str(DPI)},
+            pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
         )
         plt.close(fig)
     return path
@@ -757,6 +758,9 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
 
 #: Seaborn's "notebook" sizes scaled so that tick labels are 9.35 pt (12.5 CSS px in the report).
 FONT_SCALE = 0.85
+#: zlib level of the PNGs: 2 encodes in under half the time of PIL's default 6 for about 7 % more
+#: bytes (the default study's self-contained report stays far below its 8 MB limit); same pixels.
+PNG_COMPRESS_LEVEL = 2
 
 
 def smallest_font(fig: Figure) -> float:
