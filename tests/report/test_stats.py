@@ -197,9 +197,10 @@ def test_sign_tests_and_t_intervals_are_scipy_stats_bit_for_bit():
         expected_p = np.minimum(1.0, 2 * scipy_stats.binom.cdf(np.minimum(wins, losses), decided, 0.5))
         expected_low = np.where(wins > 0, scipy_stats.beta.ppf(alpha / 2, wins, losses + 1), 0.0)
         expected_high = np.where(losses > 0, scipy_stats.beta.ppf(1 - alpha / 2, wins + 1, losses), 1.0)
+        expected_low, expected_high = expected_low * decided / decided, expected_high * decided / decided
     assert np.array_equal(p[some], expected_p[some])
-    assert np.array_equal(low[some], (expected_low * decided / decided)[some])
-    assert np.array_equal(high[some], (expected_high * decided / decided)[some])
+    assert np.array_equal(low[some], expected_low[some])
+    assert np.array_equal(high[some], expected_high[some])
     rows = np.random.default_rng(0).normal(size=(5, 40))
     for n in range(2, 41):
         mean, se = rows[:, :n].mean(axis=-1), rows[:, :n].std(axis=-1, ddof=1) / np.sqrt(n)
