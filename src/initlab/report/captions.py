@@ -16,7 +16,7 @@ import pandas as pd
 
 from initlab.engine.health import VANISHED_GRADIENT_RATIO
 from initlab.report import answers, stats
-from initlab.report import figures as figs
+from initlab.report import figure_data as figs
 from initlab.report.answers import claims
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.ablation import layer_shares
@@ -238,7 +238,7 @@ def signal_ratios(tables: answers.Tables) -> Caption:
 
 
 def gradient_norms(tables: answers.Tables) -> Caption:
-    deepest = figs._deepest_probe(tables.signal_probe)
+    deepest = figs.deepest_probe(tables.signal_probe)
     if deepest.empty:
         return "No signal-probe rows.", MISSING
     norms = deepest.groupby(["activation", "init", "layer"])["act_grad_norm"].median()
