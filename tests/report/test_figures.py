@@ -8,7 +8,7 @@ import matplotlib
 import pytest
 
 import tests.synthetic as syn
-from initlab.report import answers, figures
+from initlab.report import answers, figure_data, figures
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -92,10 +92,10 @@ def test_every_figure_is_drawn_at_twice_the_density_with_no_text_below_11_px(syn
 
     for path in sorted((synthetic_report / "figures").glob("*.png")):
         facts = render.png_facts(path)
-        assert int(facts["dpi"]) == 2 * figures.SCREEN_PPI, path.name
-        shown = int(facts["width"]) * figures.SCREEN_PPI / int(facts["dpi"])
+        assert int(facts["dpi"]) == 2 * figure_data.SCREEN_PPI, path.name
+        shown = int(facts["width"]) * figure_data.SCREEN_PPI / int(facts["dpi"])
         assert shown <= 1060, (path.name, shown)
-        assert float(facts["min_pt"]) * figures.SCREEN_PPI / 72 >= 11, (path.name, facts["min_pt"])
+        assert float(facts["min_pt"]) * figure_data.SCREEN_PPI / 72 >= 11, (path.name, facts["min_pt"])
 
 
 def test_pair_colours_found_by_display_name_and_distinct_per_group():

@@ -176,11 +176,12 @@ def test_the_report_has_a_section_per_model_linked_from_the_first_screen(tmp_pat
 
 
 def test_each_model_gets_a_figure_whose_caption_is_its_ranking(tmp_path):
-    from initlab.report import captions, figures
+    from initlab.report import captions, figure_data, figures
 
     tables, result = result_of(tmp_path, syn.models_table())
     assert list(figures.model_figures(tables)) == ["model_cnn.png"]
     assert "model_cnn.png" in figures.all_figures(tables) and "model_cnn.png" not in figures.FIGURES
+    assert list(figures.all_figures(tables)) == figure_data.all_figure_names(tables)
     takeaway, how = captions.caption("model_cnn.png", tables)
     assert takeaway == result.summary and "over 10 seeds" in how
     written = figures.render_figures(tables, tmp_path / "figures")

@@ -193,3 +193,27 @@ def test_mean_ci_is_the_t_interval():
     half = scipy_stats.t.ppf(0.975, 9) * np.std(values, ddof=1) / np.sqrt(10)
     assert stats.METHODS["mean over seeds"].description.startswith("95 % t-interval")
     assert (ci.low, ci.high) == (pytest.approx(np.mean(values) - half), pytest.approx(np.mean(values) + half))
+
+
+def test_sign_tests_and_t_intervals_are_scipy_stats_bit_for_bit():
+    """The report computes them from scipy.special's kernels (scipy.stats is slow to import): same bits."""
+    from scipy import stats as scipy_stats
+
+    wins, losses = (g.ravel().astype(float) for g in np.meshgrid(np.arange(60), np.arange(60)))
+    decided, alpha = wins + losses, 1 - stats.CONFIDENCE
+    p, low, high = stats.sign_tests(wins, losses, np.zeros_like(wins))
+    some = decided > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected_p = np.minimum(1.0, 2 * scipy_stats.binom.cdf(np.minimum(wins, losses), decided, 0.5))
+        expected_low = np.where(wins > 0, scipy_stats.beta.ppf(alpha / 2, wins, losses + 1), 0.0)
+        expected_high = np.where(losses > 0, scipy_stats.beta.ppf(1 - alpha / 2, wins + 1, losses), 1.0)
+        expected_low, expected_high = expected_low * decided / decided, expected_high * decided / decided
+    assert np.array_equal(p[some], expected_p[some])
+    assert np.array_equal(low[some], expected_low[some])
+    assert np.array_equal(high[some], expected_high[some])
+    rows = np.random.default_rng(0).normal(size=(5, 40))
+    for n in range(2, 41):
+        mean, se = rows[:, :n].mean(axis=-1), rows[:, :n].std(axis=-1, ddof=1) / np.sqrt(n)
+        q = scipy_stats.t.ppf(0.5 + stats.CONFIDENCE / 2, n - 1)
+        low, high = stats.t_interval(rows[:, :n])
+        assert np.array_equal(low, mean - q * se) and np.array_equal(high, mean + q * se), n

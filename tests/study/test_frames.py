@@ -3,6 +3,7 @@ one-line error for every damaged file."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from initlab.study import frames
@@ -36,6 +37,10 @@ DAMAGES = {
     "no final newline": lambda lines: "".join(lines).rstrip("\n"),
     "blank line": lambda lines: "".join(lines[:2] + ["\n"] + lines[2:]),
     "renamed column": lambda lines: lines[0].replace("end_loss", "endloss") + "".join(lines[1:]),
+    "NA for a number": _replace_field(2, 9, "NA"),
+    "upper-case flag": _replace_field(2, 11, "TRUE"),
+    "unknown flag spelt nan": _replace_field(2, 11, "nan"),
+    "form feed in a name": _replace_field(2, 3, "relu\x0cgelu"),
 }
 
 
@@ -59,3 +64,19 @@ def test_a_good_file_is_read_without_the_line_by_line_walk(tmp_path, monkeypatch
     monkeypatch.setattr(frames, "read_table", walk)
     frame = frames.read_frame(path, "training")
     assert len(frame) == len(_lines(path)) - 1 and frame["end_loss"].isna().sum() == 1
+
+
+def test_a_good_file_the_fast_check_cannot_judge_is_read_as_pandas_reads_it(tmp_path):
+    path = _damaged(tmp_path, _replace_field(2, 3, '"relu"'))  # quoted, with Windows line ends
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    read_table(path, "training")  # a good file
+    frame = frames.read_frame(path, "training")
+    pd.testing.assert_frame_equal(frame, pd.read_csv(path))
+    assert frame["activation"].iloc[1] == "relu"
+
+
+def test_the_fast_read_is_pandas_own_read(tmp_path, monkeypatch):
+    path = _damaged(tmp_path, _replace_field(1, 9, "-nan"))
+    path.write_text(_replace_field(2, 12, "")(_lines(path)))  # no divergence step
+    monkeypatch.setattr(frames, "read_table", lambda *args: pytest.fail("read_table walked a good file"))
+    pd.testing.assert_frame_equal(frames.read_frame(path, "training"), pd.read_csv(path))

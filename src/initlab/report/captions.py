@@ -16,7 +16,7 @@ import pandas as pd
 
 from initlab.engine.health import VANISHED_GRADIENT_RATIO
 from initlab.report import answers, stats
-from initlab.report import figures as figs
+from initlab.report import figure_data as figs
 from initlab.report.answers import claims
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.ablation import layer_shares
@@ -238,7 +238,7 @@ def signal_ratios(tables: answers.Tables) -> Caption:
 
 
 def gradient_norms(tables: answers.Tables) -> Caption:
-    deepest = figs._deepest_probe(tables.signal_probe)
+    deepest = figs.deepest_probe(tables.signal_probe)
     if deepest.empty:
         return "No signal-probe rows.", MISSING
     norms = deepest.groupby(["activation", "init", "layer"])["act_grad_norm"].median()
@@ -454,7 +454,7 @@ def model_caption(tables: answers.Tables, model: str) -> Caption:
 
 def caption(name: str, tables: answers.Tables) -> Caption:
     """The caption of figure ``name``; a figure whose rows are missing says so instead of failing."""
-    models = {figs.model_figure_name(str(m)): str(m) for m in (() if tables.models is None else tables.models["model"])}
+    models = {figs.model_figure_name(m): m for m in figs.figure_models(tables)}
     try:
         if name in models:
             return model_caption(tables, models[name])

@@ -32,18 +32,21 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from initlab.report import answers, stats, style  # noqa: E402
-from initlab.report.answers import ablation, claims, fragility, runs  # noqa: E402
+from initlab.report.answers import fragility, runs  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
-from initlab.report.answers.exercise2 import EX2_RIVAL  # noqa: E402
 from initlab.report.answers.tables import memoised  # noqa: E402
 from initlab.report.answers.text import display, sig  # noqa: E402
+from initlab.report.figure_data import (  # noqa: E402
+    DPI,
+    FIGURE_NAMES,
+    SWEEP_FIGURE_NAMES,
+    ablation_cell_title,
+    deepest_probe,
+    exercise2_ablation,
+    figure_models,
+    model_figure_name,
+)
 
-#: Resolution of every PNG: twice the report's 96 px per inch, so a figure drawn at the width it
-#: is shown at (its inches x 96 CSS px) is sharp on a 2x screen. The report shows each PNG at half
-#: its pixel width, so a font of ``pt`` points appears ``pt * 4 / 3`` CSS px tall.
-DPI = 192
-#: CSS px per inch of a figure in the report (the report shows a PNG at ``width / (DPI / SCREEN_PPI)``).
-SCREEN_PPI = 96
 #: Width of a figure that spans the text column (about 1,000 CSS px at 1280 px), and of one of a pair.
 FULL_WIDTH_IN = 10.0
 HALF_WIDTH_IN = 5.0
@@ -86,14 +89,6 @@ def _positive_finite(values: pd.Series) -> pd.Series:
     """Values usable on a log axis (NaN/inf and non-positive dropped)."""
     values = pd.to_numeric(values, errors="coerce")
     return values.where(np.isfinite(values) & (values > 0))
-
-
-def _deepest_probe(signal_probe: pd.DataFrame) -> pd.DataFrame:
-    """Layers of the deepest probe network at the lesson's width: the most layers to look through."""
-    rows = signal_probe[
-        signal_probe["width"] == answers.closest(signal_probe["width"].unique(), answers.LESSON_PROBE_WIDTH)
-    ]
-    return rows[rows["depth"] == rows["depth"].max()]
 
 
 def _deepest_theory(tables: answers.Tables, data: pd.DataFrame) -> pd.DataFrame | None:
@@ -207,7 +202,7 @@ _THEORY_NOTE = " (thin dashed: theory)"
 
 def fig_signal_std(tables: answers.Tables) -> Figure:
     """Signal std through the layers of the deepest probe; dashed: vanish/explode thresholds."""
-    data = _deepest_probe(tables.signal_probe)
+    data = deepest_probe(tables.signal_probe)
     if data.empty:
         return _placeholder("no signal-probe rows")
     depth = data["depth"].iloc[0]
@@ -224,7 +219,7 @@ def fig_signal_std(tables: answers.Tables) -> Figure:
 
 def fig_signal_ratios(tables: answers.Tables) -> Figure:
     """Zero and saturated ratios per layer of the deepest probe; dashed: saturation threshold."""
-    data = _deepest_probe(tables.signal_probe)
+    data = deepest_probe(tables.signal_probe)
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
@@ -239,7 +234,7 @@ def fig_signal_ratios(tables: answers.Tables) -> Figure:
 
 def fig_gradient_norms(tables: answers.Tables) -> Figure:
     """Weight-gradient and activation-gradient norms per layer of the deepest probe."""
-    data = _deepest_probe(tables.signal_probe)
+    data = deepest_probe(tables.signal_probe)
     if data.empty:
         return _placeholder("no signal-probe rows")
     return _per_layer_lines(
@@ -499,43 +494,6 @@ def fig_exercise_2(tables: answers.Tables) -> Figure:
     return fig
 
 
-def exercise2_ablation(tables: answers.Tables) -> tuple[pd.DataFrame, int] | None:
-    """Per seed: end loss of all-Xavier, Xavier with only the carrying layer from He, and all-He, in
-    Exercise 2's cell (Tanh, the lesson's net), read from the ablation table; with the carrying layer.
-    None without that ablation."""
-    pair = claims.exercise2_pair(tables, "")
-    if pair is None:
-        return None
-    found = ablation.find_ablation(tables.ablation, pair, answers.EX2_INIT, EX2_RIVAL)
-    if found.empty:
-        return None
-    result = ablation.ablation_answer(found)
-    numbers = result.numbers
-    if numbers.empty:
-        return None
-    layer = result.carriers[0] if result.carriers else int(numbers.sort_values("share_of_gap").iloc[-1]["layer"])
-    a, b = str(found["init_a"].iloc[0]), str(found["init_b"].iloc[0])
-    keep = (found["variant"].isin(["all_a", "all_b"])) | ((found["variant"] == "swap") & (found["layer"] == layer))
-    rows = found[keep].assign(
-        run=lambda d: d["variant"].map(
-            {
-                "all_a": f"all {display(a)}",
-                "swap": f"{display(a)}, layer {layer} from {display(b)}",
-                "all_b": f"all {display(b)}",
-            }
-        )
-    )
-    return rows, layer
-
-
-def ablation_cell_title(cell: pd.Series) -> str:
-    """'Tanh, 2 hidden layers of 64, Adam' — the cell an ablation ran in, from its rows."""
-    return (
-        f"{display(cell['activation'])}, {int(cell['depth'])} hidden layers of {int(cell['width'])}, "
-        f"{display(cell['optimizer'])}"
-    )
-
-
 def fig_exercise2_ablation(tables: answers.Tables) -> Figure:
     """Exercise 2's layer-swap ablation: one line per seed through all-Xavier, Xavier with only the
     carrying layer from He, and all-He (end loss, log)."""
@@ -707,12 +665,6 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
 EVIDENCE_COLOURS = {"Bad Start": "#C44E52", "Warning Start": "#DD8452", "Usable Start": "#4C72B0"}
 #: The evidence label of a run that fails (drawn at the window's edge in a model's figure).
 BAD_START = "Bad Start"
-#: A configured model's figure: one file per model, named after it (``model_digits_cnn.png``).
-MODEL_FIGURE = "model_{}.png"
-
-
-def model_figure_name(model: str) -> str:
-    return MODEL_FIGURE.format(model)
 
 
 def fig_model(tables: answers.Tables, model: str) -> Figure:
@@ -779,12 +731,7 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
 
 def model_figures(tables: answers.Tables) -> dict[str, Callable[[answers.Tables], Figure]]:
     """File name -> drawing function of each configured model's figure (none without models)."""
-    if tables.models is None or tables.models.empty:
-        return {}
-    return {
-        model_figure_name(str(m)): functools.partial(fig_model, model=str(m))
-        for m in dict.fromkeys(tables.models["model"])
-    }
+    return {model_figure_name(m): functools.partial(fig_model, model=m) for m in figure_models(tables)}
 
 
 #: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
@@ -885,6 +832,7 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
             dpi=DPI,
             bbox_inches="tight",
             metadata={"Software": None, "min_font_pt": f"{smallest_font(fig):g}", "dpi": str(DPI)},
+            pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
         )
         plt.close(fig)
     return path
@@ -892,6 +840,9 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
 
 #: Seaborn's "notebook" sizes scaled so that tick labels are 9.35 pt (12.5 CSS px in the report).
 FONT_SCALE = 0.85
+#: zlib level of the PNGs: 2 encodes in under half the time of PIL's default 6 for about 7 % more
+#: bytes (the default study's self-contained report stays far below its 8 MB limit); same pixels.
+PNG_COMPRESS_LEVEL = 2
 
 
 def smallest_font(fig: Figure) -> float:
@@ -1072,3 +1023,5 @@ SWEEP_FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "width_training.png": fig_width_training,
 }
 FIGURES.update(SWEEP_FIGURES)
+if tuple(FIGURES) != (*FIGURE_NAMES, *SWEEP_FIGURE_NAMES):  # the report checks files by figure_data's names
+    raise RuntimeError(f"figures {list(FIGURES)} differ from figure_data's {FIGURE_NAMES + SWEEP_FIGURE_NAMES}")

@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from initlab.report import answers, captions, figures, seedtables, stats
+from initlab.report import answers, captions, figure_data, seedtables, stats
 from initlab.report.answers import ablation as ablation_answers
 from initlab.report.answers import claims, findings, fragility, theory_start
 from initlab.report.answers import models as model_answers
@@ -75,7 +75,7 @@ def model_title(result: model_answers.ModelResult) -> str:
     return f"Your model: {result.model} on {result.dataset}"
 
 
-#: Section id -> figure files (keys of :data:`figures.FIGURES`) shown in it.
+#: Section id -> figure files (of :data:`figure_data.FIGURE_NAMES`) shown in it.
 SECTION_FIGURES: dict[str, tuple[str, ...]] = {
     "exercise-1": ("exercise1_failure_depth.png",),
     "exercise-2": ("exercise2_xavier.png", "exercise2_ablation.png"),
@@ -499,7 +499,7 @@ def figure_context(name: str, number: int, figures_dir: Path, tables: answers.Ta
     """One figure for the template: embedded PNG shown at the width it was drawn for (its pixels over
     the density), its number, the generated caption and the alt text (caption in full)."""
     facts = png_facts(figures_dir / name)
-    density = (float(facts["dpi"]) / figures.SCREEN_PPI) if facts["dpi"] else 1.0
+    density = (float(facts["dpi"]) / figure_data.SCREEN_PPI) if facts["dpi"] else 1.0
     takeaway, how = captions.caption(name, tables)
     return {
         "name": name,
@@ -726,7 +726,7 @@ def _build(
         else tables.timings
     )
     figures_dir = Path(figures_dir)
-    missing = [name for name in figures.all_figures(tables) if not (figures_dir / name).is_file()]
+    missing = [name for name in figure_data.all_figure_names(tables) if not (figures_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
     raw = {key: compute(tables) for key, compute in answers.ANSWERS.items()}
@@ -738,7 +738,7 @@ def _build(
     checks = claims.check_claims(tables, config.get("ablations"))  # type: ignore[arg-type]
     titles = dict(sections)
     numbered, number = {}, 0
-    model_figures = {r.anchor: (figures.model_figure_name(r.model),) for r in models}
+    model_figures = {r.anchor: (figure_data.model_figure_name(r.model),) for r in models}
     for section, _ in sections:  # numbered in page order
         names = SECTION_FIGURES.get(section, ()) or model_figures.get(section, ())
         numbered[section] = []
@@ -815,6 +815,8 @@ def load_config(path: str | Path) -> dict[str, object]:
 
 def figures_command(tables_dir: str | Path, out_dir: str | Path, workers: int = 1) -> list[Path]:
     """``initlab figures``: draw every figure of the tables into ``out_dir`` (``workers`` at a time)."""
+    from initlab.report import figures  # matplotlib and seaborn: only the figures step needs them
+
     written = figures.render_figures(answers.load_tables(tables_dir), out_dir, workers)
     print(f"wrote {len(written)} figures to {out_dir}")
     return written

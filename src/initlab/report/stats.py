@@ -29,7 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from scipy.special import betaincinv, stdtrit
+
+# scipy.stats.binom.cdf's own kernel: the public bdtr differs from it in the last bits, and the
+# report needs nothing else from scipy.stats, whose import costs about a second of the report's
+# start-up (the functions that do need it import it when called).
+from scipy.special._ufuncs import _binom_cdf
 
 #: Confidence level of every interval in the report (the conventional 95 %), and so
 #: the level (1 - CONFIDENCE) of every test.
@@ -207,7 +212,7 @@ def t_interval(rows: np.ndarray, confidence: float = CONFIDENCE, seed: int = BOO
     """Student's t-interval per row: mean ± t(1 − α/2, n − 1)·sd/√n (``seed`` unused: no resampling)."""
     n = rows.shape[-1]
     mean, se = rows.mean(axis=-1), rows.std(axis=-1, ddof=1) / math.sqrt(n)
-    q = scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)
+    q = stdtrit(n - 1, 0.5 + confidence / 2)  # scipy.stats.t.ppf's kernel
     return mean - q * se, mean + q * se
 
 
@@ -231,6 +236,8 @@ def bootstrap_t_interval(rows: np.ndarray, confidence: float = CONFIDENCE, seed:
 
 def bca_interval(rows: np.ndarray, confidence: float = CONFIDENCE, seed: int = BOOTSTRAP_SEED):
     """scipy's BCa bootstrap per row (the interval the report used before it was measured)."""
+    from scipy import stats as scipy_stats  # imported when needed: see the module's imports
+
     with warnings.catch_warnings():
         # Tiny samples make BCa warn about instability; the interval is still returned.
         warnings.simplefilter("ignore")
@@ -379,6 +386,8 @@ def shift_tests(
     relabellings, which a row of label indicators rides along with to give each
     relabelling's weight for the interval (:func:`_inverted`).
     """
+    from scipy import stats as scipy_stats  # imported when needed: see the module's imports
+
     results: list[ShiftTest | None] = [None] * len(pairs)
     groups: dict[tuple[int, int], list[tuple[int, np.ndarray, np.ndarray]]] = {}
     for i, (a, b) in enumerate(pairs):
@@ -445,6 +454,8 @@ def shift_test(a: Sequence[float], b: Sequence[float], paired: bool, confidence:
 
 def fdr_adjusted(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (scipy.stats.false_discovery_control); NaN stays NaN."""
+    from scipy import stats as scipy_stats  # imported when needed: see the module's imports
+
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
@@ -473,9 +484,11 @@ def sign_tests(wins: np.ndarray, losses: np.ndarray, ties: np.ndarray, confidenc
     decided, n = wins + losses, wins + losses + ties
     alpha = 1 - confidence
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.minimum(1.0, 2 * scipy_stats.binom.cdf(np.minimum(wins, losses), decided, 0.5))
-        low = np.where(wins > 0, scipy_stats.beta.ppf(alpha / 2, wins, losses + 1), 0.0)
-        high = np.where(losses > 0, scipy_stats.beta.ppf(1 - alpha / 2, wins + 1, losses), 1.0)
+        # scipy.stats' binom.cdf and beta.ppf, by the kernels they call (bit for bit); the cases
+        # their argument checks would answer (no win, no loss, no untied seed) are set apart
+        p = np.minimum(1.0, 2 * _binom_cdf(np.floor(np.minimum(wins, losses)), decided, 0.5))
+        low = np.where(wins > 0, betaincinv(wins, losses + 1, alpha / 2), 0.0)
+        high = np.where(losses > 0, betaincinv(wins + 1, losses, 1 - alpha / 2), 1.0)
         low, high = (low * decided + ties / 2) / n, (high * decided + ties / 2) / n
     untied_none = decided == 0
     p = np.where(untied_none, np.where(n > 0, 1.0, np.nan), p)
