@@ -64,6 +64,17 @@ def test_exercise_1_lesson_like_tiny_and_large_fail_first_then_xavier():
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
 
 
+def test_exercise_1_says_depth_20_is_untested_when_the_probe_stops_short_of_it():
+    full = syn.signal_probe_table(inits=NO_ZEROS)
+    short = full[full["depth"] <= 8]
+    answer = answers.exercise_1(short)
+    assert "first to fail by 20: not tested with ReLU and Tanh (the probe stops at depth 8)" in answer.summary
+    assert "depth 20 not probed" in answer.verdict and "none more by depth 20" not in answer.verdict
+    assert "is not tested" in answer.sentence
+    # with depth 20 probed, the same inits give the exercise's answer
+    assert "not tested" not in answers.exercise_1(full).summary
+
+
 def test_exercise_1_flipped_he_fails_first_and_default_on_the_way_to_20():
     failures = {
         ("relu", "he"): (2, "exploded"),

@@ -228,12 +228,16 @@ def _exercise_1_headline(facts: dict[str, dict[str, object]], agree: int, total:
         clauses.append(f"none fails with {displays(none)}")
     any_depth = "First to fail at any depth: " + "; ".join(clauses) + "."
     deep = {a: (tuple(f["deep"]), f["deep_depth"]) for a, f in facts.items() if f.get("deep")}
-    calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy")]
+    untested = [a for a, f in facts.items() if f.get("untested")]
+    calm = [a for a, f in facts.items() if f["named"] and not f.get("deep") and f.get("healthy") and a not in untested]
     second = []
     if deep:
         second.append(_grouped(deep))
     if calm:
         second.append(f"none with {displays(calm)}")
+    if untested:
+        stops = max(facts[a]["untested"] for a in untested)
+        second.append(f"not tested with {displays(untested)} (the probe stops at depth {stops:g})")
     headline = any_depth
     if second:
         headline = (
@@ -263,6 +267,14 @@ def _exercise_1_part(
         f"({_failure_detail(summary, named, predicted)}), first in {agree}/{total} seeds."
     )
     healthy = summary.loc[summary["failure_depth"] > EX1_FROM_DEPTH, "init"].tolist()
+    if healthy and max_depth < EX1_TO_DEPTH:  # the exercise's depth was not probed: nothing to claim of it
+        return (
+            sentence + f" The probe stops at depth {max_depth:g}, so which of the {len(healthy)} inits healthy at "
+            f"depth {EX1_FROM_DEPTH} fails first by {EX1_TO_DEPTH} is not tested.",
+            f"{display(activation)}: {displays(named)} at {depth:g}; depth {EX1_TO_DEPTH} not probed",
+            (agree, total),
+            {"named": named, "depth": depth, "healthy": healthy, "untested": max_depth},
+        )
     if not healthy:
         return (
             sentence + f" Every init already fails by depth {EX1_FROM_DEPTH}.",
