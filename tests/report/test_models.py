@@ -46,10 +46,13 @@ def test_ranking_names_the_best_init_and_who_is_within_the_noise(tmp_path):
     assert adam.tied and adam.tied[0] in {"he", "lsuv"}
 
     # flipped: He leads SGD by a clear margin in every seed
-    flipped = syn.models_table(outcome=syn.MODEL_OUTCOME | {("sgd", "he"): (0.99, 2.54, False)})
+    flipped = syn.models_table(
+        outcome=syn.MODEL_OUTCOME | {("sgd", "he"): (0.99, 2.54, False), ("adam", "lsuv"): (0.975, 2.7, False)}
+    )
     _, result = result_of(tmp_path / "flip", flipped)
     assert cell(result, "sgd").best == "he"
     assert cell(result, "sgd").sentences[0].startswith("He ranks first (validation accuracy 0.99")
+    assert result.headline.startswith("He ranks first with Adam (0.976) and SGD (0.99).")
 
 
 def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
@@ -57,9 +60,11 @@ def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
     sgd = cell(result, "sgd")
     assert "default" not in sgd.tied and sgd.default.diff == pytest.approx(0.883 - 0.959)
     assert sgd.sentences[1].startswith("PyTorch's default (0.883) is 0.076 below LSUV, beyond the seeds' noise")
-    assert "With SGD, LSUV ranks first (0.959); PyTorch's default trails by 0.076." in result.headline
+    assert result.headline.startswith("Best: He with Adam (0.976); LSUV with SGD (0.959).")
     # Adam: default 0.974 against 0.976 with the same per-seed wobble is a constant gap: beyond noise
-    assert "PyTorch's default trails by 0.002" in result.headline
+    assert "PyTorch's default is behind the best by 0.002 with Adam and 0.076 with SGD, beyond the seeds' noise." in (
+        result.headline
+    )
 
     # flipped: the default's accuracy wobbles around the best's, so the seeds cannot tell them apart
     noisy = syn.models_table()
@@ -67,7 +72,10 @@ def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
     noisy.loc[adam_default, "val_acc"] = 0.975 + np.array([4, -4, 6, -6, 1, -1, 0, 3, -3, 0]) * 1e-3
     _, result = result_of(tmp_path / "noisy", noisy)
     assert "default" in cell(result, "adam").tied
-    assert "PyTorch's default among them" in result.headline
+    assert (
+        "PyTorch's default is within the seeds' noise of the best with Adam; behind the best by 0.076 with SGD, "
+        "beyond the seeds' noise."
+    ) in result.headline
     assert cell(result, "adam").sentences[1] == "PyTorch's default (0.975) is within the seeds' noise of He."
 
 
@@ -183,7 +191,11 @@ def test_each_model_gets_a_figure_whose_caption_is_its_ranking(tmp_path):
     assert "model_cnn.png" in figures.all_figures(tables) and "model_cnn.png" not in figures.FIGURES
     assert list(figures.all_figures(tables)) == figure_data.all_figure_names(tables)
     takeaway, how = captions.caption("model_cnn.png", tables)
-    assert takeaway == result.summary and "over 10 seeds" in how
+    assert takeaway == (
+        "With Adam 2 inits share the top within the seeds' noise, and zeros fails; with SGD LSUV leads alone "
+        "beyond the seeds' noise, and large, zeros and tiny fail."
+    )
+    assert "over 10 seeds" in how
     written = figures.render_figures(tables, tmp_path / "figures")
     assert tmp_path / "figures" / "model_cnn.png" in written
     plain = load_tables(syn.write_tables(tmp_path / "plain"))

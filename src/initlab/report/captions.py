@@ -444,7 +444,7 @@ def model_caption(tables: answers.Tables, model: str) -> Caption:
 
     result = next(r for r in model_answers.model_results(tables) if r.model == model)
     n_seeds = int(tables.models.loc[tables.models["model"] == model, "seed"].nunique())  # type: ignore[union-attr]
-    return result.summary, (
+    return model_answers.figure_takeaway(result), (
         f"One row per init, best first; the large dot is the mean validation accuracy over {n_seeds} seeds, the bar "
         "its 95 % interval, the small dots the seeds; colour: the lesson's evidence record; '(flagged)': the probe "
         "before training flagged the start in most seeds; a failing init (Bad Start) sits at the left edge, its mean "

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from initlab.report import answers, stats, style  # noqa: E402
 from initlab.report.answers import fragility, runs  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
+from initlab.report.answers.evidence import EVIDENCE_LABELS  # noqa: E402
 from initlab.report.answers.tables import memoised  # noqa: E402
 from initlab.report.answers.text import display, sig  # noqa: E402
 from initlab.report.figure_data import (  # noqa: E402
@@ -662,9 +663,7 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
 
 
 #: The colour of each of the lesson's evidence labels in a model's figure (a failing start red).
-EVIDENCE_COLOURS = {"Bad Start": "#C44E52", "Warning Start": "#DD8452", "Usable Start": "#4C72B0"}
-#: The evidence label of a run that fails (drawn at the window's edge in a model's figure).
-BAD_START = "Bad Start"
+EVIDENCE_COLOURS = dict(zip(EVIDENCE_LABELS, ("#C44E52", "#DD8452", "#4C72B0"), strict=True))
 
 
 def fig_model(tables: answers.Tables, model: str) -> Figure:
@@ -683,7 +682,7 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
     for ax, c in zip(axes[0], cells, strict=True):
         ranking = c.ranking
         mine = rows[(rows["optimizer"] == c.cell["optimizer"]) & (rows["lr"] == c.cell["lr"])]
-        failing = ranking["evidence"].str.startswith(BAD_START)
+        failing = ranking["evidence"].str.startswith(model_answers.BAD_START)
         # the window spans the seeds of the inits that train: their differences are what a reader
         # compares; a failing init is drawn at the left edge with its mean written beside it
         kept = mine.loc[mine["init"].isin(ranking.loc[~failing, "init"]), model_answers.RANK_BY]

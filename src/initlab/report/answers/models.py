@@ -27,7 +27,7 @@ from initlab.report.answers.criteria import first_match
 from initlab.report.answers.evidence import EVIDENCE_LABELS, warning_start_loss
 from initlab.report.answers.runs import NO_CLEAR_IMPROVEMENT, failure_counts, with_run_failure
 from initlab.report.answers.tables import Tables, init_order, same_inputs_once
-from initlab.report.answers.text import capitalised, display, displays, sig
+from initlab.report.answers.text import capitalised, display, displays, names, sig
 
 #: What an init is ranked by: validation accuracy, the number a practitioner picks a model by and
 #: the one the lesson prints for every init; higher is better.
@@ -41,6 +41,8 @@ USABLE_INITS = ("default", "xavier", "he")
 #: The lesson's word for a start that trains normally ("default, xavier, and he all work here; that is
 #: exactly why defaults are a good first baseline"): its evidence label for an ordinary start that trains.
 USABLE_LABEL = "Usable Start"
+#: The lesson's label for a run that fails (:data:`EVIDENCE_LABELS`' first).
+BAD_START = next(iter(EVIDENCE_LABELS))
 #: The columns that make one training cell of a model (the seeds vary inside it).
 MODEL_CELL = ("model", "dataset", "optimizer", "lr", "steps", "batch_size", "classes")
 
@@ -255,28 +257,75 @@ def cell_result(cell: dict[str, object], rows: pd.DataFrame) -> CellResult:
     return CellResult(cell, cell_title(cell), ranking, best, best_acc, tied, test, probe, tuple(sentences))
 
 
-def _standing(c: CellResult, short: str) -> str:
-    """'with Adam, He (uniform) ranks first (0.977), 6 more inits within the seeds' noise, PyTorch's default
-    among them': one cell's ranking in a clause."""
-    text = f"with {short}, {display(c.best)} ranks first ({sig(c.best_acc)})"
-    if c.tied:
-        text += f", {len(c.tied)} more {'init' if len(c.tied) == 1 else 'inits'} within the seeds' noise"
-    if c.default is None:  # the default is the best, or was not run
-        return text
-    if DEFAULT_INIT in c.tied:
-        return text + ", PyTorch's default among them"
-    side = "trails" if c.default.diff < 0 else "leads"
-    return text + f"; PyTorch's default {side} by {sig(abs(c.default.diff))}"
-
-
-def _across(cells: list[CellResult]) -> str:
-    """The model's answer: each cell's ranking and the default's standing, then what the probe predicted."""
+def _short_titles(cells: list[CellResult]) -> list[str]:
+    """Each cell by its optimizer alone ('Adam') when that tells the cells apart, else with its lr."""
     optimizers = [str(c.cell["optimizer"]) for c in cells]
-    unique = len(set(optimizers)) == len(optimizers)
-    clauses = [_standing(c, display(c.cell["optimizer"]) if unique else c.title) for c in cells]
+    if len(set(optimizers)) == len(optimizers):
+        return [display(o) for o in optimizers]
+    return [c.title for c in cells]
+
+
+def best_sentence(cells: list[CellResult], shorts: list[str]) -> str:
+    """'LSUV ranks first with Adam (0.97) and SGD (0.953).' or 'Best: LSUV with Adam (0.97); He with SGD (0.948).'"""
+    if len({c.best for c in cells}) == 1:
+        where = names([f"{s} ({sig(c.best_acc)})" for c, s in zip(cells, shorts, strict=True)])
+        return f"{display(cells[0].best)} ranks first with {where}."
+    return (
+        "Best: "
+        + "; ".join(f"{display(c.best)} with {s} ({sig(c.best_acc)})" for c, s in zip(cells, shorts, strict=True))
+        + "."
+    )
+
+
+def default_standing(cells: list[CellResult], shorts: list[str]) -> str:
+    """Where PyTorch's default stands in every cell, in one sentence ('' when it was not run)."""
+    first, within, behind = [], [], []
+    for c, s in zip(cells, shorts, strict=True):
+        if c.best == DEFAULT_INIT:
+            first.append(s)
+        elif c.default is None:
+            continue  # not run in this cell
+        elif DEFAULT_INIT in c.tied:
+            within.append(s)
+        else:
+            behind.append((s, c.default.diff))
+    pieces = []
+    if first:
+        pieces.append(f"first with {names(first)}")
+    if within:
+        pieces.append(f"within the seeds' noise of the best with {names(within)}")
+    if behind:
+        gaps = names([f"{sig(abs(d))} with {s}" for s, d in behind])
+        word = "behind" if all(d < 0 for _, d in behind) else "off"
+        pieces.append(f"{word} the best by {gaps}, beyond the seeds' noise")
+    return ("PyTorch's default is " + "; ".join(pieces) + ".") if pieces else ""
+
+
+def _across(cells: list[CellResult]) -> tuple[str, str]:
+    """The model's answer in three sentences: the best init per cell, the default's standing, and what
+    the probe before training predicted; the first two are the first screen's line."""
+    shorts = _short_titles(cells)
     probe = pd.concat([c.probe for c in cells]).groupby("init", sort=False).sum(numeric_only=True).reset_index()
-    ranking = " ".join(capitalised(clause) + "." for clause in clauses)
+    ranking = " ".join(s for s in (best_sentence(cells, shorts), default_standing(cells, shorts)) if s)
     return ranking, probe_sentence(probe, short=True)
+
+
+def figure_takeaway(result: ModelResult) -> str:
+    """What the model's figure shows beyond the answer: how many inits share the top within the
+    seeds' noise, and which fail, per cell."""
+    shorts = _short_titles(list(result.cells))
+    parts = []
+    for c, s in zip(result.cells, shorts, strict=True):
+        bad = c.ranking["evidence"].str.startswith(BAD_START)
+        failing = [str(i) for i in c.ranking.loc[bad, "init"]]
+        if c.tied:
+            text = f"with {s} {len(c.tied) + 1} inits share the top within the seeds' noise"
+        else:
+            text = f"with {s} {display(c.best)} leads alone beyond the seeds' noise"
+        if failing:
+            text += f", and {displays(failing)} {'fails' if len(failing) == 1 else 'fail'}"
+        parts.append(text)
+    return capitalised("; ".join(parts)) + "."
 
 
 def model_result(model: str, dataset: str, rows: pd.DataFrame) -> ModelResult:
