@@ -139,6 +139,7 @@ def test_exercise_2_lesson_like_xavier_becomes_more_competitive_under_tanh():
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
     lesson = answer.numbers.set_index("depth").loc[2]
     assert lesson["rank_tanh"] == "1/6" and lesson["best_tanh"] == "xavier"
+    assert answer.summary.endswith("; best: Xavier).")
 
 
 def test_exercise_2_flipped_xavier_less_competitive_under_tanh():
@@ -148,6 +149,7 @@ def test_exercise_2_flipped_xavier_less_competitive_under_tanh():
     assert answer.sentence.startswith("No:")
     assert "closer to the best with Tanh in 0/3 seeds" in answer.sentence
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
+    assert "; best: Xavier)" not in answer.summary  # the best with Tanh is another init now
 
 
 def test_exercise_2_without_tanh_says_so():
@@ -203,6 +205,13 @@ def test_next_probe_lesson_like_tiny_becomes_fragile_with_depth():
     rise = answer.numbers.set_index("init")["rise"]
     assert rise["tiny"] == 1.0 and rise["large"] == 1.0 and rise["he"] == 0.0
     assert (answer.seeds_agreeing, answer.seeds_total) == (3, 3)
+
+
+def test_next_probe_with_one_depth_says_it_cannot_compare_depths():
+    training = syn.training_table()
+    answer = answers.next_probe(training[training["depth"] == 2])
+    assert answer.verdict == "not answerable from these tables"
+    assert "one depth (2); it needs two or more" in answer.summary
 
 
 def test_next_probe_flipped_he_becomes_fragile_first():

@@ -34,7 +34,8 @@ def test_headlines_are_short_and_use_plain_names(training):
         assert sentences(answer.headline) <= MAX_SENTENCES, (key, answer.headline)
         assert len(answer.headline.split()) <= MAX_WORDS, (key, answer.headline)
         for raw in ("xavier", "relu", "tanh", "adam", "sgd", "default"):  # the tables' keys never reach a reader
-            assert not re.search(rf"\b{raw}\b", answer.headline), (key, raw, answer.headline)
+            # 'PyTorch default' is the default's display name
+            assert not re.search(rf"(?<!PyTorch )\b{raw}\b", answer.headline), (key, raw, answer.headline)
         for raw in ("xavier", "relu", "tanh", "adam", "sgd", "he"):  # nor the detail sentence under it
             assert not re.search(rf"\b{raw}\b", answer.sentence), (key, raw, answer.sentence)
 

@@ -38,6 +38,10 @@ def next_probe(training: pd.DataFrame) -> Answer:
         missing = f"the training table has no {LESSON_ACTIVATION}/{LESSON_OPTIMIZER} runs"
         return unanswerable(NEXT_QUESTION, NEXT_CRITERION, missing)
     depths = sorted(rates["depth"].unique())
+    if len(depths) < 2:  # one depth: nothing to compare across depths
+        return unanswerable(
+            NEXT_QUESTION, NEXT_CRITERION, f"the training table has one depth ({depths[0]:g}); it needs two or more"
+        )
     majority_fail = rates[rates["failures"] > rates["seeds"] / 2]
     first_fail = majority_fail.groupby("init")["depth"].min()
     wide = rates.pivot(index="init", columns="depth", values="failure_rate")

@@ -13,7 +13,7 @@ from initlab.report import stats
 from initlab.report.answers.criteria import Answer, unanswerable
 from initlab.report.answers.runs import LESSON_DEPTH, LESSON_OPTIMIZER, select_runs
 from initlab.report.answers.tables import closest, init_order, same_inputs_once
-from initlab.report.answers.text import display, sig
+from initlab.report.answers.text import display, displays, sig
 
 #: The subjects of the question (not its answer): Xavier, judged under Tanh
 #: against ReLU, with He as the lesson's ReLU-side rival.
@@ -146,7 +146,8 @@ def exercise_2(training: pd.DataFrame) -> Answer:
         f"{'Yes' if more else 'No'}: with {changed}, {mine} ends {'closer to' if more else 'no closer to'} the "
         f"best init than with {baseline} in {agreeing}/{n_seeds} seeds "
         f"(median end loss {sig(head[f'median_seed_gap_{EX2_CHANGED}'])}× the best init's, "
-        f"against {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}×)."
+        f"against {sig(head[f'median_seed_gap_{EX2_BASELINE}'])}×; best: "
+        f"{displays(str(head[f'best_{EX2_CHANGED}']).split('+'))})."
     )
     headline = summary + (
         f" {mine} beats {rival} in {_pct(head[f'{P_RIVAL}_{EX2_BASELINE}'])} of seeds with {baseline}, "

@@ -99,7 +99,10 @@ def exercise_3(training: pd.DataFrame) -> Answer:
             f"({first[f'{EX3_CHANGED}_failures']}), against "
             f"{first[f'fail_rate_{EX3_BASELINE}']:.0%} with {display(EX3_BASELINE)}."
         )
-        headline = summary + f" Newly failing in {agree}/{int(named_rows['seeds'].min())} seeds."
+        headline = summary + (
+            f" It fails with {display(EX3_CHANGED)} but not with {display(EX3_BASELINE)} in {agree} of "
+            f"{int(named_rows['seeds'].min())} seeds."
+        )
     else:
         worst = lesson.sort_values("end_loss_ratio", ascending=False).iloc[0]
         named = [worst["init"]]
