@@ -19,11 +19,11 @@ rule model_dataset:
         "results/logs/datasets/{dataset}.log",
     wildcard_constraints:
         dataset=r"[A-Za-z0-9_.+-]+",
+    # First, as the model jobs waiting for it (rule model's priority is not passed up to it).
+    priority: 1
     conda:
         "../../environment.yml"
     threads: 1
-    # First, as the model jobs waiting for it (rule model's priority is not passed up to it).
-    priority: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -43,11 +43,11 @@ rule model:
         **job_outputs("model"),
     log:
         job_log("model"),
+    # The study's longest jobs start first (the lesson's short jobs fill the cores around them).
+    priority: 1
     conda:
         "../../environment.yml"
     threads: 1
-    # The study's longest jobs start first (the lesson's short jobs fill the cores around them).
-    priority: 1
     resources:
         mem_mb=1500,
         runtime=60,
