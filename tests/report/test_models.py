@@ -52,7 +52,7 @@ def test_ranking_names_the_best_init_and_who_is_within_the_noise(tmp_path):
     _, result = result_of(tmp_path / "flip", flipped)
     assert cell(result, "sgd").best == "he"
     assert cell(result, "sgd").sentences[0].startswith("He ranks first (validation accuracy 0.99")
-    assert result.headline.startswith("He ranks first with Adam (0.976) and SGD (0.99).")
+    assert result.headline.startswith("He has the best validation accuracy with Adam (0.976) and SGD (0.99).")
 
 
 def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
@@ -60,9 +60,9 @@ def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
     sgd = cell(result, "sgd")
     assert "default" not in sgd.tied and sgd.default.diff == pytest.approx(0.883 - 0.959)
     assert sgd.sentences[1].startswith("PyTorch's default (0.883) is 0.076 below LSUV, beyond the seeds' noise")
-    assert result.headline.startswith("Best: He with Adam (0.976); LSUV with SGD (0.959).")
+    assert result.headline.startswith("Best validation accuracy: He with Adam (0.976); LSUV with SGD (0.959).")
     # Adam: default 0.974 against 0.976 with the same per-seed wobble is a constant gap: beyond noise
-    assert "PyTorch's default is behind the best by 0.002 with Adam and 0.076 with SGD, beyond the seeds' noise." in (
+    assert "PyTorch's default is worse, beyond the seeds' noise, by 0.002 with Adam and 0.076 with SGD." in (
         result.headline
     )
 
@@ -73,8 +73,8 @@ def test_the_default_is_within_noise_or_trails_by_the_measured_gap(tmp_path):
     _, result = result_of(tmp_path / "noisy", noisy)
     assert "default" in cell(result, "adam").tied
     assert (
-        "PyTorch's default is within the seeds' noise of the best with Adam; behind the best by 0.076 with SGD, "
-        "beyond the seeds' noise."
+        "PyTorch's default is as good as the best with Adam (within the seeds' noise); worse, beyond the seeds' "
+        "noise, by 0.076 with SGD."
     ) in result.headline
     assert cell(result, "adam").sentences[1] == "PyTorch's default (0.975) is within the seeds' noise of He."
 
@@ -101,12 +101,12 @@ def test_the_probe_before_training_against_the_outcome(tmp_path):
     assert probe.loc[("Adam, lr 0.01", "tiny"), "false_alarms"] == 10
     assert probe.loc[("SGD, lr 0.1", "zeros"), "caught"] == 10
     assert result.headline.endswith(
-        "The probe before training flagged 30 of the 40 failing runs and missed large; "
-        "it also flagged tiny in 10 runs that trained."
+        "The probe before training warned of 30 of the 40 failing runs and missed large, whose start loss "
+        "(median 165) was the warning; it also warned of tiny in 10 runs that trained."
     )
     assert cell(result, "sgd").sentences[3] == (
-        "The probe before training flagged 20 of the 30 failing runs and missed large; "
-        "large's start loss (median 165, above 2 ln C) was the warning."
+        "The probe before training warned of 20 of the 30 failing runs and missed large, whose start loss "
+        "(median 165) was the warning."
     )
 
     # flipped: inspect flags large too -> nothing missed
@@ -115,7 +115,7 @@ def test_the_probe_before_training_against_the_outcome(tmp_path):
         | {(o, "large"): (syn.MODEL_OUTCOME[(o, "large")][:2] + (True,)) for o in ("adam", "sgd")}
     )
     _, result = result_of(tmp_path / "flagged", flagged)
-    assert "flagged all 40 failing runs" in result.headline and "missed" not in result.headline
+    assert "warned of all 40 failing runs" in result.headline and "missed" not in result.headline
     assert "tiny and large in 20 runs that trained" in result.headline
 
 

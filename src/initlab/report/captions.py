@@ -438,17 +438,18 @@ CAPTIONS: dict[str, Callable[[answers.Tables], Caption]] = {
 
 
 def model_caption(tables: answers.Tables, model: str) -> Caption:
-    """A configured model's figure: its ranking per optimizer, the default's standing (the section's
-    own sentence, so figure and answer agree)."""
+    """A configured model's figure: what it adds to the section's answer (how many inits share the top
+    within the seeds' noise, which fail, per optimizer) and its legend in words."""
     from initlab.report.answers import models as model_answers
 
     result = next(r for r in model_answers.model_results(tables) if r.model == model)
     n_seeds = int(tables.models.loc[tables.models["model"] == model, "seed"].nunique())  # type: ignore[union-attr]
     return model_answers.figure_takeaway(result), (
-        f"One row per init, best first; the large dot is the mean validation accuracy over {n_seeds} seeds, the bar "
-        "its 95 % interval, the small dots the seeds; colour: the lesson's evidence record; '(flagged)': the probe "
-        "before training flagged the start in most seeds; a failing init (Bad Start) sits at the left edge, its mean "
-        "beside it."
+        f"One row per init, best first, each panel on its own range; the big dot is the mean validation accuracy over "
+        f"{n_seeds} seeds, the bar its 95 % interval, the small dots the seeds. Colour: the lesson's evidence record "
+        "(red, Bad Start: the run fails; orange, Warning Start: it trains from a start loss above 2 ln C; blue, Usable "
+        "Start). '(warned)': the probe before training warned of the start in most seeds. A failing init sits at the "
+        "left edge with its mean beside it; a dashed line marks near chance."
     )
 
 

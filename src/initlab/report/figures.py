@@ -711,13 +711,23 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
                     ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=2.2)
                 ax.scatter([r.mean_val_acc], [y], s=40, color=colour, zorder=3)
             flagged = int(r.probe_flagged.split("/")[0]) > int(r.seeds) / 2
-            labels.append(display(r.init) + (" (flagged)" if flagged else ""))
+            labels.append(display(r.init) + (" (warned)" if flagged else ""))
         ax.set_yticks(range(len(ranking)), labels)
         ax.set_xlim(left, min(1.0, hi + pad) if hi + pad > left else left + 0.01)
         ax.invert_yaxis()
         chance = runs.near_chance_accuracy(int(c.cell["classes"]))
         if chance > left:
             ax.axvline(chance, color="grey", ls="--", lw=0.8)
+            ax.annotate(
+                "near chance",
+                (chance, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                va="top",
+                fontsize=SMALL_FONT,
+                color="grey",
+            )
         ax.set_title(c.title)
         ax.set_xlabel(AXIS_WORDS["val_acc"])
     handles = [

@@ -201,30 +201,34 @@ def default_sentence(result_best: str, ranking: pd.DataFrame, test: stats.ShiftT
     )
 
 
-def probe_sentence(probe: pd.DataFrame, short: bool = False) -> str:
-    """What the probe before training predicted, over every run of the cell(s) in ``probe``; ``short``
-    leaves out what else warned of a miss (the section's answer keeps to its 60 words)."""
+def probe_sentence(probe: pd.DataFrame, detail: int = 2) -> str:
+    """What the probe before training predicted, over every run of the cell(s) in ``probe``. ``detail``
+    2 adds what else warned of a miss and the false alarms, 1 the false alarms only, 0 neither (the
+    section's answer keeps to its 60 words)."""
     failed, caught = int(probe["failed"].sum()), int(probe["caught"].sum())
     missed = probe[probe["missed"] > 0]
     alarms = probe[probe["false_alarms"] > 0]
     if failed == 0 and alarms.empty:
-        return "No run failed, and the probe before training flagged none."
+        return "No run failed, and the probe before training warned of none."
     if failed:
         share = "all" if caught == failed else f"{caught} of the"
-        text = f"The probe before training flagged {share} {failed} failing runs"
+        text = f"The probe before training warned of {share} {failed} failing runs"
     else:
         text = "No run failed"
     if len(missed):
         text += f" and missed {displays(list(dict.fromkeys(missed['init'])))}"
         warned = missed[missed["missed_warning_start"] > 0]
-        if len(warned) and not short:
+        if len(warned) and detail >= 2:
             first = warned.iloc[0]
-            loss = sig(float(first["missed_start_loss"]))
-            text += f"; {display(first['init'])}'s start loss (median {loss}, above 2 ln C) was the warning"
-    if len(alarms):
+            text += f", whose start loss (median {sig(float(first['missed_start_loss']))}) was the warning"
+    if len(alarms) and detail >= 1:
         runs = int(alarms["false_alarms"].sum())
-        text += f"; it also flagged {displays(list(dict.fromkeys(alarms['init'])))} in {runs} runs that trained"
+        text += f"; it also warned of {displays(list(dict.fromkeys(alarms['init'])))} in {runs} runs that trained"
     return capitalised(text) + "."
+
+
+#: The most words of a model's answer (the same limit as the exercises' answers).
+ANSWER_WORDS = 60
 
 
 def cell_result(cell: dict[str, object], rows: pd.DataFrame) -> CellResult:
@@ -266,13 +270,15 @@ def _short_titles(cells: list[CellResult]) -> list[str]:
 
 
 def best_sentence(cells: list[CellResult], shorts: list[str]) -> str:
-    """'LSUV ranks first with Adam (0.97) and SGD (0.953).' or 'Best: LSUV with Adam (0.97); He with SGD (0.948).'"""
+    """'LSUV has the best validation accuracy with Adam (0.97) and SGD (0.953).', or with a best per cell
+    'Best validation accuracy: LSUV with Adam (0.97); He with SGD (0.948).'"""
+    pairs = list(zip(cells, shorts, strict=True))
     if len({c.best for c in cells}) == 1:
-        where = names([f"{s} ({sig(c.best_acc)})" for c, s in zip(cells, shorts, strict=True)])
-        return f"{display(cells[0].best)} ranks first with {where}."
+        where = names([f"{s} ({sig(c.best_acc)})" for c, s in pairs])
+        return f"{display(cells[0].best)} has the best validation accuracy with {where}."
     return (
-        "Best: "
-        + "; ".join(f"{display(c.best)} with {s} ({sig(c.best_acc)})" for c, s in zip(cells, shorts, strict=True))
+        "Best validation accuracy: "
+        + "; ".join(f"{display(c.best)} with {s} ({sig(c.best_acc)})" for c, s in pairs)
         + "."
     )
 
@@ -291,23 +297,28 @@ def default_standing(cells: list[CellResult], shorts: list[str]) -> str:
             behind.append((s, c.default.diff))
     pieces = []
     if first:
-        pieces.append(f"first with {names(first)}")
+        pieces.append(f"the best with {names(first)}")
     if within:
-        pieces.append(f"within the seeds' noise of the best with {names(within)}")
+        pieces.append(f"as good as the best with {names(within)} (within the seeds' noise)")
     if behind:
         gaps = names([f"{sig(abs(d))} with {s}" for s, d in behind])
-        word = "behind" if all(d < 0 for _, d in behind) else "off"
-        pieces.append(f"{word} the best by {gaps}, beyond the seeds' noise")
+        word = "worse" if all(d < 0 for _, d in behind) else "off the best"
+        pieces.append(f"{word}, beyond the seeds' noise, by {gaps}")
     return ("PyTorch's default is " + "; ".join(pieces) + ".") if pieces else ""
 
 
 def _across(cells: list[CellResult]) -> tuple[str, str]:
     """The model's answer in three sentences: the best init per cell, the default's standing, and what
-    the probe before training predicted; the first two are the first screen's line."""
+    the probe before training predicted, in as much detail as :data:`ANSWER_WORDS` allows; the first
+    two are the first screen's line."""
     shorts = _short_titles(cells)
     probe = pd.concat([c.probe for c in cells]).groupby("init", sort=False).sum(numeric_only=True).reset_index()
     ranking = " ".join(s for s in (best_sentence(cells, shorts), default_standing(cells, shorts)) if s)
-    return ranking, probe_sentence(probe, short=True)
+    for detail in (2, 1, 0):
+        said = probe_sentence(probe, detail)
+        if len(f"{ranking} {said}".split()) <= ANSWER_WORDS:
+            break
+    return ranking, said
 
 
 def figure_takeaway(result: ModelResult) -> str:
