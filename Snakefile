@@ -13,6 +13,7 @@ include: "workflow/rules/lesson.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/ablation.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/report.smk"
 

@@ -260,6 +260,9 @@ RUN_BY = {
         "tests/test_cli_inspect.py::test_the_example_end_to_end"
     ),
     "initlab verify results": "tests/study/test_manifest.py::test_verify_ok_and_missing_folder",
+    "snakemake --cores 8 --configfile config/digits.yaml": (
+        "tests/study/test_models.py::test_a_small_digits_study_runs_end_to_end_and_reruns_identically"
+    ),
     "initlab inspect examples/resnet.py:build --input-shape 8,3,16,16": EXAMPLES_TEST,
     "initlab inspect examples/resnet.py:build_zero_branch --input-shape 8,3,16,16": EXAMPLES_TEST,
     "initlab inspect examples/transformer.py:build --input-shape 8,16,32": EXAMPLES_TEST,

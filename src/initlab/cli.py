@@ -94,6 +94,16 @@ def cmd_dataset(args: argparse.Namespace) -> None:
     save_split(make_moons_split(MoonsSpec(**json.loads(args.dataset))), args.out)
 
 
+def cmd_model_dataset(args: argparse.Namespace) -> None:
+    """A configured model's data set (``datasets.NAME``), checked, to an .npz its training jobs read."""
+    import json
+
+    from initlab.engine.data import save_split
+    from initlab.engine.datasets import make
+
+    save_split(make(args.name, json.loads(args.definition)), args.out)
+
+
 def _compute_probe(job, split) -> dict[str, list]:
     from initlab.engine.probe import probe_grid
 
@@ -116,8 +126,20 @@ def _compute_ablation(job, split) -> dict[str, list]:
     return {"ablation": ablate_cell(split, job.cell, job.seeds)}
 
 
+def _compute_model(job, split) -> dict[str, list]:
+    from initlab.engine.modeltrain import train_model_cell
+
+    rows, curves = train_model_cell(split, job.cell, job.inits, job.seeds)
+    return {"models": rows, "model_curves": curves}
+
+
 #: Job kind (``initlab.study.axes.KINDS``) -> the engine call that computes it: rows per table.
-COMPUTE: dict[str, Callable] = {"probe": _compute_probe, "train": _compute_train, "ablation": _compute_ablation}
+COMPUTE: dict[str, Callable] = {
+    "probe": _compute_probe,
+    "train": _compute_train,
+    "ablation": _compute_ablation,
+    "model": _compute_model,
+}
 
 
 def _outputs(pairs: list[str], wanted: list[str]) -> dict[str, str]:
@@ -350,9 +372,19 @@ def _add_job_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset)
 
-    p = _job_parser(sub, "job", cmd_job, "one compute job of the study (probe, train or ablation), given whole as JSON")
+    p = sub.add_parser("model-dataset", help="make a configured model's data set once, to an .npz file")
+    p.add_argument("--name", required=True, help="the data set's name in the config's datasets section")
+    p.add_argument("--definition", required=True, help="JSON of its entry: {builtin: ..., options} or {file: PATH}")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_model_dataset)
+
+    p = _job_parser(
+        sub, "job", cmd_job, "one compute job of the study (probe, train, ablation or model), given whole as JSON"
+    )
     p.add_argument("--job", required=True, help="the job as initlab.study.axes.Job.to_json writes it")
-    p.add_argument("--data", help=".npz written by 'initlab dataset' (train and ablation jobs)")
+    p.add_argument(
+        "--data", help=".npz written by 'initlab dataset' (train, ablation) or 'initlab model-dataset' (model jobs)"
+    )
     p.add_argument(
         "--out",
         action="append",

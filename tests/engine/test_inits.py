@@ -202,3 +202,108 @@ def test_custom_init_with_a_builtin_name_is_refused():
         with custom_inits({"tiny": {"kind": "normal", "std": 0.05}}):
             pass
     assert INITS["tiny"].spec.kind == "normal"
+
+
+# ---- any model: convolutions, nested modules ------------------------------------------------
+
+from initlab.engine.inits import LSUV_FORWARD_SEED, lsuv_rescale, weighted_layers  # noqa: E402
+
+# Direct torch calls on a conv weight: torch's fan rule (channels / groups x kernel size).
+CONV_DIRECT = {
+    "he": lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=g),
+    "he_uniform": lambda w, g: nn.init.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu", generator=g),
+    "xavier": lambda w, g: nn.init.xavier_normal_(w, generator=g),
+    "xavier_uniform": lambda w, g: nn.init.xavier_uniform_(w, generator=g),
+    "orthogonal": lambda w, g: nn.init.orthogonal_(w, gain=math.sqrt(2), generator=g),
+}
+
+
+@pytest.mark.parametrize("conv", [nn.Conv1d(4, 6, 5), nn.Conv2d(4, 8, 3, groups=2), nn.Conv3d(2, 3, (1, 2, 3))])
+@pytest.mark.parametrize("name", sorted(CONV_DIRECT))
+def test_schemes_draw_a_convolution_by_its_fans_as_torch_does(conv, name):
+    get_init(name).apply(nn.Sequential(conv), get_activation("relu"), generator(6))
+    expected = torch.empty_like(conv.weight)
+    CONV_DIRECT[name](expected, generator(6))
+    assert torch.equal(conv.weight, expected)
+    assert torch.count_nonzero(conv.bias) == 0
+
+
+def test_conv_variance_is_the_formula_at_torchs_fans():
+    # torch's rule: fan_in = in_channels/groups * 9 = 36; fan_out = out_channels * 9 = 288 (torch
+    # does not divide fan_out by the groups: the weight is (32, 4, 3, 3) and it reads size(0)).
+    conv = nn.Conv2d(16, 32, 3, groups=4)
+    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(conv.weight)
+    assert (fan_in, fan_out) == (36, 288)
+    for name in ("he", "lecun", "xavier"):
+        get_init(name).apply(conv, get_activation("relu"), generator(2))
+        expected = get_init(name).weight_variance(fan_in, fan_out, get_activation("relu"))
+        assert conv.weight.var().item() == pytest.approx(expected, rel=0.1), name
+
+
+def test_default_keeps_pytorchs_own_conv_init_and_bias_free_layers_are_fine():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
+    before = [p.detach().clone() for p in model.parameters()]
+    get_init("default").apply(model, get_activation("relu"), generator(0))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    get_init("he").apply(model, get_activation("relu"), generator(0))
+    assert model[0].bias is None and not torch.equal(before[0], model[0].weight)
+
+
+class _Nested(nn.Module):
+    """A CNN that is not one flat Sequential, with dropout and batch norm: LSUV's hooked path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 3, padding=1),
+            nn.BatchNorm2d(6),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Conv2d(6, 8, 3, padding=1),
+            nn.ReLU(),
+        )
+        self.head = nn.Linear(8 * 8 * 8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+def test_weighted_layers_are_linear_and_convs_in_module_order():
+    assert [type(m).__name__ for m in weighted_layers(_Nested())] == ["Conv2d", "Conv2d", "Linear"]
+    assert weighted_layers(nn.Sequential(nn.ConvTranspose2d(2, 2, 3), nn.Linear(2, 2)))[0].__class__ is nn.Linear
+
+
+def test_lsuv_on_a_nested_model_reaches_unit_variance_keeps_buffers_and_the_global_rng():
+    torch.manual_seed(1)
+    model = _Nested()
+    batch = torch.rand(64, 1, 8, 8, generator=generator(2)) * 5
+    buffers = [b.clone() for b in model.buffers()]
+    state = torch.get_rng_state()
+    get_init("lsuv").apply(model, get_activation("relu"), generator(3), batch)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers(), strict=True))
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.var().item())) for m in weighted_layers(model)]
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(LSUV_FORWARD_SEED)
+        model(batch)
+    for h in hooks:
+        h.remove()
+    # The last layer is measured with the earlier ones final, in the same pass: all within tolerance.
+    assert all(abs(v - 1.0) < LSUV_TOLERANCE for v in outputs), outputs
+
+
+def test_lsuv_walk_and_hooks_agree_to_the_bit_on_a_sequential():
+    def cnn() -> nn.Sequential:
+        torch.manual_seed(4)
+        return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 36, 10))
+
+    batch = torch.randn(32, 1, 8, 8, generator=generator(5)) * 3
+    walked, hooked = cnn(), cnn()
+    wrapped = nn.ModuleDict({"net": hooked})  # not a Sequential: the hooked path
+    wrapped.forward = lambda x: hooked(x)  # type: ignore[method-assign]
+    a = lsuv_rescale(walked, batch)
+    b = lsuv_rescale(wrapped, batch)
+    assert a == b
+    assert all(torch.equal(p, q) for p, q in zip(walked.parameters(), hooked.parameters(), strict=True))

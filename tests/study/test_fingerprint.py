@@ -73,8 +73,16 @@ def test_a_change_to_a_figure_moves_figures_and_report_only(code):
 
 def test_code_no_step_runs_moves_nothing(code):
     package, templates = code
-    # the user-facing model check (initlab inspect) is no step of the study
-    assert changed_rules(package, templates, lambda: append(package / "engine/usermodel.py")) == set()
+    # the user-facing model check's pages (initlab inspect) are no step of the study
+    assert changed_rules(package, templates, lambda: append(package / "report/inspect_text.py")) == set()
+
+
+def test_a_change_to_the_model_trainer_or_inspect_moves_the_model_jobs(code):
+    package, templates = code
+    # a configured model's rows hold inspect's verdict before training
+    for module in ("engine/modeltrain.py", "engine/usermodel.py", "engine/inspect.py"):
+        assert "model" in changed_rules(package, templates, lambda module=module: append(package / module)), module
+    assert changed_rules(package, templates, lambda: append(package / "engine/datasets.py")) >= {"model_dataset"}
 
 
 def test_the_lesson_text_is_data_the_replay_reads(code):

@@ -11,6 +11,7 @@ from initlab.study.configlimits import check_finite, check_sizes
 from initlab.study.tables import tables_of_kind
 from initlab.study.expected import made_tables
 from initlab.study.fingerprint import fingerprints, templates_dir
+from initlab.study.models import dataset_path, factory_file, resolve_paths
 
 min_version("9.19")
 
@@ -24,8 +25,12 @@ try:
 except WorkflowError as err:
     raise WorkflowError(explain_validation_error(err)) from None
 
+#: The config with its models' factory files and data set files found (initlab.study.models):
+#: in the working directory, else in the repository (the shipped examples/).
+STUDY = resolve_paths(config, workflow.basedir)
+
 try:
-    check_study(config)
+    check_study(STUDY)
     check_ablations(config["ablations"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
@@ -37,7 +42,7 @@ except ValueError as err:
 CODE = {rule: f.value for rule, f in fingerprints(templates_dir=templates_dir()).items()}
 
 #: Every compute job of the config (initlab.study.axes): the one grid every rule walks.
-JOBS = axes.jobs(config)
+JOBS = axes.jobs(STUDY)
 _JOB_BY_FILE = {(job.kind, job.path, job.seeds_name): job for job in JOBS}
 #: The config's custom inits: every job gets their definitions with its cell.
 CUSTOM_INITS = config["custom_inits"]
@@ -116,3 +121,25 @@ def check_job_sizes():
         check_sizes(config, declared)
     except ValueError as err:
         raise WorkflowError(str(err)) from None
+
+
+# Configured models (workflow/rules/models.smk): their data sets and inputs.
+
+
+def model_dataset_source(wildcards):
+    """A file data set's .npz (a change reruns its models), nothing for a built-in."""
+    entry = STUDY.get("datasets", {}).get(wildcards.dataset, {})
+    return [entry["file"]] if "file" in entry else []
+
+
+def model_dataset_definition(wildcards):
+    return json.dumps(STUDY["datasets"][wildcards.dataset], sort_keys=True)
+
+
+def model_job_data(wildcards):
+    return dataset_path(job_of("model", wildcards).cell.dataset)
+
+
+def model_job_factory(wildcards):
+    """The factory's file: editing the model reruns its jobs."""
+    return factory_file(job_of("model", wildcards).cell.factory)

@@ -1,6 +1,6 @@
 """The study's cells: what one job computes, apart from its init schemes and seeds.
 
-One frozen dataclass per job kind (``ProbeCell``, ``TrainSpec``, ``AblationCell``). Each knows
+One frozen dataclass per job kind (``ProbeCell``, ``TrainSpec``, ``AblationCell``, ``ModelCell``). Each knows
 the values it gives every row it produces (:meth:`columns`, in the tables' column names), so
 the engine's rows, the study's expected keys and the report's cell columns all read the same
 fields. Pure Python on purpose: the workflow builds the cells of a config while building its
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 
@@ -104,6 +104,52 @@ class TrainSpec(Cell):
 
     def curve_steps(self) -> list[int]:
         """Steps at which the loss curve is kept: 0, stride, 2*stride, ... and always the last."""
+        return list(range(0, self.steps, self.curve_stride)) + [self.steps]
+
+
+def _check_lr(lr: object) -> None:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    if not math.isfinite(lr):
+        raise ValueError(f"lr must be finite, got {lr!r}")
+
+
+@dataclass(frozen=True)
+class ModelCell(Cell):
+    """One configured model's training cell: the model, its data set, an optimizer and lr.
+
+    ``factory`` is ``FILE.py:FUNCTION`` and ``kwargs`` its keyword arguments; ``activation`` the
+    registry activation whose gain the gain-dependent schemes use (``orthogonal``); ``batch_size``
+    None trains on the full batch, as the lesson does.
+    """
+
+    model: str
+    factory: str
+    dataset: str
+    optimizer: str
+    lr: float
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    activation: str = "relu"
+    steps: int = 120
+    batch_size: int | None = None
+    curve_stride: int = 1
+
+    ROW_FIELDS: ClassVar[tuple[str, ...]] = ("model", "dataset", "optimizer", "lr", "steps")
+
+    def __post_init__(self) -> None:
+        for name in ("model", "factory", "dataset", "optimizer", "activation"):
+            _check_name(getattr(self, name), name)
+        check_positive_int(self.steps, "steps")
+        check_positive_int(self.curve_stride, "curve_stride")
+        if self.batch_size is not None:
+            check_positive_int(self.batch_size, "batch_size")
+        if not isinstance(self.kwargs, Mapping):
+            raise ValueError(f"kwargs must be a mapping, got {self.kwargs!r}")
+        object.__setattr__(self, "kwargs", dict(self.kwargs))
+        _check_lr(self.lr)
+
+    def curve_steps(self) -> list[int]:
+        """Steps at which the loss curve is kept (as :meth:`TrainSpec.curve_steps`)."""
         return list(range(0, self.steps, self.curve_stride)) + [self.steps]
 
 

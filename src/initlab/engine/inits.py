@@ -1,11 +1,18 @@
 """Initialization-scheme registry.
 
-Every scheme rewrites the ``nn.Linear`` layers of a model in place, drawing only from the
-``torch.Generator`` it is handed (never from torch's global RNG), layer by layer in model order.
+Every scheme rewrites the weighted layers of a model in place (every ``nn.Linear`` and
+``nn.Conv1d/2d/3d``, :func:`weighted_layers`), drawing only from the ``torch.Generator`` it is
+handed (never from torch's global RNG), layer by layer in model order. A layer's fans are torch's
+own (``nn.init._calculate_fan_in_and_fan_out``): for a Linear (out, in) they are in and out; for a
+convolution fan_in = in_channels/groups x kernel size and fan_out = out_channels x kernel size
+(torch reads the weight (out, in/groups, *kernel) and does not divide fan_out by the groups;
+the same fans as ``kaiming_normal_`` and ``xavier_normal_`` use, so the built-ins draw what those
+calls draw). Other parameters (normalization layers, embeddings) keep PyTorch's init.
 That rule is what makes a stacked run draw exactly the same weights as a lone run, and what lets
 the study seed every configuration on its own (see ``initlab.engine.seeding``).
 
-Biases are zeroed by every scheme except ``default``, as in the lesson.
+Biases are zeroed by every scheme except ``default``, as in the lesson (a layer built with
+``bias=False`` has none to zero).
 
 Every scheme is an instance of a parametric *kind* (``initlab.engine.initspec``): ``tiny`` is
 ``normal`` with std 0.01, ``he`` is ``fan_in`` with variance 2/fan_in, and so on. Built-in and
@@ -39,9 +46,26 @@ LSUV_TOLERANCE = 0.1
 LSUV_MAX_TRIES = 10
 
 
+#: Layers a scheme draws: Linear and the (non-transposed) convolutions, whose weight is
+#: (out, in / groups, *kernel) so torch's fan rule reads it right. A transposed convolution's
+#: weight is (in, out / groups, *kernel): torch's fan rule swaps its fans, so it keeps its own init.
+WEIGHTED_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+#: The forward RNG of LSUV's measuring passes through a user's model (dropout draws from torch's
+#: global RNG): seeded with this inside ``torch.random.fork_rng``, so the rescaling does not depend
+#: on, nor change, the process's global RNG.
+LSUV_FORWARD_SEED = 0
+
+
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """The model's ``nn.Linear`` layers in forward order."""
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def weighted_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers every scheme draws (:data:`WEIGHTED_LAYERS`), in module order (the order they
+    were assigned, which for ``nn.Sequential`` and most models is forward order)."""
+    return [m for m in model.modules() if isinstance(m, WEIGHTED_LAYERS)]
 
 
 def default_linear_init(layer: nn.Linear, generator: torch.Generator) -> None:
@@ -63,7 +87,7 @@ def _fan_std(w: torch.Tensor, mode: str, scale: float) -> float:
     ``sqrt(2) / sqrt(fan_in)``, ``xavier`` = ``xavier_normal_``'s ``1.0 * sqrt(2 / (fan_in + fan_out))``,
     ``lecun`` = ``1 / sqrt(fan_in)``; so the built-ins defined through this kind draw bit-identical weights.
     """
-    fan_out, fan_in = w.shape
+    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)  # a Linear's (out, in): in, out
     if mode == "fan_avg":
         return math.sqrt(scale) * math.sqrt(2.0 / float(fan_in + fan_out))
     return math.sqrt(scale) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
@@ -100,28 +124,88 @@ KIND_DRAWS: dict[str, KindDraw] = {
 }
 
 
-def lsuv_rescale(model: nn.Sequential, batch: torch.Tensor) -> list[float]:
-    """Rescale each Linear layer, in order, until its output variance on ``batch`` is within
-    ``LSUV_TOLERANCE`` of 1 (at most ``LSUV_MAX_TRIES`` tries per layer).
+def lsuv_rescale(model: nn.Module, batch: torch.Tensor) -> list[float]:
+    """Rescale each weighted layer (:func:`weighted_layers`), in order, until its output variance
+    on ``batch`` is within ``LSUV_TOLERANCE`` of 1 (at most ``LSUV_MAX_TRIES`` tries per layer).
 
-    Walks the ``nn.Sequential`` once, carrying the batch forward, so the cost is one forward
-    pass plus the retries, not one forward pass per layer. Returns each layer's final variance.
+    A layer's output variance is that of every element of its output on the batch (for a
+    convolution: over samples, channels and positions), with the layers before it already
+    rescaled. Returns each layer's final variance.
+
+    An ``nn.Sequential`` whose weighted layers are all its own children (the lesson's networks,
+    a plain CNN) is walked once, carrying the batch forward: one forward pass plus the retries.
+    Any other model is measured through a forward hook on the layer, one forward pass per try,
+    stopped at that layer: the same operations on the same operands, so the same numbers on a
+    Sequential. The measuring passes run inside ``torch.random.fork_rng`` seeded with
+    :data:`LSUV_FORWARD_SEED`, and the model's buffers (BatchNorm's running statistics) are
+    put back afterwards, so LSUV changes only the weights.
     """
+    layers = weighted_layers(model)
+    direct = isinstance(model, nn.Sequential) and all(any(m is c for c in model.children()) for m in layers)
+    saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(LSUV_FORWARD_SEED)
+            return _lsuv_walk(model, batch) if direct else [_lsuv_hooked(model, layer, batch) for layer in layers]
+    finally:
+        with torch.no_grad():
+            for b, copy in saved_buffers:
+                b.copy_(copy)
+
+
+def _lsuv_done(var: float) -> bool:
+    return not math.isfinite(var) or var == 0.0 or abs(var - 1.0) < LSUV_TOLERANCE
+
+
+def _lsuv_walk(model: nn.Sequential, batch: torch.Tensor) -> list[float]:
     variances = []
     h = batch
-    with torch.no_grad():
-        for module in model:
-            out = module(h)
-            if isinstance(module, nn.Linear):
-                for _ in range(LSUV_MAX_TRIES):
-                    var = out.var().item()
-                    if not math.isfinite(var) or var == 0.0 or abs(var - 1.0) < LSUV_TOLERANCE:
-                        break
-                    module.weight.div_(math.sqrt(var))
-                    out = module(h)
-                variances.append(out.var().item())
-            h = out
+    for module in model:
+        out = module(h)
+        if isinstance(module, WEIGHTED_LAYERS):
+            for _ in range(LSUV_MAX_TRIES):
+                var = out.var().item()
+                if _lsuv_done(var):
+                    break
+                module.weight.div_(math.sqrt(var))
+                out = module(h)
+            variances.append(out.var().item())
+        h = out
     return variances
+
+
+class _Reached(Exception):
+    """Raised by LSUV's hook once the measured layer has run: the rest of the pass is not needed."""
+
+
+def _output_variance(model: nn.Module, layer: nn.Module, batch: torch.Tensor) -> float:
+    """Variance of ``layer``'s output (its first call) in a forward pass of ``model`` on ``batch``."""
+    seen: list[float] = []
+
+    def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        seen.append(output.var().item())
+        raise _Reached
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        model(batch)
+    except _Reached:
+        pass
+    finally:
+        handle.remove()
+    if not seen:
+        raise ValueError(f"lsuv: the layer {layer} did not run in the model's forward pass")
+    return seen[0]
+
+
+def _lsuv_hooked(model: nn.Module, layer: nn.Module, batch: torch.Tensor) -> float:
+    var = _output_variance(model, layer, batch)
+    for _ in range(LSUV_MAX_TRIES):
+        if _lsuv_done(var):
+            break
+        layer.weight.div_(math.sqrt(var))
+        var = _output_variance(model, layer, batch)
+    return var
 
 
 @dataclass(frozen=True)
@@ -152,21 +236,23 @@ class InitScheme:
 
     def apply(
         self,
-        model: nn.Sequential,
+        model: nn.Module,
         activation: Activation,
         generator: torch.Generator,
         batch: torch.Tensor | None = None,
     ) -> None:
-        """Initialize ``model`` in place (weights in layer order, then biases zeroed)."""
+        """Initialize ``model`` in place: each weighted layer's weight drawn, in layer order, and its
+        bias zeroed; for ``lsuv`` the data rescaling after (:func:`lsuv_rescale`)."""
         if self.spec.kind == "default":
             return  # keep PyTorch's default draw (weights and biases)
         if self.data_dependent and batch is None:
             raise ValueError(f"init {self.name!r} needs a data batch")
         draw, params = KIND_DRAWS[self.spec.kind], self.spec.p
         with torch.no_grad():
-            for layer in linear_layers(model):
+            for layer in weighted_layers(model):
                 draw(layer.weight, activation, generator, params)
-                nn.init.zeros_(layer.bias)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
         if self.data_dependent:
             lsuv_rescale(model, batch)
 

@@ -437,9 +437,28 @@ CAPTIONS: dict[str, Callable[[answers.Tables], Caption]] = {
 }
 
 
+def model_caption(tables: answers.Tables, model: str) -> Caption:
+    """A configured model's figure: what it adds to the section's answer (how many inits share the top
+    within the seeds' noise, which fail, per optimizer) and its legend in words."""
+    from initlab.report.answers import models as model_answers
+
+    result = next(r for r in model_answers.model_results(tables) if r.model == model)
+    n_seeds = int(tables.models.loc[tables.models["model"] == model, "seed"].nunique())  # type: ignore[union-attr]
+    return model_answers.figure_takeaway(result), (
+        f"One row per init, best first, each panel on its own range; the big dot is the mean validation accuracy over "
+        f"{n_seeds} seeds, the bar its 95 % interval, the small dots the seeds. Colour: the lesson's evidence record "
+        "(red, Bad Start: the run fails; orange, Warning Start: it trains from a start loss above 2 ln C; blue, Usable "
+        "Start). '(warned)': the probe before training warned of the start in most seeds. A failing init sits at the "
+        "left edge with its mean beside it; a dashed line marks near chance."
+    )
+
+
 def caption(name: str, tables: answers.Tables) -> Caption:
     """The caption of figure ``name``; a figure whose rows are missing says so instead of failing."""
+    models = {figs.model_figure_name(m): m for m in figs.figure_models(tables)}
     try:
+        if name in models:
+            return model_caption(tables, models[name])
         return CAPTIONS[name](tables)
     except (KeyError, IndexError, ValueError) as error:  # rows a takeaway needs are missing
         return f"No takeaway: the tables lack the rows this figure needs ({error.__class__.__name__}).", MISSING

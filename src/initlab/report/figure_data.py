@@ -45,6 +45,26 @@ SWEEP_FIGURE_NAMES: tuple[str, ...] = (
     "width_training.png",
 )
 
+#: A configured model's figure: one file per model, named after it (``model_digits_cnn.png``); a
+#: study without models has none.
+MODEL_FIGURE = "model_{}.png"
+
+
+def model_figure_name(model: str) -> str:
+    return MODEL_FIGURE.format(model)
+
+
+def figure_models(tables: answers.Tables) -> list[str]:
+    """The configured models that get a figure, in the table's order (none without models)."""
+    if tables.models is None or tables.models.empty:
+        return []
+    return [str(m) for m in dict.fromkeys(tables.models["model"])]
+
+
+def all_figure_names(tables: answers.Tables) -> list[str]:
+    """Every figure ``initlab figures`` writes for these tables: the fixed ones, then one per model."""
+    return [*FIGURE_NAMES, *SWEEP_FIGURE_NAMES, *(model_figure_name(m) for m in figure_models(tables))]
+
 
 def deepest_probe(signal_probe: pd.DataFrame) -> pd.DataFrame:
     """Layers of the deepest probe network at the lesson's width: the most layers to look through."""

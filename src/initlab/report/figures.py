@@ -13,6 +13,7 @@ step at a few seconds for the default study.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,8 +34,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from initlab.report import answers, stats, style  # noqa: E402
 from initlab.report.answers import fragility, runs  # noqa: E402
 from initlab.report.answers import theory as theory_answers  # noqa: E402
+from initlab.report.answers.evidence import EVIDENCE_LABELS  # noqa: E402
 from initlab.report.answers.tables import memoised  # noqa: E402
-from initlab.report.answers.text import display  # noqa: E402
+from initlab.report.answers.text import display, sig  # noqa: E402
 from initlab.report.figure_data import (  # noqa: E402
     DPI,
     FIGURE_NAMES,
@@ -42,6 +44,8 @@ from initlab.report.figure_data import (  # noqa: E402
     ablation_cell_title,
     deepest_probe,
     exercise2_ablation,
+    figure_models,
+    model_figure_name,
 )
 
 #: Width of a figure that spans the text column (about 1,000 CSS px at 1280 px), and of one of a pair.
@@ -658,6 +662,87 @@ def fig_theory_agreement(tables: answers.Tables) -> Figure:
     return fig
 
 
+#: The colour of each of the lesson's evidence labels in a model's figure (a failing start red).
+EVIDENCE_COLOURS = dict(zip(EVIDENCE_LABELS, ("#C44E52", "#DD8452", "#4C72B0"), strict=True))
+
+
+def fig_model(tables: answers.Tables, model: str) -> Figure:
+    """One configured model: per optimizer cell, each init's validation accuracy over seeds (every
+    seed a small dot, the mean a large one with its 95 % interval), best first, coloured by the
+    lesson's evidence record, the inits the probe before training flagged marked in their label."""
+    from initlab.report.answers import models as model_answers
+
+    result = next((r for r in model_answers.model_results(tables) if r.model == model), None)
+    if result is None:
+        return _placeholder(f"no rows for model {model}")
+    cells = result.cells
+    height = 0.32 * max(len(c.ranking) for c in cells) + 1.2
+    fig, axes = plt.subplots(1, len(cells), figsize=(FULL_WIDTH_IN, height), squeeze=False)
+    rows = model_answers.labelled(tables.models[tables.models["model"] == model])  # type: ignore[index]
+    for ax, c in zip(axes[0], cells, strict=True):
+        ranking = c.ranking
+        mine = rows[(rows["optimizer"] == c.cell["optimizer"]) & (rows["lr"] == c.cell["lr"])]
+        failing = ranking["evidence"].str.startswith(model_answers.BAD_START)
+        # the window spans the seeds of the inits that train: their differences are what a reader
+        # compares; a failing init is drawn at the left edge with its mean written beside it
+        kept = mine.loc[mine["init"].isin(ranking.loc[~failing, "init"]), model_answers.RANK_BY]
+        lo, hi = (kept.min(), kept.max()) if len(kept) else (0.0, 1.0)
+        pad = max(0.05 * (hi - lo), 0.005)
+        left = lo - pad
+        labels = []
+        for y, r in enumerate(ranking.itertuples()):
+            label = r.evidence.split(" (")[0]
+            colour = EVIDENCE_COLOURS.get(label, "grey")
+            if failing.iloc[y] and r.mean_val_acc < left:
+                ax.scatter([left], [y], marker="<", s=50, color=colour, zorder=3, clip_on=False)
+                ax.annotate(
+                    f"{sig(r.mean_val_acc)}",
+                    (left, y),
+                    xytext=(8, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=SMALL_FONT,
+                    color=colour,
+                )
+            else:
+                seeds = mine.loc[mine["init"] == r.init, model_answers.RANK_BY]
+                ax.scatter(seeds, np.full(len(seeds), y), s=9, color=colour, alpha=0.35, linewidths=0)
+                if np.isfinite(r.ci_low):
+                    ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=2.2)
+                ax.scatter([r.mean_val_acc], [y], s=40, color=colour, zorder=3)
+            flagged = int(r.probe_flagged.split("/")[0]) > int(r.seeds) / 2
+            labels.append(display(r.init) + (" (warned)" if flagged else ""))
+        ax.set_yticks(range(len(ranking)), labels)
+        ax.set_xlim(left, min(1.0, hi + pad) if hi + pad > left else left + 0.01)
+        ax.invert_yaxis()
+        chance = runs.near_chance_accuracy(int(c.cell["classes"]))
+        if chance > left:
+            ax.axvline(chance, color="grey", ls="--", lw=0.8)
+            ax.annotate(
+                "near chance",
+                (chance, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                va="top",
+                fontsize=SMALL_FONT,
+                color="grey",
+            )
+        ax.set_title(c.title)
+        ax.set_xlabel(AXIS_WORDS["val_acc"])
+    handles = [
+        plt.Line2D([], [], marker="o", ls="-", color=colour, label=label) for label, colour in EVIDENCE_COLOURS.items()
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def model_figures(tables: answers.Tables) -> dict[str, Callable[[answers.Tables], Figure]]:
+    """File name -> drawing function of each configured model's figure (none without models)."""
+    return {model_figure_name(m): functools.partial(fig_model, model=m) for m in figure_models(tables)}
+
+
 #: PNG file name -> function drawing it. Fixed names: the workflow declares them as outputs.
 FIGURES: dict[str, Callable[[answers.Tables], Figure]] = {
     "signal_std.png": fig_signal_std,
@@ -703,7 +788,8 @@ def render_figures(tables: answers.Tables, out_dir: str | Path, workers: int = 1
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = list(FIGURES)
+    drawers = all_figures(tables)
+    names = list(drawers)
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         global _FORKED_TABLES
         _FORKED_TABLES = tables  # the children inherit it: nothing is pickled
@@ -718,6 +804,11 @@ def render_figures(tables: answers.Tables, out_dir: str | Path, workers: int = 1
         finally:
             _FORKED_TABLES = None
     return [_draw(tables, name, out_dir) for name in names]
+
+
+def all_figures(tables: answers.Tables) -> dict[str, Callable[[answers.Tables], Figure]]:
+    """:data:`FIGURES` and, for a study with configured models, one figure per model."""
+    return {**FIGURES, **model_figures(tables)}
 
 
 _FORKED_TABLES: answers.Tables | None = None
@@ -743,7 +834,7 @@ def _draw(tables: answers.Tables, name: str, out_dir: Path) -> Path:
         _fixed_jitter(),
         memoised(),
     ):
-        fig = FIGURES[name](tables)
+        fig = all_figures(tables)[name](tables)
         path = out_dir / name
         fig.savefig(
             path,

@@ -29,6 +29,7 @@ from markupsafe import Markup
 from initlab.report import answers, captions, figure_data, seedtables, stats
 from initlab.report.answers import ablation as ablation_answers
 from initlab.report.answers import claims, findings, fragility, theory_start
+from initlab.report.answers import models as model_answers
 from initlab.report.answers import theory as theory_answers
 from initlab.report.answers.lab import lab_title
 from initlab.report.answers.tables import memoised
@@ -58,6 +59,21 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("evidence-to-keep", "Evidence to keep"),
     ("provenance", "Provenance"),
 )
+
+#: Where the configured models' sections go: after the reading path's exercises, before the reference.
+MODELS_AFTER = "next-probe"
+
+
+def sections_with_models(results: Sequence[model_answers.ModelResult]) -> tuple[tuple[str, str], ...]:
+    """:data:`SECTIONS` with one section per configured model after :data:`MODELS_AFTER`."""
+    at = [s for s, _ in SECTIONS].index(MODELS_AFTER) + 1
+    added = tuple((r.anchor, model_title(r)) for r in results)
+    return SECTIONS[:at] + added + SECTIONS[at:]
+
+
+def model_title(result: model_answers.ModelResult) -> str:
+    return f"Your model: {result.model} on {result.dataset}"
+
 
 #: Section id -> figure files (of :data:`figure_data.FIGURE_NAMES`) shown in it.
 SECTION_FIGURES: dict[str, tuple[str, ...]] = {
@@ -252,8 +268,35 @@ def seeds_section(training: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def model_context(result: model_answers.ModelResult, figs: list[dict[str, object]]) -> dict[str, object]:
+    """One configured model's section: the answer, its figure, each cell's sentences and ranking, the probe table."""
+    return {
+        "id": result.anchor,
+        "figures": figs,
+        "title": model_title(result),
+        "headline": result.headline,
+        "cells": [
+            {
+                "title": c.title,
+                "text": model_answers.cell_text(c.cell),
+                "sentences": list(c.sentences),
+                "ranking": html_table(model_answers.ranking_table(c)),
+            }
+            for c in result.cells
+        ],
+        "probe": html_table(result.probe_table),
+    }
+
+
+#: The criteria that only a study with configured models uses: (anchor, title, text).
+MODEL_CRITERIA = (
+    ("crit-model-ranking", "Init ranking (your model)", model_answers.RANKING_CRITERION),
+    ("crit-probe-before-training", "Probe before training (your model)", model_answers.PROBE_CRITERION),
+)
+
+
 #: The criteria the report defines, once each, in the Criteria section: (anchor, title, text).
-def criteria_list() -> list[dict[str, str]]:
+def criteria_list(with_models: bool = False) -> list[dict[str, str]]:
     from initlab.report.answers.deeper import NEXT_CRITERION
     from initlab.report.answers.exercise2 import EX2_CRITERION
     from initlab.report.answers.exercise3 import EX3_CRITERION
@@ -293,6 +336,7 @@ def criteria_list() -> list[dict[str, str]]:
                 f"{theory_answers.CAUSES_TEXT}."
             ),
         },
+        *({"id": i, "title": title, "text": text} for i, title, text in (MODEL_CRITERIA if with_models else ())),
     ]
 
 
@@ -682,30 +726,32 @@ def _build(
         else tables.timings
     )
     figures_dir = Path(figures_dir)
-    missing = [
-        name
-        for name in (*figure_data.FIGURE_NAMES, *figure_data.SWEEP_FIGURE_NAMES)
-        if not (figures_dir / name).is_file()
-    ]
+    missing = [name for name in figure_data.all_figure_names(tables) if not (figures_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"figures missing in {figures_dir}: {', '.join(missing)} (run `initlab figures`)")
     raw = {key: compute(tables) for key, compute in answers.ANSWERS.items()}
-    criteria = criteria_list()
+    models = model_answers.model_results(tables)
+    sections = sections_with_models(models)
+    criteria = criteria_list(with_models=bool(models))
     by_id = {c["id"]: c for c in criteria}
     computed = {key: answer_context(a, [by_id[c] for c in ANSWER_CRITERIA.get(key, ())]) for key, a in raw.items()}
     checks = claims.check_claims(tables, config.get("ablations"))  # type: ignore[arg-type]
-    titles = dict(SECTIONS)
+    titles = dict(sections)
     numbered, number = {}, 0
-    for section, names in SECTION_FIGURES.items():  # numbered in page order (SECTION_FIGURES follows it)
+    model_figures = {r.anchor: (figure_data.model_figure_name(r.model),) for r in models}
+    for section, _ in sections:  # numbered in page order
+        names = SECTION_FIGURES.get(section, ()) or model_figures.get(section, ())
         numbered[section] = []
         for name in names:
             number += 1
             numbered[section].append(figure_context(name, number, figures_dir, tables))
     context = {
-        "sections": SECTIONS,
+        "sections": sections,
+        "models": [model_context(r, numbered[r.anchor]) for r in models],
+        "model_criteria": [by_id[i] for i, _, _ in MODEL_CRITERIA] if models else [],
         "titles": titles,
         "criteria": criteria,
-        "findings": findings.findings(raw, titles, checks),
+        "findings": findings.findings(raw, titles, checks, models),
         "exercise1_grid": exercise1_grid(raw["exercise-1"].numbers),
         "figures": numbered,
         "answers": computed,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from initlab.engine.ablation_plan import variants
-from initlab.engine.cells import AblationCell, Cell, ProbeCell, TrainSpec
+from initlab.engine.cells import AblationCell, Cell, ModelCell, ProbeCell, TrainSpec
 from initlab.study.blocks import format_seeds, parse_seeds, seed_blocks
 
 Config = Mapping[str, Any]
@@ -127,6 +127,38 @@ def ablation_cells(config: Config) -> list[tuple[str, AblationCell]]:
     ]
 
 
+def model_cells(config: Config) -> list[tuple[str, ModelCell]]:
+    """(path, cell) of every configured model (``models``) x optimizer x lr.
+
+    A model trains like the study's ``training`` section (its optimizers and learning rates,
+    steps, curve stride) unless its entry says otherwise; ``kwargs``, ``activation`` and
+    ``batch_size`` default to :class:`~initlab.engine.cells.ModelCell`'s (none, relu, full batch).
+    """
+    tr = config["training"]
+    cells = []
+    for name, entry in (config.get("models") or {}).items():
+        lrs_of = learning_rates({"optimizers": entry.get("optimizers") or tr["optimizers"]})
+        options = {k: entry[k] for k in ("kwargs", "activation", "batch_size") if k in entry}
+        cells += [
+            (
+                f"{name}/{opt}{lr_dir(lrs, lr)}",
+                ModelCell(
+                    name,
+                    entry["factory"],
+                    entry["dataset"],
+                    opt,
+                    lr,
+                    steps=entry.get("steps", tr["steps"]),
+                    curve_stride=entry.get("curve_stride", tr["curve_stride"]),
+                    **options,
+                ),
+            )
+            for opt, lrs in lrs_of.items()
+            for lr in lrs
+        ]
+    return cells
+
+
 # --------------------------------------------------------------------------
 # Job kinds and jobs
 # --------------------------------------------------------------------------
@@ -163,6 +195,16 @@ def _ablation_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
             yield {"seed": s, "variant": v.name, "layer": v.layer}
 
 
+def _model_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
+    """One per trained model (``models``), one per kept loss of each model (``model_curves``)."""
+    cell: ModelCell = job.cell  # type: ignore[assignment]
+    steps = cell.curve_steps() if table == "model_curves" else [None]
+    for s in job.seeds:
+        for i in job.inits:
+            for step in steps:
+                yield {"seed": s, "init": i} | ({} if step is None else {"step": step})
+
+
 @dataclass(frozen=True)
 class Kind:
     """A kind of compute job: its cell type, its cells in a config, the rows it promises."""
@@ -171,7 +213,7 @@ class Kind:
     cell_type: type[Cell]
     cells: Callable[[Config], list[tuple[str, Any]]]
     observations: Observations
-    #: Whether the job reads the data set (``results/data/moons.npz``).
+    #: Whether the job reads a data set (``results/data/moons.npz``; a model job its model's).
     needs_data: bool
     #: Whether the job runs every configured init (an ablation runs its own two).
     runs_inits: bool = True
@@ -183,6 +225,7 @@ KINDS: dict[str, Kind] = {
         Kind("probe", ProbeCell, probe_cells, _probe_observations, needs_data=False),
         Kind("train", TrainSpec, train_cells, _train_observations, needs_data=True),
         Kind("ablation", AblationCell, ablation_cells, _ablation_observations, needs_data=True, runs_inits=False),
+        Kind("model", ModelCell, model_cells, _model_observations, needs_data=True),
     )
 }
 
@@ -203,7 +246,7 @@ class Job:
 
     kind: str
     path: str  # the cell's folder under results/<kind>/: unique among the config's cells
-    cell: Any  # ProbeCell | TrainSpec | AblationCell, as KINDS[kind].cell_type
+    cell: Any  # ProbeCell | TrainSpec | AblationCell | ModelCell, as KINDS[kind].cell_type
     inits: tuple[str, ...]
     seeds: tuple[int, ...]
 

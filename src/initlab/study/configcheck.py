@@ -37,6 +37,7 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         "minItems": lambda: f"a list of at least {schema['minItems']} item(s)",
         "minProperties": lambda: f"at least {schema['minProperties']} entry(ies)",
         "uniqueItems": lambda: "a list without repeated items",
+        "pattern": lambda: f"a text matching {schema['pattern']}",
         "additionalProperties": lambda: "only the keys " + ", ".join(sorted(schema.get("properties", {}))),
         "required": lambda: "an entry with the keys " + ", ".join(schema["required"]),
     }
@@ -75,8 +76,11 @@ def explain_validation_error(err: BaseException) -> str:
 
 def check_study(config: Mapping[str, Any]) -> None:
     """What the schema cannot say, checked after it (defaults filled in): ``custom_inits``
-    definitions (see :func:`initlab.engine.initspec.parse_custom_init`) and every name in ``inits``
-    a built-in or a custom init. Raises ``ValueError`` with one line: ``invalid config: ...``.
+    definitions (see :func:`initlab.engine.initspec.parse_custom_init`), every name in ``inits``
+    a built-in or a custom init, and every configured model and data set usable
+    (:func:`initlab.study.models.check_models`, which builds each model once: give it the config
+    with its paths resolved, ``initlab.study.models.resolve_paths``). Raises ``ValueError`` with
+    one line: ``invalid config: ...``.
     """
     from initlab.engine.initspec import BUILTIN_SPECS, parse_custom_inits  # pure Python, no torch
 
@@ -98,3 +102,7 @@ def check_study(config: Mapping[str, Any]) -> None:
             raise ValueError(
                 f"invalid config: {key} = {name!r} is not allowed; expected one of {', '.join(known)}{hint}"
             )
+    if config.get("models") or config.get("datasets"):
+        from initlab.study.models import check_models
+
+        check_models(config)

@@ -75,6 +75,8 @@ STEPS: dict[str, Step] = {
     "probe": Step(("initlab.engine.probe", *_JOB)),
     "train": Step(("initlab.engine.train", *_JOB)),
     "ablation": Step(("initlab.engine.ablation", *_JOB)),
+    "model_dataset": Step(("initlab.engine.datasets",)),
+    "model": Step(("initlab.engine.modeltrain", *_JOB)),
     "theory": Step(("initlab.study.theory", "initlab.engine.inits", *_TIMED)),
     "theory_start": Step(("initlab.study.theory", "initlab.engine.data", "initlab.engine.inits", *_TIMED)),
     "aggregate": Step(("initlab.study.aggregate",)),

@@ -199,6 +199,44 @@ TABLES: tuple[Table, ...] = (
         flags=("data_dependent",),
         labels=("activation", "init"),
     ),
+    # Configured models (config `models:`, initlab.engine.modeltrain): training.csv's values per
+    # trained model, plus inspect's verdict on the same starting weights before training
+    # (probe_verdict healthy / problems found, the first failure and the layer it is at) and the
+    # batch size it trained with.
+    Table(
+        "models",
+        keys=("seed", "model", "dataset", "optimizer", "lr", "steps", "init"),
+        values=(
+            "start_loss",
+            "end_loss",
+            "val_acc",
+            "diverged",
+            "diverged_step",
+            "probe_out_mean",
+            "probe_out_std",
+            "probe_all_finite",
+            "probe_verdict",
+            "probe_failure",
+            "probe_layer",
+            "batch_size",
+            "classes",
+        ),
+        required=("diverged", "probe_all_finite", "probe_verdict", "batch_size", "classes"),
+        kind="model",
+        optional=True,
+        flags=("diverged", "probe_all_finite"),
+        text=("model", "dataset", "probe_layer"),  # a layer's path ("0", "features.2") is a name, not a number
+        labels=("model", "dataset", "optimizer", "init", "probe_verdict", "probe_failure", "probe_layer"),
+    ),
+    Table(
+        "model_curves",
+        keys=("seed", "model", "dataset", "optimizer", "lr", "init", "step"),
+        values=("loss",),
+        kind="model",
+        optional=True,
+        text=("model", "dataset"),
+        labels=("model", "dataset", "optimizer", "init"),
+    ),
     # import_seconds, work_seconds: CPU seconds (start-up incl. imports; real work); see initlab.cli.
     # Kept apart from the reproducible tables: a rerun from cached tables may not have them.
     Table(

@@ -112,7 +112,7 @@ class ClaimCheck:
 # --------------------------------------------------------------------------
 
 
-def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+def frame_of_rows(rows: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame([{"note": "", "label": ""} | r for r in rows], columns=ROW_COLUMNS)
 
 
@@ -143,7 +143,7 @@ def _per_init_rows(
             {"cell": cell, "seed": s, "holds": bool(h), "value": float(v), "label": display(activation)}
             for s, h, v in zip(mine["seed"], holds(mine), value(mine), strict=True)
         ]
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 def _probe_rows(
@@ -151,7 +151,7 @@ def _probe_rows(
 ) -> pd.DataFrame:
     """One row per (probe activation at Lab 1's depth, seed) for the init ``init_of(activation)``."""
     if signal_probe.empty:
-        return _frame([])
+        return frame_of_rows([])
     last = probe_last_layers(signal_probe)
     last = last[last["depth"] == closest(last["depth"].unique(), EX1_FROM_DEPTH)]
     rows = []
@@ -173,7 +173,7 @@ def _probe_rows(
             }
             for s, h, v, f in zip(mine["seed"], holds(mine), mine["std"], mine["failure"], strict=True)
         ]
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 # --------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def matched_trains_better(t: Tables) -> pd.DataFrame:
             }
             for s, g, b in zip(paired.index, paired[good], paired[bad], strict=True)
         ]
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 def matched_pair(t: Tables, cell: str) -> dict[str, object] | None:
@@ -248,7 +248,7 @@ def usable_starts(t: Tables) -> pd.DataFrame:
     runs = with_run_failure(select_runs(t.training, LESSON_ACTIVATION, LESSON_OPTIMIZER))
     runs = runs[runs["init"].isin(USABLE_INITS)]
     if runs.empty:
-        return _frame([])
+        return frame_of_rows([])
     cell = f"{', '.join(map(display, USABLE_INITS))}, {cell_text(runs)}"
     rows = [
         {
@@ -260,13 +260,13 @@ def usable_starts(t: Tables) -> pd.DataFrame:
         }
         for seed, g in runs.groupby("seed", sort=True)
     ]
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 def naive_fails_before_he(t: Tables) -> pd.DataFrame:
     """Exercise 1's reference: per probe activation and seed, large fails at a shallower depth than He."""
     if t.signal_probe.empty:
-        return _frame([])
+        return frame_of_rows([])
     depths = probe_failure_depths(t.signal_probe)
     rows = []
     for activation, group in depths.groupby("activation", sort=True):
@@ -281,7 +281,7 @@ def naive_fails_before_he(t: Tables) -> pd.DataFrame:
             {"cell": cell, "seed": s, "holds": bool(n < h), "value": float(n), "label": display(activation)}
             for s, n, h in zip(wide.index, wide[EX1_NAIVE], wide[EX1_HE], strict=True)
         ]
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 def xavier_more_competitive(t: Tables) -> pd.DataFrame:
@@ -289,13 +289,13 @@ def xavier_more_competitive(t: Tables) -> pd.DataFrame:
     smaller under Tanh than under ReLU (Exercise 2's own criterion, seed by seed)."""
     both = pd.concat([select_runs(t.training, act, LESSON_OPTIMIZER) for act in (EX2_BASELINE, EX2_CHANGED)])
     if both.empty or both["activation"].nunique() < 2:
-        return _frame([])
+        return frame_of_rows([])
     gaps = xavier_gaps(both).pivot_table(index="seed", columns="activation", values="log_gap").dropna()
     if EX2_CHANGED not in gaps.columns or EX2_BASELINE not in gaps.columns:
-        return _frame([])
+        return frame_of_rows([])
     runs = select_runs(t.training, EX2_CHANGED, LESSON_OPTIMIZER)
     cell = f"{display(EX2_INIT)} vs {display(EX2_RIVAL)}, {cell_text(runs)}"
-    return _frame(
+    return frame_of_rows(
         [
             {"cell": cell, "seed": s, "holds": bool(c < b), "value": float(math.exp(c)), "label": display(EX2_CHANGED)}
             for s, c, b in zip(gaps.index, gaps[EX2_CHANGED], gaps[EX2_BASELINE], strict=True)
@@ -338,7 +338,7 @@ def sgd_fragile_are_poor_scale(t: Tables) -> pd.DataFrame:
                     "label": display(activation),
                 }
             )
-    return _frame(rows)
+    return frame_of_rows(rows)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -528,12 +528,15 @@ def _entry(pair: dict[str, object]) -> dict[str, object]:
 
 
 def check_claims(tables: Tables, ablations: list[dict[str, object]] | None = None) -> list[ClaimCheck]:
-    """Every claim of :data:`CLAIMS`, checked, in the lesson's order.
+    """Every claim of :data:`CLAIMS`, checked, in the lesson's order, then the claims the configured
+    models can test (:func:`initlab.report.answers.models.model_claims`).
 
     ``ablations``: the config's ``ablations`` list, when known; only those ablations are read.
     """
+    from initlab.report.answers.models import model_claims  # it builds on this module's Claim
+
     tables = replace(tables, ablation=configured_only(tables.ablation, ablations))
-    return [check_claim(claim, tables) for claim in CLAIMS]
+    return [check_claim(claim, tables) for claim in (*CLAIMS, *model_claims(tables))]
 
 
 #: Exercise answer key (``ANSWERS``) -> the claim holding the lesson's reference answer to it.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from initlab.report import stats
@@ -12,8 +12,10 @@ from initlab.report.answers.criteria import Criterion, first_match
 from initlab.report.answers.deeper import next_probe
 from initlab.report.answers.runs import (
     LESSON_ACTIVATION,
+    LESSON_CLASSES,
     LESSON_OPTIMIZER,
     cell_text,
+    classes_of,
     failure_counts,
     select_runs,
     with_run_failure,
@@ -21,10 +23,18 @@ from initlab.report.answers.runs import (
 from initlab.report.answers.tables import init_order
 from initlab.report.answers.text import display, sig
 
-#: Start loss above this is a Warning Start: twice the loss of a 50/50 guess
-#: (2 ln 2 ≈ 1.39), i.e. the untrained net is already confidently wrong. The
-#: lesson's large prints 20.04, its healthy starts 0.67–0.92.
-WARNING_START_LOSS = 2 * math.log(2)
+#: Start loss above this many times a uniform guess's loss (ln C for C classes) is a Warning
+#: Start: the untrained net is already confidently wrong. For the lesson's two classes that is
+#: 2 ln 2 ≈ 1.39; the lesson's large prints 20.04, its healthy starts 0.67–0.92.
+WARNING_START_FACTOR = 2
+
+
+def warning_start_loss(classes: int | float | pd.Series) -> float | pd.Series:
+    """The Warning Start line for ``classes`` classes: :data:`WARNING_START_FACTOR` × ln C."""
+    return WARNING_START_FACTOR * np.log(classes)
+
+
+WARNING_START_LOSS = float(warning_start_loss(LESSON_CLASSES))
 
 #: The lesson's record labels in priority order; the first that applies wins.
 EVIDENCE_LABELS: dict[str, Criterion] = {
@@ -33,8 +43,8 @@ EVIDENCE_LABELS: dict[str, Criterion] = {
         Criterion("Bad Start", "the run fails (see the run-failure criterion)", lambda d: d["failed"]),
         Criterion(
             "Warning Start",
-            f"trains, but start_loss > 2 ln 2 = {sig(WARNING_START_LOSS)}",
-            lambda d: d["start_loss"] > WARNING_START_LOSS,
+            f"trains, but start_loss > 2 ln C for C classes (2 ln 2 = {sig(WARNING_START_LOSS)} on the lesson's task)",
+            lambda d: d["start_loss"] > warning_start_loss(classes_of(d)),
         ),
         Criterion(
             "Usable Start", "trains normally from an ordinary start loss", lambda d: pd.Series(True, index=d.index)

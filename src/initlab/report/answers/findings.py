@@ -15,6 +15,7 @@ from initlab.report.answers.ablation import CARRIES_SHARE, AblationResult, ablat
 from initlab.report.answers.claims import DOES_NOT_HOLD, IN_PART, ClaimCheck, agreement_text, exercise2_pair
 from initlab.report.answers.criteria import Answer
 from initlab.report.answers.exercise2 import EX2_INIT, EX2_RIVAL
+from initlab.report.answers.models import ModelResult
 from initlab.report.answers.tables import Tables
 from initlab.report.answers.text import display, sig
 
@@ -92,9 +93,16 @@ def claim_cause(check: ClaimCheck) -> str:
     return f"Where it fails, the seeds showed {'; '.join(shown)}." if shown else ""
 
 
-def findings(computed: Mapping[str, Answer], titles: Mapping[str, str], checks: Sequence[ClaimCheck]) -> list[Finding]:
-    """Each exercise's answer (its summary), then each claim that holds only in part or not at all."""
+def findings(
+    computed: Mapping[str, Answer],
+    titles: Mapping[str, str],
+    checks: Sequence[ClaimCheck],
+    models: Sequence[ModelResult] = (),
+) -> list[Finding]:
+    """Each exercise's answer (its summary), each configured model's ranking, then each claim that holds
+    only in part or not at all."""
     out = [Finding(titles[key], answer.summary or answer.sentence, key, False) for key, answer in computed.items()]
+    out += [Finding(f"Your model {m.model}", m.summary, m.anchor, False) for m in models]
     for check in checks:
         if check.verdict not in (IN_PART, DOES_NOT_HOLD):
             continue

@@ -43,6 +43,8 @@ class Tables:
     ablation: pd.DataFrame | None = None
     theory: pd.DataFrame | None = None  # theory.csv (initlab.study.theory); None: not made
     theory_start: pd.DataFrame | None = None  # theory_start.csv (MoonMLP at init); None: not made
+    models: pd.DataFrame | None = None  # models.csv (configured models); None: the config has none
+    model_curves: pd.DataFrame | None = None  # model_curves.csv, their loss curves
 
 
 def load_tables(tables_dir: str | Path) -> Tables:
