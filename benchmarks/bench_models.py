@@ -29,23 +29,14 @@ import yaml
 from initlab.engine import optim
 from initlab.engine.cells import ModelCell
 from initlab.engine.datasets import make
+from initlab.engine.inits import INITS as BUILTIN_INITS
 from initlab.engine.modeltrain import _batches, build_model, initialize, train_model
 from initlab.study.axes import model_cells
 
 REPO = Path(__file__).resolve().parents[1]
-INITS = [
-    "default",
-    "xavier",
-    "he",
-    "xavier_uniform",
-    "he_uniform",
-    "lecun",
-    "orthogonal",
-    "lsuv",
-    "tiny",
-    "large",
-    "zeros",
-]
+#: Every built-in init, the lesson's bad starts last (so that ``--inits K`` trains good ones first).
+BAD_STARTS = ("tiny", "large", "zeros")
+INITS = [*(name for name in BUILTIN_INITS if name not in BAD_STARTS), *BAD_STARTS]
 
 
 def digits_cell(steps: int | None, batch_size: int | None) -> ModelCell:

@@ -177,14 +177,19 @@ def _probe_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
                     yield {"seed": s, "init": i, "depth": d, "layer": layer}
 
 
-def _train_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
-    """One per trained model (``training``), one per kept loss of each model (``curves``)."""
-    cell: TrainSpec = job.cell  # type: ignore[assignment]
-    steps = cell.curve_steps() if table == "curves" else [None]
+def _per_model(job: Job, with_curve: bool) -> Iterator[dict[str, object]]:
+    """One per trained model (seed x init), or one per kept loss of each model's curve."""
+    cell: TrainSpec | ModelCell = job.cell  # type: ignore[assignment]
+    steps = cell.curve_steps() if with_curve else [None]
     for s in job.seeds:
         for i in job.inits:
             for step in steps:
                 yield {"seed": s, "init": i} | ({} if step is None else {"step": step})
+
+
+def _train_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
+    """One per trained model (``training``), one per kept loss of each model (``curves``)."""
+    return _per_model(job, table == "curves")
 
 
 def _ablation_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
@@ -197,12 +202,7 @@ def _ablation_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
 
 def _model_observations(job: Job, table: str) -> Iterator[dict[str, object]]:
     """One per trained model (``models``), one per kept loss of each model (``model_curves``)."""
-    cell: ModelCell = job.cell  # type: ignore[assignment]
-    steps = cell.curve_steps() if table == "model_curves" else [None]
-    for s in job.seeds:
-        for i in job.inits:
-            for step in steps:
-                yield {"seed": s, "init": i} | ({} if step is None else {"step": step})
+    return _per_model(job, table == "model_curves")
 
 
 @dataclass(frozen=True)
