@@ -83,6 +83,21 @@ class Table:
         return self.kind is not None or self.name == TIMINGS
 
 
+#: What every trained network's row records, the lesson's MoonMLP (``training``) and a configured
+#: model (``models``) alike: start and end loss, validation accuracy, divergence and the lesson's
+#: quick output probe at the start; the flags among them.
+RUN_VALUES = (
+    "start_loss",
+    "end_loss",
+    "val_acc",
+    "diverged",
+    "diverged_step",
+    "probe_out_mean",
+    "probe_out_std",
+    "probe_all_finite",
+)
+RUN_FLAGS = ("diverged", "probe_all_finite")
+
 TABLES: tuple[Table, ...] = (
     Table(
         "signal_probe",
@@ -94,19 +109,10 @@ TABLES: tuple[Table, ...] = (
     Table(
         "training",
         keys=("seed", "depth", "width", "activation", "optimizer", "lr", "steps", "init"),
-        values=(
-            "start_loss",
-            "end_loss",
-            "val_acc",
-            "diverged",
-            "diverged_step",
-            "probe_out_mean",
-            "probe_out_std",
-            "probe_all_finite",
-        ),
-        required=("diverged", "probe_all_finite"),
+        values=RUN_VALUES,
+        required=RUN_FLAGS,
         kind="train",
-        flags=("diverged", "probe_all_finite"),
+        flags=RUN_FLAGS,
         labels=("activation", "optimizer", "init"),
     ),
     Table(
@@ -207,24 +213,17 @@ TABLES: tuple[Table, ...] = (
         "models",
         keys=("seed", "model", "dataset", "optimizer", "lr", "steps", "init"),
         values=(
-            "start_loss",
-            "end_loss",
-            "val_acc",
-            "diverged",
-            "diverged_step",
-            "probe_out_mean",
-            "probe_out_std",
-            "probe_all_finite",
+            *RUN_VALUES,
             "probe_verdict",
             "probe_failure",
             "probe_layer",
             "batch_size",
             "classes",
         ),
-        required=("diverged", "probe_all_finite", "probe_verdict", "batch_size", "classes"),
+        required=(*RUN_FLAGS, "probe_verdict", "batch_size", "classes"),
         kind="model",
         optional=True,
-        flags=("diverged", "probe_all_finite"),
+        flags=RUN_FLAGS,
         text=("model", "dataset", "probe_layer"),  # a layer's path ("0", "features.2") is a name, not a number
         labels=("model", "dataset", "optimizer", "init", "probe_verdict", "probe_failure", "probe_layer"),
     ),
