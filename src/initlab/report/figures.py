@@ -682,10 +682,10 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
     for ax, c in zip(axes[0], cells, strict=True):
         ranking = c.ranking
         mine = rows[(rows["optimizer"] == c.cell["optimizer"]) & (rows["lr"] == c.cell["lr"])]
-        failing = ranking["evidence"].str.startswith(model_answers.BAD_START)
-        # the window spans the seeds of the inits that train: their differences are what a reader
-        # compares; a failing init is drawn at the left edge with its mean written beside it
-        kept = mine.loc[mine["init"].isin(ranking.loc[~failing, "init"]), model_answers.RANK_BY]
+        # the window spans the runs that train: their differences are what a reader compares; an
+        # init whose mean lies left of it sits at the edge with its mean written beside it, a
+        # failing seed of a training init as a small mark at the edge
+        kept = mine.loc[~mine["failed"], model_answers.RANK_BY]
         lo, hi = (kept.min(), kept.max()) if len(kept) else (0.0, 1.0)
         pad = max(0.05 * (hi - lo), 0.005)
         left = lo - pad
@@ -693,7 +693,7 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
         for y, r in enumerate(ranking.itertuples()):
             label = r.evidence.split(" (")[0]
             colour = EVIDENCE_COLOURS.get(label, "grey")
-            if failing.iloc[y] and r.mean_val_acc < left:
+            if r.mean_val_acc < left:
                 ax.scatter([left], [y], marker="<", s=50, color=colour, zorder=3, clip_on=False)
                 ax.annotate(
                     f"{sig(r.mean_val_acc)}",
@@ -706,9 +706,20 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
                 )
             else:
                 seeds = mine.loc[mine["init"] == r.init, model_answers.RANK_BY]
-                ax.scatter(seeds, np.full(len(seeds), y), s=9, color=colour, alpha=0.35, linewidths=0)
+                inside = seeds >= left
+                ax.scatter(seeds[inside], np.full(int(inside.sum()), y), s=9, color=colour, alpha=0.35, linewidths=0)
+                if (~inside).any():
+                    ax.scatter(
+                        [left] * int((~inside).sum()),
+                        np.full(int((~inside).sum()), y),
+                        marker="<",
+                        s=14,
+                        color=colour,
+                        alpha=0.6,
+                        clip_on=False,
+                    )
                 if np.isfinite(r.ci_low):
-                    ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=2.2)
+                    ax.plot([max(r.ci_low, left), r.ci_high], [y, y], color=colour, lw=2.2)
                 ax.scatter([r.mean_val_acc], [y], s=40, color=colour, zorder=3)
             flagged = int(r.probe_flagged.split("/")[0]) > int(r.seeds) / 2
             labels.append(display(r.init) + (" (warned)" if flagged else ""))
