@@ -11,23 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from initlab.engine.initspec import BUILTIN_SPECS
 from initlab.study.frames import read_frame
 from initlab.study.tables import TABLE
 
-#: Display order of init schemes (figures, tables); unknown names go last.
-INIT_ORDER = (
-    "default",
-    "zeros",
-    "tiny",
-    "large",
-    "xavier",
-    "he",
-    "xavier_uniform",
-    "he_uniform",
-    "lecun",
-    "orthogonal",
-    "lsuv",
-)
+#: Display order of init schemes (figures, tables): the registry's order; unknown names (custom
+#: inits) go last.
+INIT_ORDER = tuple(BUILTIN_SPECS)
 
 
 @dataclass(frozen=True)
