@@ -563,6 +563,23 @@ def fig_exercise_3(tables: answers.Tables) -> Figure:
     return fig
 
 
+def _failure_share_map(ax, rate: pd.DataFrame, labels: pd.DataFrame, cbar_label: str, **kwargs: object) -> None:
+    """A heat map of the share of seeds failing (0 to 1, darker = more failing), each cell written
+    out by ``labels`` (e.g. '3/10'): the next probe's map and the fragility map alike."""
+    sns.heatmap(
+        rate,
+        ax=ax,
+        vmin=0,
+        vmax=1,
+        cmap="rocket_r",
+        annot=labels.to_numpy(),
+        fmt="",
+        annot_kws={"fontsize": SMALL_FONT},
+        cbar_kws={"label": cbar_label},
+        **kwargs,
+    )
+
+
 def fig_next_probe(tables: answers.Tables) -> Figure:
     """Failing seeds per init and depth of the lesson's net, as a grid coloured by failure rate (a line
     per init would stack every never-failing init at zero)."""
@@ -577,17 +594,7 @@ def fig_next_probe(tables: answers.Tables) -> Figure:
         .reindex(order)
     )
     fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 0.9 + 0.3 * len(order)))
-    sns.heatmap(
-        rate,
-        ax=ax,
-        vmin=0,
-        vmax=1,
-        cmap="rocket_r",
-        annot=text.to_numpy(),
-        fmt="",
-        annot_kws={"fontsize": SMALL_FONT},
-        cbar_kws={"label": "share of seeds failing"},
-    )
+    _failure_share_map(ax, rate, text, "share of seeds failing")
     ax.set_yticks(np.arange(len(order)) + 0.5, [display(i) for i in order], rotation=0)
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("")
@@ -678,10 +685,9 @@ def fig_model(tables: answers.Tables, model: str) -> Figure:
     cells = result.cells
     height = 0.32 * max(len(c.ranking) for c in cells) + 1.2
     fig, axes = plt.subplots(1, len(cells), figsize=(FULL_WIDTH_IN, height), squeeze=False)
-    rows = model_answers.labelled(tables.models[tables.models["model"] == model])  # type: ignore[index]
     for ax, c in zip(axes[0], cells, strict=True):
         ranking = c.ranking
-        mine = rows[(rows["optimizer"] == c.cell["optimizer"]) & (rows["lr"] == c.cell["lr"])]
+        mine = c.rows
         # the window spans the runs that train: their differences are what a reader compares; an
         # init whose mean lies left of it sits at the edge with its mean written beside it, a
         # failing seed of a training init as a small mark at the edge
@@ -915,18 +921,7 @@ def fig_fragility_map(tables: answers.Tables) -> Figure:
                 .pivot(index="init", columns="lr", values="label")
                 .reindex(order)
             )
-            sns.heatmap(
-                rate,
-                ax=ax,
-                vmin=0,
-                vmax=1,
-                cmap="rocket_r",
-                annot=text.to_numpy(),
-                fmt="",
-                annot_kws={"fontsize": SMALL_FONT},
-                cbar=c == len(optimizers) - 1,
-                cbar_kws={"label": "failure rate over seeds"},
-            )
+            _failure_share_map(ax, rate, text, "failure rate over seeds", cbar=c == len(optimizers) - 1)
             lesson = part["lesson_lr"].iloc[0]
             ax.set_xticklabels([f"{lr:g}" + (" ★" if lr == lesson else "") for lr in rate.columns], rotation=0)
             if lesson in list(rate.columns):

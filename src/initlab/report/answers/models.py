@@ -73,6 +73,7 @@ class CellResult:
     default: stats.ShiftTest | None  # default minus best (paired); None when default is absent or is the best
     probe: pd.DataFrame  # one row per init: seeds flagged, failing, caught, missed, false alarms
     sentences: tuple[str, ...]
+    rows: pd.DataFrame  # the cell's runs, labelled (:func:`labelled`): what the figure draws per seed
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def cell_result(cell: dict[str, object], rows: pd.DataFrame) -> CellResult:
         ),
         probe_sentence(probe),
     ]
-    return CellResult(cell, cell_title(cell), ranking, best, best_acc, tied, test, probe, tuple(sentences))
+    return CellResult(cell, cell_title(cell), ranking, best, best_acc, tied, test, probe, tuple(sentences), rows)
 
 
 def _short_titles(cells: list[CellResult]) -> list[str]:
@@ -505,11 +506,6 @@ def model_claims(tables: Tables) -> tuple[Claim, ...]:
             probe_warns,
         ),
     )
-
-
-def probe_detail_table(result: ModelResult) -> pd.DataFrame:
-    """The probe against the outcome, per cell and init, as the report shows it."""
-    return result.probe_table
 
 
 def ranking_table(cell: CellResult) -> pd.DataFrame:
