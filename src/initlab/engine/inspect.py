@@ -475,24 +475,28 @@ def init_check(path: str, module: nn.Module, q: float, next_path: str, next_modu
         else f"{module.in_channels}→{module.out_channels}"
     )
     nan = math.nan
+    # what the layer is, whatever the check finds
+    layer = {
+        "path": path,
+        "type": kind,
+        "width": width,
+        "fan_in": fan_in,
+        "fan_out": fan_out,
+        "next_path": next_path,
+        "next_type": type(next_module).__name__,
+        "sigma_w2": sigma_w2,
+        "sigma_b2": sigma_b2,
+        "q": q,
+    }
     if normalized:
         return InitCheck(
-            path,
-            kind,
-            width,
-            fan_in,
-            fan_out,
-            next_path,
-            type(next_module).__name__,
-            "",
-            sigma_w2,
-            sigma_b2,
-            nan,
-            nan,
-            q,
-            nan,
-            "normalized",
-            "",
+            **layer,
+            activation="",
+            critical=nan,
+            gain=nan,
+            gain_at_q=nan,
+            status="normalized",
+            suggestion="",
         )
     critical = theory.critical_sigma_w2(activation)
     gain = math.sqrt(sigma_w2 / critical)
@@ -509,22 +513,13 @@ def init_check(path: str, module: nn.Module, q: float, next_path: str, next_modu
         if not (suggestion and abs(math.log(fit_gain)) <= math.log(GAIN_TOLERANCE)):
             suggestion = ""
     return InitCheck(
-        path,
-        kind,
-        width,
-        fan_in,
-        fan_out,
-        next_path,
-        type(next_module).__name__,
-        activation,
-        sigma_w2,
-        sigma_b2,
-        critical,
-        gain,
-        q,
-        gain_at_q,
-        status,
-        suggestion,
+        **layer,
+        activation=activation,
+        critical=critical,
+        gain=gain,
+        gain_at_q=gain_at_q,
+        status=status,
+        suggestion=suggestion,
     )
 
 
